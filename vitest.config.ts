@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    // End-to-end suites each start their own broker on a free port; two workers fit a 2-core CI machine.
+    maxWorkers: 2,
+  },
+});
