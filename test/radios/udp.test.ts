@@ -1,0 +1,185 @@
+import dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { UdpRadioConfig } from '../../gateway/config-types.js';
+import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
+import { UdpRadio, formatUdpAddress, parseUdpAddress } from '../../radios/udp.js';
+
+interface Received { address: string; frame: Buffer }
+
+/** A sink that records frames and log lines, and lets a test wait for the next frame. */
+class RecordingSink implements RadioSink {
+  readonly frames: Received[] = [];
+  readonly logs: { level: LogLevel; message: string }[] = [];
+  private waiters: ((r: Received) => void)[] = [];
+
+  frame(_radio: Radio, address: string, frame: Buffer): void {
+    const received = { address, frame: Buffer.from(frame) };
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(received);
+    else this.frames.push(received);
+  }
+
+  log(level: LogLevel, message: string): void {
+    this.logs.push({ level, message });
+  }
+
+  nextFrame(): Promise<Received> {
+    const queued = this.frames.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+function udpConfig(overrides: Partial<UdpRadioConfig> = {}): UdpRadioConfig {
+  return { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 0, broadcastAddress: '127.255.255.255', broadcastPort: 10000, ...overrides };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startRadio(config: UdpRadioConfig): Promise<{ radio: UdpRadio; sink: RecordingSink }> {
+  const radio = new UdpRadio(config);
+  const sink = new RecordingSink();
+  await radio.start(sink);
+  cleanups.push(() => radio.stop());
+  return { radio, sink };
+}
+
+async function openSocket(type: 'udp4' | 'udp6', host: string, port = 0): Promise<dgram.Socket> {
+  const socket = dgram.createSocket(type);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => resolve());
+  });
+  cleanups.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return socket;
+}
+
+function nextDatagram(socket: dgram.Socket): Promise<{ data: Buffer; from: dgram.RemoteInfo }> {
+  return new Promise((resolve) => socket.once('message', (data, from) => resolve({ data, from })));
+}
+
+const hasIPv6Loopback = Object.values(networkInterfaces()).some((addresses) =>
+  addresses?.some((a) => a.family === 'IPv6' && a.address === '::1'),
+);
+
+describe('address strings', () => {
+  it('round-trip IPv4 and IPv6 addresses', () => {
+    expect(formatUdpAddress('127.0.0.1', 50123)).toBe('udp:127.0.0.1:50123');
+    expect(formatUdpAddress('::1', 50123)).toBe('udp:[::1]:50123');
+    expect(parseUdpAddress('udp:127.0.0.1:50123')).toEqual({ host: '127.0.0.1', port: 50123 });
+    expect(parseUdpAddress('udp:[::1]:50123')).toEqual({ host: '::1', port: 50123 });
+    expect(parseUdpAddress('udp:[::ffff:127.0.0.1]:7')).toEqual({ host: '::ffff:127.0.0.1', port: 7 });
+  });
+
+  it('refuse what is not a UDP address', () => {
+    for (const bad of ['xbee:0013a20040a1b2c3', 'udp:127.0.0.1', 'udp::1:5', 'udp:[::1]5', 'udp:127.0.0.1:0', 'udp:127.0.0.1:70000', 'udp:1.2.3.4:x']) {
+      expect(parseUdpAddress(bad), bad).toBeUndefined();
+    }
+  });
+});
+
+describe('UdpRadio on 127.0.0.1', () => {
+  it('reports its kind, name, UDP payload limit and the real port when bound to port 0', async () => {
+    const { radio } = await startRadio(udpConfig());
+    expect(radio.kind).toBe('udp');
+    expect(radio.name).toBe('udp0');
+    expect(radio.maxFrameSize).toBe(65_507);
+    expect(radio.port).toBeGreaterThan(0);
+    expect(radio.localAddress).toBe(`udp:127.0.0.1:${radio.port}`);
+  });
+
+  it('hands each datagram to the sink as one frame with the sender address', async () => {
+    const { radio, sink } = await startRadio(udpConfig());
+    const sensor = await openSocket('udp4', '127.0.0.1');
+    sensor.send(Buffer.from([0x02, 0x16]), radio.port, '127.0.0.1');
+    sensor.send(Buffer.from([0x03, 0x18, 0x00]), radio.port, '127.0.0.1');
+    const first = await sink.nextFrame();
+    const second = await sink.nextFrame();
+    const sensorAddress = `udp:127.0.0.1:${sensor.address().port}`;
+    expect(first).toEqual({ address: sensorAddress, frame: Buffer.from([0x02, 0x16]) });
+    expect(second).toEqual({ address: sensorAddress, frame: Buffer.from([0x03, 0x18, 0x00]) });
+  });
+
+  it('send() delivers to the address the frame came from', async () => {
+    const { radio, sink } = await startRadio(udpConfig());
+    const sensor = await openSocket('udp4', '127.0.0.1');
+    sensor.send(Buffer.from([0x02, 0x16]), radio.port, '127.0.0.1');
+    const { address } = await sink.nextFrame();
+
+    const reply = nextDatagram(sensor);
+    radio.send(address, Buffer.from([0x02, 0x17]));
+    const { data, from } = await reply;
+    expect(data).toEqual(Buffer.from([0x02, 0x17]));
+    expect(from.port).toBe(radio.port);
+
+    // A second send to the same address takes the cached path and still arrives.
+    const again = nextDatagram(sensor);
+    radio.send(address, Buffer.from([0x03, 0x18, 0x00]));
+    expect((await again).data).toEqual(Buffer.from([0x03, 0x18, 0x00]));
+  });
+
+  it('broadcast() reaches a listener on the loopback broadcast address 127.255.255.255', async () => {
+    // Linux delivers 127.255.255.255 to sockets bound to that address (not to ones bound to 127.0.0.1).
+    const listener = await openSocket('udp4', '127.255.255.255');
+    const { radio } = await startRadio(udpConfig({ broadcastAddress: '127.255.255.255', broadcastPort: listener.address().port }));
+    const heard = nextDatagram(listener);
+    radio.broadcast(Buffer.from([0x05, 0x00, 0x01, 0x03, 0x84]));
+    const { data, from } = await heard;
+    expect(data).toEqual(Buffer.from([0x05, 0x00, 0x01, 0x03, 0x84]));
+    expect(from.port).toBe(radio.port);
+  });
+
+  it('an unparseable address is one log line, not a throw', async () => {
+    const { radio, sink } = await startRadio(udpConfig());
+    expect(() => radio.send('serial:/dev/ttyACM0', Buffer.from([0x02, 0x17]))).not.toThrow();
+    expect(sink.logs).toContainEqual({ level: 'warn', message: expect.stringContaining('serial:/dev/ttyACM0') });
+  });
+
+  it('a port already in use is logged, start() still resolves, and the radio binds once the port is free', async () => {
+    const squatter = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => squatter.bind(0, '127.0.0.1', () => resolve()));
+    const port = squatter.address().port;
+    const radio = new UdpRadio(udpConfig({ port }));
+    const sink = new RecordingSink();
+    // Backoff starts at 1 s; this test waits for at most one retry.
+    await radio.start(sink);
+    cleanups.push(() => radio.stop());
+    expect(sink.logs.some((l) => l.level === 'error' && l.message.includes('cannot listen'))).toBe(true);
+    expect(radio.port).toBe(0);
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    await expect.poll(() => radio.port, { timeout: 5000, interval: 50 }).toBe(port);
+  });
+
+  it('send() and broadcast() after stop() are silently dropped', async () => {
+    const { radio } = await startRadio(udpConfig());
+    await radio.stop();
+    expect(() => radio.send('udp:127.0.0.1:9', Buffer.from([0x02, 0x17]))).not.toThrow();
+    expect(() => radio.broadcast(Buffer.from([0x02, 0x17]))).not.toThrow();
+  });
+});
+
+describe('UdpRadio on ::1', () => {
+  // Some CI containers have no IPv6 loopback; there the case asserts that fact instead of passing vacuously.
+  it(hasIPv6Loopback ? 'speaks IPv6 with [::1] addresses' : 'IPv6 loopback absent on this machine: case not applicable', async () => {
+    if (!hasIPv6Loopback) {
+      expect(hasIPv6Loopback).toBe(false);
+      return;
+    }
+    const { radio, sink } = await startRadio(udpConfig({ host: '::1' }));
+    expect(radio.maxFrameSize).toBe(65_527);
+    expect(radio.localAddress).toBe(`udp:[::1]:${radio.port}`);
+    const sensor = await openSocket('udp6', '::1');
+    sensor.send(Buffer.from([0x02, 0x16]), radio.port, '::1');
+    const { address, frame } = await sink.nextFrame();
+    expect(address).toBe(`udp:[::1]:${sensor.address().port}`);
+    expect(frame).toEqual(Buffer.from([0x02, 0x16]));
+
+    const reply = nextDatagram(sensor);
+    radio.send(address, Buffer.from([0x02, 0x17]));
+    expect((await reply).data).toEqual(Buffer.from([0x02, 0x17]));
+  });
+});
