@@ -1,0 +1,57 @@
+/**
+ * The embedded MQTT broker (aedes, in memory), started when gateway.yaml names no broker URL,
+ * so a first run works with nothing else installed. Listens on loopback by default.
+ */
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Aedes } from 'aedes';
+
+export interface EmbeddedBrokerOptions {
+  /** Address to listen on; 127.0.0.1 by default. */
+  host?: string;
+  /** TCP port; 0 picks a free one (tests). */
+  port: number;
+}
+
+export interface EmbeddedBroker {
+  /** mqtt://host:port, ready for the upstream connection. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const host = options.host ?? '127.0.0.1';
+  const aedes = await Aedes.createBroker();
+  const server = createServer(aedes.handle);
+  try {
+    await listen(server, options.port, host);
+  } catch (err) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw new Error(`embedded MQTT broker cannot listen on ${host}:${options.port}: ${(err as Error).message}`);
+  }
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `mqtt://${urlHost}:${port}`,
+    port,
+    close() {
+      // Stop accepting first, then let aedes end the open connections so server.close() can finish.
+      closing ??= Promise.all([
+        new Promise<void>((resolve) => server.close(() => resolve())),
+        new Promise<void>((resolve) => aedes.close(() => resolve())),
+      ]).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

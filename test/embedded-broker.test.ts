@@ -1,0 +1,80 @@
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../gateway/embedded-broker.js';
+
+const opened: MqttClient[] = [];
+let broker: EmbeddedBroker | undefined;
+
+afterEach(async () => {
+  for (const client of opened.splice(0)) await client.endAsync(true);
+  await broker?.close();
+  broker = undefined;
+});
+
+async function client(url: string, clientId: string): Promise<MqttClient> {
+  const c = await connectAsync(url, { clientId, reconnectPeriod: 0 });
+  opened.push(c);
+  return c;
+}
+
+function nextMessage(c: MqttClient): Promise<{ topic: string; payload: string; qos: number; retain: boolean }> {
+  return new Promise((resolve) => {
+    c.once('message', (topic, payload, packet) => resolve({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }));
+  });
+}
+
+describe('embedded broker', () => {
+  it('listens on loopback with a free port when asked for port 0', async () => {
+    broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
+    expect(broker.port).toBeGreaterThan(0);
+    expect(broker.url).toBe(`mqtt://127.0.0.1:${broker.port}`);
+  });
+
+  it('carries QoS 1 and QoS 2 between two clients', async () => {
+    broker = await startEmbeddedBroker({ port: 0 });
+    const subscriber = await client(broker.url, 'sub');
+    const publisher = await client(broker.url, 'pub');
+    await subscriber.subscribeAsync('home/#', { qos: 2 });
+    const acksFromBroker: string[] = [];
+    publisher.on('packetreceive', (packet) => acksFromBroker.push(packet.cmd));
+
+    const first = nextMessage(subscriber);
+    await publisher.publishAsync('home/kitchen/temp', '21.5', { qos: 1 });
+    expect(acksFromBroker).toEqual(['puback']);
+    expect(await first).toEqual({ topic: 'home/kitchen/temp', payload: '21.5', qos: 1, retain: false });
+
+    const second = nextMessage(subscriber);
+    await publisher.publishAsync('home/garden/temp', '18', { qos: 2 });
+    expect(acksFromBroker).toEqual(['puback', 'pubrec', 'pubcomp']);
+    expect(await second).toEqual({ topic: 'home/garden/temp', payload: '18', qos: 2, retain: false });
+  });
+
+  it('keeps a retained message for a late subscriber', async () => {
+    broker = await startEmbeddedBroker({ port: 0 });
+    const publisher = await client(broker.url, 'pub');
+    await publisher.publishAsync('home/door', 'open', { qos: 1, retain: true });
+
+    const late = await client(broker.url, 'late');
+    const retained = nextMessage(late);
+    await late.subscribeAsync('home/door', { qos: 1 });
+    expect(await retained).toEqual({ topic: 'home/door', payload: 'open', qos: 1, retain: true });
+  });
+
+  it('close() ends client connections and frees the port', async () => {
+    broker = await startEmbeddedBroker({ port: 0 });
+    const { url, port } = broker;
+    const c = await client(url, 'c');
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+    await broker.close();
+    await closed;
+    expect(c.connected).toBe(false);
+    // The port is free again: a second broker can take it.
+    broker = await startEmbeddedBroker({ port });
+    expect(broker.port).toBe(port);
+  });
+
+  it('a port in use is a clear error', async () => {
+    broker = await startEmbeddedBroker({ port: 0 });
+    await expect(startEmbeddedBroker({ port: broker.port })).rejects.toThrow(/embedded MQTT broker cannot listen on 127\.0\.0\.1:\d+/);
+  });
+});
