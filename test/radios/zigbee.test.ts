@@ -23,7 +23,7 @@ const ADVERTISE = Buffer.from([0x05, 0x00, 0x01, 0x03, 0x84]);
 const HERDSMAN_DEFAULT_KEY = [0x01, 0x03, 0x05, 0x07, 0x09, 0x0b, 0x0d, 0x0f, 0x00, 0x02, 0x04, 0x06, 0x08, 0x0a, 0x0c, 0x0d];
 
 /** A sensor's uplink ZCL frame: cluster-specific, manufacturer-specific, client→server, no default response. */
-function uplinkZcl(frame: Buffer, manufacturerCode = ZIGBEE_DEFAULTS.manufacturerCode, tsn = 0x2a): Buffer {
+function uplinkZcl(frame: Buffer, manufacturerCode: number = ZIGBEE_DEFAULTS.manufacturerCode, tsn = 0x2a): Buffer {
   return Buffer.from([0x15, manufacturerCode & 0xff, manufacturerCode >> 8, tsn, 0x00, frame.length, ...frame]);
 }
 
@@ -51,6 +51,7 @@ let radio: ZigbeeRadio | undefined;
 
 function config(overrides: Partial<ZigbeeRadioConfig> = {}): ZigbeeRadioConfig {
   return {
+    ...ZIGBEE_DEFAULTS,
     type: 'zigbee',
     name: 'zigbee0',
     adapter: 'zstack',
@@ -60,7 +61,6 @@ function config(overrides: Partial<ZigbeeRadioConfig> = {}): ZigbeeRadioConfig {
     permitJoin: 0,
     databasePath: join(dir, 'database.db'),
     backupPath: join(dir, 'coordinator_backup.json'),
-    ...ZIGBEE_DEFAULTS,
     ...overrides,
   };
 }
@@ -250,6 +250,24 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     adapter.receive({ networkAddress: SENSOR.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
     await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
     expect(timers).toHaveLength(1);
+  });
+
+  it('dongle unplugged: one log line, restarted with backoff, frames flow again', async () => {
+    const timers: { fn: () => void; ms: number }[] = [];
+    const sink = new RecordingSink();
+    radio = new ZigbeeRadio(config(), { stateDir: dir, backoff: { initialMs: 1000, setTimer: (fn, ms) => timers.push({ fn, ms }), clearTimer: () => {} } });
+    await radio.start(sink);
+    adapters[0].unplug();
+    await vi.waitFor(() => expect(timers).toHaveLength(1));
+    expect(radio.running).toBe(false);
+    expect(adapters[0].stopped).toBe(true);
+    expect(sink.ownLines('warn')).toEqual(['zigbee0: the Zigbee adapter on /dev/ttyFAKE0 disconnected; retrying in 1s']);
+
+    timers[0].fn();
+    await vi.waitFor(() => expect(radio?.running).toBe(true));
+    adapters[1].receive({ networkAddress: SENSOR.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    expect(sink.frames[0].address).toBe('zigbee:0x00124b0012345678');
   });
 
   it('stop() stops the adapter', async () => {

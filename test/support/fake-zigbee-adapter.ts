@@ -79,6 +79,11 @@ export class FakeZigbeeAdapter extends Adapter {
     this.emit('deviceJoined', { ieeeAddr, networkAddress });
   }
 
+  /** Plays the dongle being unplugged (the serial port closed). */
+  unplug(): void {
+    this.emit('disconnected');
+  }
+
   async start(): Promise<StartResult> {
     this.started = true;
     return 'resumed';
