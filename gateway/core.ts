@@ -1,0 +1,625 @@
+/**
+ * The gateway core: a state machine driven by three kinds of events — a frame arrived (`frame`),
+ * a timer fired (`sweep`, `advertise`), the broker delivered (`brokerMessage`). Time comes from an
+ * injectable clock. Message handling lives in handlers/, one file per message type; this file holds
+ * the state they share and the flows that span several messages (delivery, retries, sleep, wills).
+ */
+import { EventEmitter } from 'node:events';
+import { decode, encode, shortTopicName, SnCodecError } from '../sn-codec/index.js';
+import type { SnMessage } from '../sn-codec/types.js';
+import { ReturnCode } from '../sn-codec/types.js';
+import type { LogLevel, Radio, RadioSink } from '../radios/radio.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { GatewaySection, TopicsSection } from './config-types.js';
+import { dispatch } from './handlers/index.js';
+import { PredefinedTopics } from './predefined-topics.js';
+import {
+  type ClientState, type Inflight, type Link, type OutboundMessage, type Session,
+  isConnected, nextMsgId, registerTopic,
+} from './session.js';
+import { SubscriptionTree } from './subscription-tree.js';
+import { topicMatches } from './topics.js';
+import type { BrokerQoS, Upstream, UpstreamSink } from './upstream.js';
+
+/** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
+export interface Peer {
+  radio: Radio;
+  address: string;
+  nodeId: Buffer | undefined;
+  /** radio name | address [| node id hex]: the key a session is found by. */
+  key: string;
+}
+
+export interface ClientInfo {
+  clientId: string;
+  state: ClientState;
+  radio: string;
+  address: string;
+  nodeId: string | undefined;
+  lastSeen: number;
+  keepAlive: number;
+  buffered: number;
+  inflight: number;
+  dropped: number;
+  subscriptions: { filter: string; qos: number }[];
+  hasWill: boolean;
+}
+
+export interface CoreStats {
+  framesIn: number;
+  framesOut: number;
+  /** Frames that did not decode (§5): counted, logged with the sender, dropped. */
+  malformed: number;
+  /** Well-formed frames that make no sense in the sender's state (e.g. PUBLISH before CONNECT). */
+  unexpected: number;
+  /** Frames the radio could not carry (bigger than its maxFrameSize). */
+  oversize: number;
+  publishedToBroker: number;
+  deliveredToClients: number;
+  /** Broker messages dropped for a client: sleep buffer full, topic id refused, frame too large. */
+  droppedForClients: number;
+  /** Client PUBLISHes refused with congestion (outgoing queue full). */
+  congestion: number;
+  willsPublished: number;
+}
+
+export interface CoreEvents {
+  log: [level: LogLevel, message: string];
+  clientState: [clientId: string, from: ClientState, to: ClientState];
+  frameDropped: [radio: string, address: string, reason: string];
+  messageBuffered: [clientId: string, topic: string];
+  messageDropped: [clientId: string, topic: string, reason: string];
+}
+
+export interface CoreOptions {
+  gateway: GatewaySection;
+  topics: TopicsSection;
+  upstream: Upstream;
+  clock: Clock;
+  /** How often timers are checked (keep-alive, sleep, retries); one sweep for all clients. Default 1000 ms. */
+  sweepIntervalMs?: number;
+}
+
+/** Broker messages with retain=1 that follow a SUBACK are for the client(s) whose subscribe caused them. */
+interface RetainedTarget { filter: string; sessions: Set<Session> }
+
+export class GatewayCore {
+  readonly events = new EventEmitter<CoreEvents>();
+  readonly stats: CoreStats = {
+    framesIn: 0, framesOut: 0, malformed: 0, unexpected: 0, oversize: 0, publishedToBroker: 0,
+    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0,
+  };
+  readonly config: GatewaySection;
+  readonly clock: Clock;
+  readonly upstream: Upstream;
+  readonly predefined: PredefinedTopics;
+  readonly radios = new Map<string, Radio>();
+  readonly sessionsByPeer = new Map<string, Session>();
+  readonly sessionsById = new Map<string, Session>();
+  readonly subscriptions = new SubscriptionTree<Session>();
+  /** Filters clients subscribed to while the broker was away: their retained messages come on reconnect. */
+  readonly offlineSubscribers = new Map<string, Set<Session>>();
+  private retainedTarget: RetainedTarget | undefined;
+  private connectedClients = 0;
+  private sweepTimer: TimerHandle | undefined;
+  private advertiseTimer: TimerHandle | undefined;
+  private readonly sweepIntervalMs: number;
+  private readonly decodeOptions: { maxClientIdLength: number };
+  /** Last time a malformed frame from an address was logged, so a babbling sensor cannot flood the log. */
+  private readonly malformedLoggedAt = new Map<string, number>();
+
+  /** What radios report to. */
+  readonly radioSink: RadioSink = {
+    frame: (radio, address, frame) => this.frame(radio, address, frame),
+    log: (level, message) => this.log(level, message),
+    deliveryFailed: (radio, address, reason) => this.log('debug', `${radio.name}: delivery to ${address} failed: ${reason}`),
+  };
+
+  /** What the upstream reports to. */
+  readonly upstreamSink: UpstreamSink = {
+    message: (topic, payload, qos, retain) => this.brokerMessage(topic, payload, qos, retain),
+    connectionChanged: (up) => { if (up) this.resubscribeAll(); },
+    log: (level, message) => this.log(level, message),
+  };
+
+  constructor(options: CoreOptions) {
+    this.config = options.gateway;
+    this.clock = options.clock;
+    this.upstream = options.upstream;
+    this.predefined = new PredefinedTopics(options.topics);
+    this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
+    this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength };
+  }
+
+  addRadio(radio: Radio): void {
+    if (this.radios.has(radio.name)) throw new Error(`two radios are named ${radio.name}`);
+    this.radios.set(radio.name, radio);
+  }
+
+  /** Starts the timers: keep-alive/retry sweep and ADVERTISE (once now, then every advertiseInterval). */
+  start(): void {
+    const sweep = () => {
+      this.sweep();
+      this.sweepTimer = this.clock.setTimer(sweep, this.sweepIntervalMs);
+    };
+    this.sweepTimer = this.clock.setTimer(sweep, this.sweepIntervalMs);
+    if (this.config.advertiseInterval > 0) {
+      const advertise = () => {
+        this.advertise();
+        this.advertiseTimer = this.clock.setTimer(advertise, this.config.advertiseInterval * 1000);
+      };
+      advertise();
+    }
+  }
+
+  stop(): void {
+    this.sweepTimer?.cancel();
+    this.advertiseTimer?.cancel();
+  }
+
+  log(level: LogLevel, message: string): void {
+    this.events.emit('log', level, message);
+  }
+
+  // ---------------------------------------------------------------- frames in
+
+  /** A frame arrived on a radio. Malformed frames are counted, logged with the sender, and dropped. */
+  frame(radio: Radio, address: string, bytes: Buffer): void {
+    this.stats.framesIn++;
+    let message: SnMessage;
+    try {
+      message = decode(bytes, this.decodeOptions);
+    } catch (err) {
+      if (!(err instanceof SnCodecError)) throw err;
+      this.malformed(radio, address, err.reason, err.message, bytes);
+      return;
+    }
+    let nodeId: Buffer | undefined;
+    let key = radio.name + '|' + address;
+    if (message.type === 'ENCAPSULATED') {
+      nodeId = Buffer.from(message.wirelessNodeId);
+      key += '|' + nodeId.toString('hex');
+      message = message.message;
+      if (message.type === 'ENCAPSULATED') {
+        this.malformed(radio, address, 'nested-encapsulation', 'an encapsulated frame inside another', bytes);
+        return;
+      }
+    }
+    const peer: Peer = { radio, address, nodeId, key };
+    const session = this.sessionsByPeer.get(key);
+    if (session) session.lastSeen = this.clock.now();
+    dispatch(this, peer, message, session);
+  }
+
+  private malformed(radio: Radio, address: string, reason: string, detail: string, bytes: Buffer): void {
+    this.stats.malformed++;
+    this.events.emit('frameDropped', radio.name, address, reason);
+    const now = this.clock.now();
+    const key = radio.name + '|' + address;
+    const last = this.malformedLoggedAt.get(key);
+    if (last === undefined || now - last >= 60_000) {
+      this.malformedLoggedAt.set(key, now);
+      const head = bytes.subarray(0, 16).toString('hex');
+      this.log('warn', `${radio.name}: malformed frame from ${address} dropped (${reason}: ${detail}) [${bytes.length} bytes: ${head}${bytes.length > 16 ? '…' : ''}]`);
+    }
+  }
+
+  /** A well-formed frame that makes no sense from this sender now. */
+  unexpected(peer: Peer, message: SnMessage, why: string): void {
+    this.stats.unexpected++;
+    this.events.emit('frameDropped', peer.radio.name, peer.address, `unexpected ${message.type}: ${why}`);
+    this.log('debug', `${peer.radio.name}: ${message.type} from ${peer.address} dropped: ${why}`);
+  }
+
+  // ---------------------------------------------------------------- frames out
+
+  linkOf(peer: Peer): Link {
+    return peer.nodeId
+      ? { radio: peer.radio.name, address: peer.address, nodeId: peer.nodeId.toString('hex') }
+      : { radio: peer.radio.name, address: peer.address };
+  }
+
+  /** Sends to a peer (wrapped for its forwarder if it has one). False when the radio cannot carry it. */
+  sendToPeer(peer: Peer, message: SnMessage): boolean {
+    return this.transmit(peer.radio, peer.address, peer.nodeId, message);
+  }
+
+  send(session: Session, message: SnMessage): boolean {
+    const link = session.link;
+    const radio = this.radios.get(link.radio);
+    if (!radio) return false;
+    return this.transmit(radio, link.address, link.nodeId === undefined ? undefined : Buffer.from(link.nodeId, 'hex'), message);
+  }
+
+  private transmit(radio: Radio, address: string, nodeId: Buffer | undefined, message: SnMessage): boolean {
+    const frame = nodeId
+      ? encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodeId, message })
+      : encode(message);
+    if (frame.length > radio.maxFrameSize) {
+      this.stats.oversize++;
+      this.log('warn', `${radio.name}: ${message.type} to ${address} not sent: ${frame.length} bytes, the radio carries at most ${radio.maxFrameSize}`);
+      return false;
+    }
+    this.stats.framesOut++;
+    radio.send(address, frame);
+    return true;
+  }
+
+  /** ADVERTISE on every radio (§6.1), Duration = the interval to the next one. */
+  advertise(): void {
+    const frame = encode({ type: 'ADVERTISE', gwId: this.config.id, duration: this.config.advertiseInterval });
+    for (const radio of this.radios.values()) radio.broadcast(frame);
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  /** Clients in a connected state (connecting, active, asleep, awake): what maxClients limits. */
+  get connectedCount(): number {
+    return this.connectedClients;
+  }
+
+  setState(session: Session, to: ClientState): void {
+    const from = session.state;
+    if (from === to) return;
+    session.state = to;
+    const wasCounted = session.counted;
+    session.counted = isConnected(to);
+    if (session.counted !== wasCounted) this.connectedClients += session.counted ? 1 : -1;
+    this.events.emit('clientState', session.clientId, from, to);
+  }
+
+  /** Binds a session to the peer it now speaks from (a CONNECT from a new address takes the session over). */
+  bind(session: Session, peer: Peer): void {
+    const oldKey = this.keyOf(session.link);
+    if (oldKey !== peer.key && this.sessionsByPeer.get(oldKey) === session) this.sessionsByPeer.delete(oldKey);
+    session.link = this.linkOf(peer);
+    this.sessionsByPeer.set(peer.key, session);
+  }
+
+  unbind(session: Session): void {
+    const key = this.keyOf(session.link);
+    if (this.sessionsByPeer.get(key) === session) this.sessionsByPeer.delete(key);
+  }
+
+  keyOf(link: Link): string {
+    return link.nodeId === undefined ? link.radio + '|' + link.address : link.radio + '|' + link.address + '|' + link.nodeId;
+  }
+
+  /** CleanSession=1 (§6.3): subscriptions, registrations, will, buffered and in-flight messages all go. */
+  clearSession(session: Session): void {
+    for (const sub of session.subscriptions.values()) this.dropSubscription(session, sub.filter);
+    session.subscriptions.clear();
+    session.topicIds.clear();
+    session.topicNames.clear();
+    session.nextTopicId = 1;
+    session.will = undefined;
+    session.pendingWill = undefined;
+    session.queue.length = 0;
+    session.inflight.length = 0;
+    session.incomingQos1.clear();
+    session.incomingQos2.clear();
+  }
+
+  /** Puts unfinished gateway → client publishes back at the head of the queue, to be sent again later. */
+  requeueInflight(session: Session): void {
+    const again: OutboundMessage[] = [];
+    for (const f of session.inflight) if (f.message && (f.step === 'puback' || f.step === 'pubrec' || f.step === 'regack')) again.push(f.message);
+    session.inflight.length = 0;
+    if (again.length) session.queue.unshift(...again);
+  }
+
+  /** The client is gone without a clean DISCONNECT (§6.11, §6.13, §6.14): its will is published. */
+  lose(session: Session, reason: string): void {
+    this.log('info', `client ${session.clientId} lost: ${reason}`);
+    this.requeueInflight(session);
+    this.unbind(session);
+    this.setState(session, 'lost');
+    this.publishWill(session);
+    if (session.cleanSession) this.clearSession(session);
+  }
+
+  publishWill(session: Session): void {
+    const will = session.will;
+    session.will = undefined;
+    if (!will || !will.topic) return;
+    this.stats.willsPublished++;
+    this.log('info', `client ${session.clientId}: publishing will on ${will.topic}`);
+    this.upstream.publish(will.topic, will.message, will.qos, will.retain);
+  }
+
+  clients(): ClientInfo[] {
+    return [...this.sessionsById.values()].map((s) => this.clientInfo(s));
+  }
+
+  client(clientId: string): ClientInfo | undefined {
+    const s = this.sessionsById.get(clientId);
+    return s && this.clientInfo(s);
+  }
+
+  private clientInfo(s: Session): ClientInfo {
+    return {
+      clientId: s.clientId,
+      state: s.state,
+      radio: s.link.radio,
+      address: s.link.address,
+      nodeId: s.link.nodeId,
+      lastSeen: s.lastSeen,
+      keepAlive: s.keepAlive,
+      buffered: s.queue.length,
+      inflight: s.inflight.length,
+      dropped: s.dropped,
+      subscriptions: [...s.subscriptions.values()].map((x) => ({ filter: x.filter, qos: x.qos })),
+      hasWill: s.will !== undefined,
+    };
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  /**
+   * Adds a client's subscription to the shared broker subscriptions (one broker subscription per filter,
+   * reference-counted across clients). `done` runs once the broker granted it, or at once while it is away.
+   */
+  addSubscription(session: Session, filter: string, qos: 0 | 1 | 2, done: (granted: number) => void): void {
+    this.subscriptions.add(filter, session, qos);
+    const brokerQos = this.subscriptions.maxQos(filter) as BrokerQoS;
+    if (!this.upstream.connected) {
+      let waiting = this.offlineSubscribers.get(filter);
+      if (!waiting) this.offlineSubscribers.set(filter, (waiting = new Set()));
+      waiting.add(session);
+      done(qos);
+      return;
+    }
+    // Subscribing again even when the filter is already held: the broker then re-sends retained
+    // messages, which go to this client only (see RetainedTarget).
+    this.upstream.subscribe(filter, brokerQos, (granted) => {
+      if (granted < 0x80) this.retainedTarget = { filter, sessions: new Set([session]) };
+      done(granted);
+    });
+  }
+
+  dropSubscription(session: Session, filter: string): void {
+    const remaining = this.subscriptions.remove(filter, session);
+    this.offlineSubscribers.get(filter)?.delete(session);
+    if (remaining === 0) {
+      this.offlineSubscribers.delete(filter);
+      this.upstream.unsubscribe(filter);
+    }
+  }
+
+  /** The broker connection is back: every filter is subscribed again (the gateway's broker session is clean). */
+  private resubscribeAll(): void {
+    const filters = new Map<string, number>();
+    for (const session of this.sessionsById.values()) {
+      for (const sub of session.subscriptions.values()) filters.set(sub.filter, Math.max(filters.get(sub.filter) ?? 0, sub.qos));
+    }
+    for (const [filter, qos] of filters) {
+      const newcomers = this.offlineSubscribers.get(filter) ?? new Set<Session>();
+      this.upstream.subscribe(filter, qos as BrokerQoS, () => {
+        this.retainedTarget = { filter, sessions: newcomers };
+      });
+    }
+    this.offlineSubscribers.clear();
+  }
+
+  // ---------------------------------------------------------------- broker → clients
+
+  /** A message from the broker: to every client whose subscription matches (§6.10). */
+  brokerMessage(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean): void {
+    const matches = this.subscriptions.match(topic);
+    if (matches.length === 0) return;
+    let onlyFor: Set<Session> | undefined;
+    if (retain) {
+      const target = this.retainedTarget;
+      if (target && topicMatches(target.filter, topic)) onlyFor = target.sessions;
+    }
+    // One delivery per client, at the highest QoS among its matching subscriptions.
+    const best = new Map<Session, number>();
+    for (const m of matches) {
+      if (onlyFor && !onlyFor.has(m.subscriber)) continue;
+      const prev = best.get(m.subscriber);
+      if (prev === undefined || m.qos > prev) best.set(m.subscriber, m.qos);
+    }
+    for (const [session, subQos] of best) {
+      this.deliver(session, { topic, payload, qos: Math.min(qos, subQos) as 0 | 1 | 2, retain: onlyFor !== undefined || retain });
+    }
+  }
+
+  /** Queues a message for a client: sent now when it is awake, buffered while it sleeps or is away (§6.14). */
+  deliver(session: Session, message: OutboundMessage): void {
+    const state = session.state;
+    if (state === 'active' || state === 'awake') {
+      session.queue.push(message);
+      this.pump(session);
+      return;
+    }
+    if (state === 'connecting') {
+      session.queue.push(message);
+      return;
+    }
+    if ((state === 'lost' || state === 'disconnected') && session.cleanSession) return;
+    this.buffer(session, message);
+  }
+
+  /**
+   * Sleep buffer (§6.14): bounded by `sleepBuffer`. When full, the oldest QoS 0 message makes room;
+   * with none to spare, a new QoS 0 message is dropped, and a QoS 1/2 one replaces the oldest QoS 1/2.
+   * Every drop is counted.
+   */
+  private buffer(session: Session, message: OutboundMessage): void {
+    const queue = session.queue;
+    if (queue.length >= this.config.sleepBuffer) {
+      const oldestQos0 = queue.findIndex((m) => m.qos === 0);
+      let dropped: OutboundMessage;
+      if (oldestQos0 >= 0) dropped = queue.splice(oldestQos0, 1)[0];
+      else if (message.qos === 0 || queue.length === 0) dropped = message;
+      else dropped = queue.shift()!;
+      this.dropForClient(session, dropped.topic, 'sleep buffer full');
+      if (dropped === message) return;
+    }
+    queue.push(message);
+    this.events.emit('messageBuffered', session.clientId, message.topic);
+  }
+
+  dropForClient(session: Session, topic: string, reason: string): void {
+    session.dropped++;
+    this.stats.droppedForClients++;
+    this.events.emit('messageDropped', session.clientId, topic, reason);
+  }
+
+  /** The topic id a client knows a topic by: short name, predefined id, or a registered id. */
+  private topicRefFor(session: Session, topic: string): { topicIdType: 'normal' | 'predefined' | 'short'; topicId: number } | undefined {
+    const sub = session.subscriptions.get(topic);
+    if (sub?.topicIdType === 'short') return { topicIdType: 'short', topicId: Buffer.from(topic).readUInt16BE(0) };
+    const predefinedId = this.predefined.idOf(session.clientId, topic);
+    if (predefinedId !== undefined) return { topicIdType: 'predefined', topicId: predefinedId };
+    const id = session.topicIds.get(topic);
+    return id === undefined ? undefined : { topicIdType: 'normal', topicId: id };
+  }
+
+  /**
+   * Sends queued messages while the in-flight window allows (§6.10), registering a topic first when the
+   * client has no id for it (§6.5). An awake client gets PINGRESP once everything is through (§6.14).
+   */
+  pump(session: Session): void {
+    const queue = session.queue;
+    while (session.inflight.length < this.config.maxInflightPerClient && queue.length > 0) {
+      const message = queue[0];
+      let ref = this.topicRefFor(session, message.topic);
+      if (ref && ref.topicIdType === 'normal' && session.inflight.some((f) => f.step === 'regack' && f.topicId === ref!.topicId)) break;
+      if (!ref) {
+        const topicId = registerTopic(session, message.topic);
+        if (topicId === undefined) {
+          queue.shift();
+          this.dropForClient(session, message.topic, 'no topic id left');
+          continue;
+        }
+        const msgId = nextMsgId(session);
+        session.inflight.push({ step: 'regack', msgId, message: undefined, topicId, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
+        this.send(session, { type: 'REGISTER', topicId, msgId, topicName: message.topic });
+        continue;
+      }
+      queue.shift();
+      const msgId = message.qos === 0 ? 0 : nextMsgId(session);
+      const sent = this.send(session, {
+        type: 'PUBLISH', dup: false, qos: message.qos, retain: message.retain,
+        topicIdType: ref.topicIdType, topicId: ref.topicId, msgId, payload: message.payload,
+      });
+      if (!sent) {
+        this.dropForClient(session, message.topic, 'frame too large for the radio');
+        continue;
+      }
+      this.stats.deliveredToClients++;
+      if (message.qos > 0) {
+        session.inflight.push({
+          step: message.qos === 1 ? 'puback' : 'pubrec', msgId, message,
+          topicId: ref.topicId, topicIdType: ref.topicIdType, sentAt: this.clock.now(), retries: 0,
+        });
+      }
+    }
+    if (session.state === 'awake' && queue.length === 0 && session.inflight.length === 0) {
+      this.send(session, { type: 'PINGRESP' });
+      this.fallAsleep(session);
+    }
+  }
+
+  fallAsleep(session: Session): void {
+    session.sleepSince = this.clock.now();
+    this.setState(session, 'asleep');
+  }
+
+  /** Removes the in-flight exchange awaiting `step` with `msgId`; undefined when there is none. */
+  takeInflight(session: Session, step: Inflight['step'], msgId: number): Inflight | undefined {
+    const i = session.inflight.findIndex((f) => f.step === step && f.msgId === msgId);
+    if (i < 0) return undefined;
+    return session.inflight.splice(i, 1)[0];
+  }
+
+  /** Starts a gateway → client exchange that expects a reply and is resent on time-out (§6.13). */
+  expect(session: Session, step: Inflight['step'], msgId: number): void {
+    session.inflight.push({ step, msgId, message: undefined, topicId: 0, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
+  }
+
+  // ---------------------------------------------------------------- client → broker
+
+  /** The broker topic for a PUBLISH's topic id (§6.6, §6.7, §6.8); undefined when unknown. */
+  resolveTopic(session: Session | undefined, topicIdType: 'normal' | 'predefined' | 'short', topicId: number): string | undefined {
+    switch (topicIdType) {
+      case 'normal': return session?.topicNames.get(topicId);
+      case 'predefined': return this.predefined.nameOf(session?.clientId, topicId);
+      case 'short': return shortTopicName(topicId);
+    }
+  }
+
+  /** Publishes to the broker; false = the outgoing queue is full (answer congestion). */
+  publishUpstream(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, done?: (ok: boolean) => void): boolean {
+    const accepted = this.upstream.publish(topic, payload, qos, retain, done && ((r) => done(r.error === undefined)));
+    if (accepted) this.stats.publishedToBroker++;
+    else this.stats.congestion++;
+    return accepted;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /**
+   * One pass over all clients: keep-alive (§6.11), missed wake-ups (§6.14) and retransmissions (§6.13).
+   * One sweep instead of a timer per client keeps 10,000 sensors cheap.
+   */
+  sweep(): void {
+    const now = this.clock.now();
+    const grace = this.config.keepAliveGrace;
+    const retryMs = this.config.retry.interval * 1000;
+    for (const session of this.sessionsById.values()) {
+      const state = session.state;
+      if (state === 'lost' || state === 'disconnected') continue;
+      if (state === 'asleep') {
+        if (now - Math.max(session.sleepSince, session.lastSeen) > session.sleepDuration * grace * 1000) {
+          this.lose(session, `missed its wake-up (slept ${session.sleepDuration} s)`);
+        }
+        continue;
+      }
+      if (session.keepAlive > 0 && state !== 'awake' && now - session.lastSeen > session.keepAlive * grace * 1000) {
+        this.lose(session, `keep-alive expired (${session.keepAlive} s × ${grace})`);
+        continue;
+      }
+      if (state === 'awake' && session.sleepDuration > 0 && now - Math.max(session.sleepSince, session.lastSeen) > session.sleepDuration * grace * 1000) {
+        this.lose(session, 'awake but silent past its sleep duration');
+        continue;
+      }
+      for (const f of session.inflight) {
+        if (now - f.sentAt < retryMs) continue;
+        if (f.retries >= this.config.retry.count) {
+          this.lose(session, `no answer to ${f.step === 'regack' ? 'REGISTER' : f.step === 'willtopic' ? 'WILLTOPICREQ' : f.step === 'willmsg' ? 'WILLMSGREQ' : f.step === 'pubcomp' ? 'PUBREL' : 'PUBLISH'} after ${f.retries} retries`);
+          break;
+        }
+        f.retries++;
+        f.sentAt = now;
+        this.resend(session, f);
+      }
+    }
+  }
+
+  private resend(session: Session, f: Inflight): void {
+    switch (f.step) {
+      case 'regack':
+        this.send(session, { type: 'REGISTER', topicId: f.topicId, msgId: f.msgId, topicName: session.topicNames.get(f.topicId) ?? '' });
+        break;
+      case 'puback':
+      case 'pubrec': {
+        const m = f.message!;
+        this.send(session, { type: 'PUBLISH', dup: true, qos: m.qos, retain: m.retain, topicIdType: f.topicIdType, topicId: f.topicId, msgId: f.msgId, payload: m.payload });
+        break;
+      }
+      case 'pubcomp':
+        this.send(session, { type: 'PUBREL', msgId: f.msgId });
+        break;
+      case 'willtopic':
+        this.send(session, { type: 'WILLTOPICREQ' });
+        break;
+      case 'willmsg':
+        this.send(session, { type: 'WILLMSGREQ' });
+        break;
+    }
+  }
+}
+
+export { ReturnCode };

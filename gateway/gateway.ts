@@ -1,0 +1,79 @@
+/**
+ * The whole gateway assembled from a config: radios → core → upstream, and the embedded broker
+ * when no broker URL is configured. The daemon (main.ts) and the end-to-end tests both start it here.
+ */
+import { resolve } from 'node:path';
+import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
+import type { Radio } from '../radios/radio.js';
+import { systemClock, type Clock } from './clock.js';
+import type { GatewayConfig } from './config-types.js';
+import { GatewayCore } from './core.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
+import type { Logger } from './logger.js';
+import { MqttUpstream } from './mqtt-upstream.js';
+
+export interface GatewayOptions extends RadioFactoryOptions {
+  clock?: Clock;
+  logger?: Logger;
+  sweepIntervalMs?: number;
+}
+
+export class Gateway {
+  readonly core: GatewayCore;
+  readonly radios: Radio[] = [];
+  readonly upstream: MqttUpstream;
+  private embedded: EmbeddedBroker | undefined;
+
+  private constructor(readonly config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined) {
+    this.upstream = upstream;
+    this.core = core;
+    this.embedded = embedded;
+  }
+
+  /** Broker URL in use: the configured one, or the embedded broker's. */
+  get brokerUrl(): string {
+    return this.config.broker.url ?? this.embedded!.url;
+  }
+
+  static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+    let embedded: EmbeddedBroker | undefined;
+    let url = config.broker.url;
+    if (url === undefined) {
+      embedded = await startEmbeddedBroker(config.broker.embedded);
+      url = embedded.url;
+      options.logger?.log('info', `no broker configured: embedded MQTT broker listening on ${url}`);
+    }
+    const upstream = new MqttUpstream({ url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue });
+    const core = new GatewayCore({
+      gateway: config.gateway,
+      topics: config.topics,
+      upstream,
+      clock: options.clock ?? systemClock,
+      sweepIntervalMs: options.sweepIntervalMs,
+    });
+    const gateway = new Gateway(config, upstream, core, embedded);
+    if (options.logger) {
+      const logger = options.logger;
+      core.events.on('log', (level, message) => logger.log(level, message));
+      core.events.on('clientState', (clientId, from, to) => logger.log('debug', `client ${clientId}: ${from} → ${to}`));
+    }
+    await upstream.start(core.upstreamSink);
+    const stateDir = options.stateDir ?? resolve(config.stateDir);
+    for (const radioConfig of config.radios) {
+      const radio = await createRadio(radioConfig, { ...options, stateDir });
+      core.addRadio(radio);
+      gateway.radios.push(radio);
+    }
+    // Radios start side by side: one missing dongle must not hold up the others.
+    await Promise.all(gateway.radios.map((r) => r.start(core.radioSink)));
+    core.start();
+    return gateway;
+  }
+
+  async stop(): Promise<void> {
+    this.core.stop();
+    await Promise.all(this.radios.map((r) => r.stop()));
+    await this.upstream.stop();
+    await this.embedded?.close();
+  }
+}

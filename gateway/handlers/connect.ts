@@ -1,0 +1,55 @@
+/** CONNECT (§6.2, §6.3): CONNACK at once, or the will handshake first when Will=1. */
+import type { ConnectMessage } from '../../sn-codec/types.js';
+import { ReturnCode } from '../../sn-codec/types.js';
+import type { GatewayCore, Peer } from '../core.js';
+import { isConnected, newSession, type Session } from '../session.js';
+
+export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMessage, atPeer: Session | undefined): void {
+  const now = core.clock.now();
+  let session = core.sessionsById.get(message.clientId);
+  // Another client that spoke from this address before is gone; this peer is someone new now.
+  if (atPeer && atPeer !== session) {
+    core.unbind(atPeer);
+    if (isConnected(atPeer.state)) core.setState(atPeer, 'disconnected');
+  }
+  const joining = !session || !isConnected(session.state);
+  if (joining && core.connectedCount >= core.config.maxClients) {
+    core.log('warn', `CONNECT from ${message.clientId} at ${peer.address} refused: ${core.connectedCount} clients connected (maxClients)`);
+    core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.Congestion });
+    return;
+  }
+  if (!session) {
+    session = newSession(message.clientId, core.linkOf(peer), now);
+    core.sessionsById.set(message.clientId, session);
+  }
+  core.bind(session, peer);
+  session.lastSeen = now;
+  session.keepAlive = message.duration;
+  session.sleepDuration = 0;
+  // Publishes the client never acknowledged go out again after CONNACK (CleanSession=0 keeps them).
+  core.requeueInflight(session);
+  if (message.cleanSession) core.clearSession(session);
+  session.cleanSession = message.cleanSession;
+  core.setState(session, 'connecting');
+  if (message.will) {
+    session.pendingWill = {};
+    core.expect(session, 'willtopic', 0);
+    core.send(session, { type: 'WILLTOPICREQ' });
+    return;
+  }
+  completeConnect(core, session);
+}
+
+/** CONNACK: the client is active; what waited for it (CleanSession=0) is delivered. */
+export function completeConnect(core: GatewayCore, session: Session): void {
+  const pending = session.pendingWill;
+  session.pendingWill = undefined;
+  if (pending) {
+    session.will = pending.topic
+      ? { topic: pending.topic, message: pending.message ?? Buffer.alloc(0), qos: pending.qos ?? 0, retain: pending.retain ?? false }
+      : undefined;
+  }
+  core.setState(session, 'active');
+  core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
+  core.pump(session);
+}

@@ -1,0 +1,23 @@
+/**
+ * DISCONNECT (§6.12, §6.14). With Duration: the client sleeps for that long and its messages are
+ * buffered. Without: it is disconnected, its will is not published, CleanSession=1 forgets its session.
+ * Either way the gateway answers DISCONNECT.
+ */
+import type { DisconnectMessage } from '../../sn-codec/types.js';
+import type { GatewayCore, Peer } from '../core.js';
+import type { Session } from '../session.js';
+
+export function handleDisconnect(core: GatewayCore, peer: Peer, message: DisconnectMessage, session: Session | undefined): void {
+  core.sendToPeer(peer, { type: 'DISCONNECT' });
+  if (!session || session.state === 'lost' || session.state === 'disconnected') return;
+  if (message.duration !== undefined && message.duration > 0 && session.state !== 'connecting') {
+    session.sleepDuration = message.duration;
+    core.requeueInflight(session);
+    core.fallAsleep(session);
+    return;
+  }
+  core.requeueInflight(session);
+  core.unbind(session);
+  core.setState(session, 'disconnected');
+  if (session.cleanSession) core.clearSession(session);
+}

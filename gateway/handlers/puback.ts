@@ -1,0 +1,51 @@
+/** The client's answers to the gateway's PUBLISH (§6.10): PUBACK (QoS 1), PUBREC then PUBCOMP (QoS 2). */
+import type { PubackMessage, PubcompMessage, PubrecMessage } from '../../sn-codec/types.js';
+import { ReturnCode } from '../../sn-codec/types.js';
+import type { GatewayCore, Peer } from '../core.js';
+import type { Session } from '../session.js';
+import { actingSession } from './index.js';
+
+export function handlePuback(core: GatewayCore, peer: Peer, message: PubackMessage, atPeer: Session | undefined): void {
+  const session = actingSession(atPeer);
+  const flight = session && core.takeInflight(session, 'puback', message.msgId);
+  if (!session || !flight) {
+    core.unexpected(peer, message, 'no PUBLISH awaits this PUBACK');
+    return;
+  }
+  if (message.returnCode === ReturnCode.InvalidTopicId && flight.topicIdType === 'normal') {
+    // The client lost the id (e.g. it rebooted): forget it, so the next message registers it again.
+    const topic = session.topicNames.get(flight.topicId);
+    session.topicNames.delete(flight.topicId);
+    if (topic !== undefined) session.topicIds.delete(topic);
+  }
+  if (message.returnCode !== ReturnCode.Accepted && flight.message) {
+    core.dropForClient(session, flight.message.topic, `client answered PUBACK rc ${message.returnCode}`);
+  }
+  core.pump(session);
+}
+
+export function handlePubrec(core: GatewayCore, peer: Peer, message: PubrecMessage, atPeer: Session | undefined): void {
+  const session = actingSession(atPeer);
+  if (!session) {
+    core.unexpected(peer, message, 'not connected');
+    return;
+  }
+  const flight = core.takeInflight(session, 'pubrec', message.msgId) ?? core.takeInflight(session, 'pubcomp', message.msgId);
+  if (!flight) {
+    core.unexpected(peer, message, 'no PUBLISH awaits this PUBREC');
+    return;
+  }
+  // Our PUBREL goes now, and again on a duplicate PUBREC; then we wait for PUBCOMP.
+  core.expect(session, 'pubcomp', message.msgId);
+  core.send(session, { type: 'PUBREL', msgId: message.msgId });
+}
+
+export function handlePubcomp(core: GatewayCore, peer: Peer, message: PubcompMessage, atPeer: Session | undefined): void {
+  const session = actingSession(atPeer);
+  const flight = session && core.takeInflight(session, 'pubcomp', message.msgId);
+  if (!session || !flight) {
+    core.unexpected(peer, message, 'no PUBREL awaits this PUBCOMP');
+    return;
+  }
+  core.pump(session);
+}

@@ -1,0 +1,17 @@
+/** PUBREL from a client (§6.6 QoS 2): the message id is released and PUBCOMP answers, even for an unknown id. */
+import type { PubrelMessage } from '../../sn-codec/types.js';
+import type { GatewayCore, Peer } from '../core.js';
+import type { Session } from '../session.js';
+import { actingSession } from './index.js';
+
+export function handlePubrel(core: GatewayCore, peer: Peer, message: PubrelMessage, atPeer: Session | undefined): void {
+  const session = actingSession(atPeer);
+  if (!session) {
+    core.unexpected(peer, message, 'not connected');
+    return;
+  }
+  // A PUBREL for an id still 'publishing' would release it before the broker took it: wait for the resend.
+  if (session.incomingQos2.get(message.msgId) === 'publishing') return;
+  session.incomingQos2.delete(message.msgId);
+  core.send(session, { type: 'PUBCOMP', msgId: message.msgId });
+}

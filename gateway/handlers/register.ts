@@ -1,0 +1,24 @@
+/** REGISTER from a client (§6.5): REGACK with the topic id, per client and stable for the session. */
+import type { RegisterMessage } from '../../sn-codec/types.js';
+import { ReturnCode } from '../../sn-codec/types.js';
+import type { GatewayCore, Peer } from '../core.js';
+import { registerTopic, type Session } from '../session.js';
+import { isValidTopicName } from '../topics.js';
+import { actingSession } from './index.js';
+
+export function handleRegister(core: GatewayCore, peer: Peer, message: RegisterMessage, atPeer: Session | undefined): void {
+  const session = actingSession(atPeer);
+  if (!session) {
+    core.unexpected(peer, message, 'not connected');
+    return;
+  }
+  if (!isValidTopicName(message.topicName)) {
+    core.send(session, { type: 'REGACK', topicId: 0, msgId: message.msgId, returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  const topicId = registerTopic(session, message.topicName);
+  core.send(session, {
+    type: 'REGACK', topicId: topicId ?? 0, msgId: message.msgId,
+    returnCode: topicId === undefined ? ReturnCode.Congestion : ReturnCode.Accepted,
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * SUBSCRIBE (§6.9) by name (wildcards allowed), short name or predefined id. SUBACK carries the topic id
+ * the gateway will publish with (0x0000 for wildcards and short names) and the granted QoS.
+ */
+import type { SubscribeMessage, TopicRef } from '../../sn-codec/types.js';
+import { ReturnCode } from '../../sn-codec/types.js';
+import type { GatewayCore, Peer } from '../core.js';
+import { registerTopic, type Session } from '../session.js';
+import { hasWildcard, isValidTopicFilter } from '../topics.js';
+import { actingSession } from './index.js';
+
+/** The broker filter a SUBSCRIBE/UNSUBSCRIBE names; undefined when the id is unknown or the filter invalid. */
+export function filterOf(core: GatewayCore, session: Session, topic: TopicRef): string | undefined {
+  switch (topic.topicIdType) {
+    case 'normal': return isValidTopicFilter(topic.topicName) ? topic.topicName : undefined;
+    case 'predefined': return core.predefined.nameOf(session.clientId, topic.topicId);
+    case 'short': return core.resolveTopic(session, 'short', topic.topicId);
+  }
+}
+
+export function handleSubscribe(core: GatewayCore, peer: Peer, message: SubscribeMessage, atPeer: Session | undefined): void {
+  const session = actingSession(atPeer);
+  if (!session) {
+    core.unexpected(peer, message, 'not connected');
+    return;
+  }
+  const { msgId, qos, topic } = message;
+  const filter = filterOf(core, session, topic);
+  if (filter === undefined) {
+    const topicId = topic.topicIdType === 'normal' ? 0 : topic.topicId;
+    core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.InvalidTopicId });
+    return;
+  }
+  let topicId = 0;
+  if (topic.topicIdType === 'predefined') topicId = topic.topicId;
+  else if (topic.topicIdType === 'normal' && !hasWildcard(filter)) {
+    const id = registerTopic(session, filter);
+    if (id === undefined) {
+      core.send(session, { type: 'SUBACK', qos: 0, topicId: 0, msgId, returnCode: ReturnCode.Congestion });
+      return;
+    }
+    topicId = id;
+  }
+  session.subscriptions.set(filter, { filter, qos, topicIdType: topic.topicIdType });
+  core.addSubscription(session, filter, qos, (granted) => {
+    if (granted >= 0x80) {
+      // The broker refused (e.g. its ACL): undo, and tell the client.
+      session.subscriptions.delete(filter);
+      core.dropSubscription(session, filter);
+      core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported });
+      return;
+    }
+    core.send(session, { type: 'SUBACK', qos, topicId, msgId, returnCode: ReturnCode.Accepted });
+  });
+}

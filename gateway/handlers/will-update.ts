@@ -1,0 +1,40 @@
+/** WILLTOPICUPD / WILLMSGUPD while connected (§6.4). */
+import type { WillMsgUpdMessage, WillTopicUpdMessage } from '../../sn-codec/types.js';
+import { ReturnCode } from '../../sn-codec/types.js';
+import type { GatewayCore, Peer } from '../core.js';
+import { brokerQos, type Session } from '../session.js';
+import { actingSession } from './index.js';
+
+export function handleWillTopicUpd(core: GatewayCore, peer: Peer, message: WillTopicUpdMessage, atPeer: Session | undefined): void {
+  const session = actingSession(atPeer);
+  if (!session) {
+    core.unexpected(peer, message, 'not connected');
+    return;
+  }
+  if (message.willTopic === '') {
+    session.will = undefined; // an empty WILLTOPICUPD deletes topic and message
+  } else {
+    session.will = {
+      topic: message.willTopic,
+      message: session.will?.message ?? Buffer.alloc(0),
+      qos: brokerQos(message.qos),
+      retain: message.retain,
+    };
+  }
+  core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.Accepted });
+}
+
+export function handleWillMsgUpd(core: GatewayCore, peer: Peer, message: WillMsgUpdMessage, atPeer: Session | undefined): void {
+  const session = actingSession(atPeer);
+  if (!session) {
+    core.unexpected(peer, message, 'not connected');
+    return;
+  }
+  if (!session.will) {
+    // A message without a topic cannot be published; the spec leaves this open (docs/spec-interpretation.md).
+    core.send(session, { type: 'WILLMSGRESP', returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  session.will.message = Buffer.from(message.willMsg);
+  core.send(session, { type: 'WILLMSGRESP', returnCode: ReturnCode.Accepted });
+}

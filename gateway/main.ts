@@ -1,0 +1,78 @@
+/**
+ * The daemon: `mqtt-sn-gateway [--config PATH] [--check] [-v]`. Reads gateway.yaml, starts the gateway,
+ * stops cleanly on Ctrl-C / SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import { Gateway } from './gateway.js';
+import { consoleLogger } from './logger.js';
+
+const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
+  -c, --config PATH  configuration file (default ./gateway.yaml)
+      --check        validate the configuration and exit
+  -v, --verbose      debug logging (overrides log.level)
+  -h, --help         this text`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        config: { type: 'string', short: 'c', default: 'gateway.yaml' },
+        check: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', short: 'v', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig(args.config!);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args.check) {
+    process.stdout.write(`${args.config}: OK\n`);
+    return 0;
+  }
+  const logger = consoleLogger(args.verbose ? 'debug' : config.log.level);
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start(config, { logger });
+  } catch (err) {
+    logger.log('error', `cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  const radios = gateway.radios.map((r) => r.name).join(', ');
+  logger.log('info', `MQTT-SN gateway ${config.gateway.id} running: radios ${radios}; broker ${gateway.brokerUrl}`);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.log('info', `${signal}: stopping`);
+      resolve();
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+  await gateway.stop();
+  logger.log('info', 'stopped');
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`mqtt-sn-gateway: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

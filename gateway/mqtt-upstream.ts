@@ -1,0 +1,121 @@
+/**
+ * Aggregating upstream (§4): one `mqtt` connection for the whole gateway.
+ * Reconnects with exponential backoff; QoS 1/2 messages published while the broker is away are kept
+ * in mqtt.js's outgoing store and sent when it returns, bounded by `maxQueued`.
+ */
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { Backoff } from '../radios/backoff.js';
+import type { BrokerSection } from './config-types.js';
+import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from './upstream.js';
+
+export interface MqttUpstreamOptions {
+  url: string;
+  broker: BrokerSection;
+  maxQueued: number;
+}
+
+export class MqttUpstream implements Upstream {
+  private client: MqttClient | undefined;
+  private sink: UpstreamSink | undefined;
+  private inFlight = 0;
+  private readonly backoff: Backoff;
+  private stopping = false;
+  private wasConnected = false;
+
+  constructor(private readonly options: MqttUpstreamOptions) {
+    this.backoff = new Backoff({
+      initialMs: options.broker.reconnectMin * 1000,
+      maxMs: options.broker.reconnectMax * 1000,
+    });
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  start(sink: UpstreamSink): Promise<void> {
+    this.sink = sink;
+    const b = this.options.broker;
+    const clientOptions: IClientOptions = {
+      clientId: b.clientId,
+      username: b.username,
+      password: b.password,
+      protocolVersion: b.protocolVersion,
+      keepalive: b.keepalive,
+      clean: true,
+      // Reconnects are ours (with backoff); resubscription is the core's, which knows who asked.
+      reconnectPeriod: 0,
+      resubscribe: false,
+      connectTimeout: 10_000,
+      queueQoSZero: true,
+    };
+    if (b.tls) {
+      clientOptions.ca = b.tls.ca ? readFileSync(b.tls.ca) : undefined;
+      clientOptions.cert = b.tls.cert ? readFileSync(b.tls.cert) : undefined;
+      clientOptions.key = b.tls.key ? readFileSync(b.tls.key) : undefined;
+      clientOptions.rejectUnauthorized = b.tls.rejectUnauthorized;
+    }
+    const client = mqtt.connect(this.options.url, clientOptions);
+    this.client = client;
+    client.on('connect', () => {
+      this.backoff.reset();
+      this.wasConnected = true;
+      sink.log('info', `broker: connected to ${this.options.url}`);
+      sink.connectionChanged(true);
+    });
+    client.on('message', (topic, payload, packet) => {
+      sink.message(topic, payload, packet.qos as BrokerQoS, packet.retain);
+    });
+    client.on('error', (err) => {
+      sink.log('warn', `broker: ${this.options.url}: ${err.message}`);
+    });
+    client.on('close', () => {
+      if (this.wasConnected) {
+        this.wasConnected = false;
+        sink.log('warn', `broker: connection to ${this.options.url} lost; messages are held until it returns`);
+        sink.connectionChanged(false);
+      }
+      if (this.stopping) return;
+      const delay = this.backoff.schedule(() => {
+        if (!this.stopping) client.reconnect();
+      });
+      sink.log('debug', `broker: reconnecting in ${delay} ms`);
+    });
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.backoff.cancel();
+    const client = this.client;
+    if (!client) return;
+    await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+  }
+
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {
+    const client = this.client;
+    if (!client || this.inFlight >= this.options.maxQueued) return false;
+    this.inFlight++;
+    client.publish(topic, payload, { qos, retain }, (err) => {
+      this.inFlight--;
+      done?.(err ? { error: err } : {});
+    });
+    return true;
+  }
+
+  subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void {
+    this.client?.subscribe(filter, { qos }, (err, granted) => {
+      if (err) this.sink?.log('warn', `broker: subscribe ${filter}: ${err.message}`);
+      done?.(err ? 0x80 : (granted?.[0]?.qos ?? 0x80));
+    });
+  }
+
+  unsubscribe(filter: string): void {
+    this.client?.unsubscribe(filter);
+  }
+}

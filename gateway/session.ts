@@ -1,0 +1,142 @@
+/**
+ * A client's session: plain, serialisable data (no sockets or timers inside), so a later
+ * `stateDir` can persist it. The core changes it; handlers read and write it through the core.
+ */
+import type { QoS } from '../sn-codec/types.js';
+
+/** §6.14 client states, plus 'connecting' while the will handshake of §6.2 is under way. */
+export type ClientState = 'connecting' | 'active' | 'asleep' | 'awake' | 'lost' | 'disconnected';
+
+/** Where a client is reached: a radio, an address on it, and a Wireless Node Id when behind a forwarder (§5.5). */
+export interface Link {
+  radio: string;
+  address: string;
+  /** Hex of the Wireless Node Id, when the client sits behind a forwarder. */
+  nodeId?: string;
+}
+
+export interface Will {
+  topic: string;
+  message: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+/** A broker message waiting for, or on its way to, a client. */
+export interface OutboundMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+/**
+ * A gateway → client exchange awaiting the client's reply (§6.13), resent on time-out.
+ * `step` says which reply is awaited.
+ */
+export interface Inflight {
+  step: 'regack' | 'puback' | 'pubrec' | 'pubcomp' | 'willtopic' | 'willmsg';
+  msgId: number;
+  /** The frame to resend (PUBLISH is re-encoded with DUP set). */
+  message: OutboundMessage | undefined;
+  topicId: number;
+  topicIdType: 'normal' | 'predefined' | 'short';
+  sentAt: number;
+  retries: number;
+}
+
+export interface Subscription {
+  /** The MQTT filter on the broker (a short name or predefined topic resolves to its name). */
+  filter: string;
+  qos: 0 | 1 | 2;
+  /** How the client named it, so deliveries use the same kind of topic id. */
+  topicIdType: 'normal' | 'predefined' | 'short';
+}
+
+export interface Session {
+  clientId: string;
+  state: ClientState;
+  link: Link;
+  cleanSession: boolean;
+  /** Keep-alive in seconds (0 = none). */
+  keepAlive: number;
+  lastSeen: number;
+  /** Set while asleep: when the client said it would be back by, in ms. */
+  sleepDuration: number;
+  sleepSince: number;
+  will: Will | undefined;
+  /** Will parts gathered during the §6.2 handshake, installed on CONNACK. */
+  pendingWill: Partial<Will> | undefined;
+  /** Registered topic ids (§6.5), per client. */
+  topicIds: Map<string, number>;
+  topicNames: Map<number, string>;
+  nextTopicId: number;
+  subscriptions: Map<string, Subscription>;
+  /** Messages for the client not yet sent: buffered while asleep, or waiting behind an inflight one. */
+  queue: OutboundMessage[];
+  inflight: Inflight[];
+  nextMsgId: number;
+  /** QoS 2 PUBLISH msgIds from the client: 'publishing' until the broker accepted, then 'received' until PUBREL. */
+  incomingQos2: Map<number, 'publishing' | 'received'>;
+  /** QoS 1 PUBLISH msgIds from the client still waiting for the broker (a DUP resend is not published twice). */
+  incomingQos1: Set<number>;
+  /** Messages dropped for this client (buffer full), for the operator. */
+  dropped: number;
+  /** Whether this client already counts against maxClients. */
+  counted: boolean;
+}
+
+export function newSession(clientId: string, link: Link, now: number): Session {
+  return {
+    clientId,
+    state: 'connecting',
+    link,
+    cleanSession: true,
+    keepAlive: 0,
+    lastSeen: now,
+    sleepDuration: 0,
+    sleepSince: 0,
+    will: undefined,
+    pendingWill: undefined,
+    topicIds: new Map(),
+    topicNames: new Map(),
+    nextTopicId: 1,
+    subscriptions: new Map(),
+    queue: [],
+    inflight: [],
+    nextMsgId: 1,
+    incomingQos2: new Map(),
+    incomingQos1: new Set(),
+    dropped: 0,
+    counted: false,
+  };
+}
+
+/** Registers a topic name for a client (§6.5); returns its id, or undefined when all ids are used. */
+export function registerTopic(session: Session, topicName: string): number | undefined {
+  const existing = session.topicIds.get(topicName);
+  if (existing !== undefined) return existing;
+  if (session.topicNames.size >= 0xfffe) return undefined;
+  let id = session.nextTopicId;
+  // 0x0000 and 0xFFFF are reserved; skip ids still in use after wrap-around.
+  while (id === 0 || id === 0xffff || session.topicNames.has(id)) id = id >= 0xfffe ? 1 : id + 1;
+  session.topicIds.set(topicName, id);
+  session.topicNames.set(id, topicName);
+  session.nextTopicId = id >= 0xfffe ? 1 : id + 1;
+  return id;
+}
+
+export function nextMsgId(session: Session): number {
+  const id = session.nextMsgId;
+  session.nextMsgId = id >= 0xffff ? 1 : id + 1;
+  return id;
+}
+
+export function isConnected(state: ClientState): boolean {
+  return state === 'active' || state === 'awake' || state === 'asleep' || state === 'connecting';
+}
+
+/** Clamp an MQTT-SN QoS (-1..2) to what the broker speaks. */
+export function brokerQos(qos: QoS): 0 | 1 | 2 {
+  return qos === 1 || qos === 2 ? qos : 0;
+}
