@@ -319,12 +319,26 @@ export class ZigbeeRadio implements Radio {
   }
 }
 
-/** Cleans up a controller that failed to start or lost its adapter; herdsman's stop() may itself throw then. */
+/** The adapter a Controller keeps private; only its serial/TCP transport is touched, and only to close it. */
+interface ControllerInternals {
+  adapter?: { transport?: { close(): Promise<void> } };
+}
+
+/**
+ * Cleans up a controller that failed to start or lost its adapter. herdsman's stop() may itself throw then,
+ * and an adapter whose start failed half-way (Z-Stack "Failed to connect to the adapter") keeps its serial
+ * port open, so the next attempt would find it locked: close the transport too (a no-op when not open).
+ */
 async function discard(controller: Controller): Promise<void> {
   try {
     await controller.stop();
   } catch {
-    // Nothing more to release.
+    // Nothing more herdsman can release.
+  }
+  try {
+    await (controller as unknown as ControllerInternals).adapter?.transport?.close();
+  } catch {
+    // Already closed.
   }
 }
 

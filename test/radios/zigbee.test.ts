@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -228,6 +228,18 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     expect(existsSync(join(dir, NETWORK_KEY_FILE))).toBe(false);
   });
 
+  it('network key: a damaged key file is reported and kept, never silently replaced', async () => {
+    const keyPath = join(dir, NETWORK_KEY_FILE);
+    writeFileSync(keyPath, '{"networkKey":[1,2,3]}');
+    const sink = new RecordingSink();
+    radio = new ZigbeeRadio(config(), { stateDir: dir });
+    await radio.start(sink);
+    expect(radio.running).toBe(false);
+    expect(adapters).toHaveLength(0);
+    expect(sink.ownLines('error')).toEqual([`zigbee0: cannot start Zigbee: ${keyPath} does not hold a 16-byte networkKey`]);
+    expect(readFileSync(keyPath, 'utf8')).toBe('{"networkKey":[1,2,3]}');
+  });
+
   it('start failure (no dongle): one log line, start() resolves, retried with backoff until it works', async () => {
     vi.mocked(Adapter.create).mockRejectedValueOnce(new Error('Error: No such file or directory, cannot open /dev/ttyFAKE0'));
     const timers: { fn: () => void; ms: number }[] = [];
@@ -250,6 +262,26 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     adapter.receive({ networkAddress: SENSOR.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
     await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
     expect(timers).toHaveLength(1);
+  });
+
+  it('adapter start fails half-way: its serial transport is closed before the retry', async () => {
+    let transportClose: ReturnType<typeof vi.fn<() => Promise<void>>> | undefined;
+    vi.mocked(Adapter.create).mockImplementationOnce(async (network, transport, backupPath, adapterOptions) => {
+      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
+      adapter.startError = new Error('Failed to connect to the adapter (timeout)');
+      transportClose = vi.fn<() => Promise<void>>(async () => {});
+      adapter.transport.close = transportClose;
+      adapters.push(adapter);
+      return adapter;
+    });
+    const sink = new RecordingSink();
+    radio = new ZigbeeRadio(config(), { stateDir: dir, backoff: { setTimer: () => undefined, clearTimer: () => {} } });
+    await radio.start(sink);
+    expect(radio.running).toBe(false);
+    expect(sink.ownLines('warn')).toEqual([
+      "zigbee0: cannot start the Zigbee adapter 'zstack' on /dev/ttyFAKE0: Failed to connect to the adapter (timeout); retrying in 1s",
+    ]);
+    expect(transportClose).toHaveBeenCalled();
   });
 
   it('dongle unplugged: one log line, restarted with backoff, frames flow again', async () => {

@@ -46,6 +46,8 @@ export class FakeZigbeeAdapter extends Adapter {
   readonly permitJoinCalls: number[] = [];
   /** When set, sendZclFrameToEndpoint rejects with it (a device that does not answer at the MAC/APS level). */
   sendError: Error | undefined;
+  /** When set, start() rejects with it (dongle present but its firmware does not answer). */
+  startError: Error | undefined;
   started = false;
   stopped = false;
 
@@ -85,6 +87,7 @@ export class FakeZigbeeAdapter extends Adapter {
   }
 
   async start(): Promise<StartResult> {
+    if (this.startError) throw this.startError;
     this.started = true;
     return 'resumed';
   }
