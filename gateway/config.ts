@@ -62,9 +62,9 @@ export function parseConfig(text: string, source = 'gateway.yaml'): GatewayConfi
   const issues = new Issues();
   const read = readYaml(text, issues);
   // An empty file (or one of only comments) is null: every default.
-  const config = read === undefined ? INVALID : configSchema(dirname(resolve(source))).parse(read.value ?? undefined, [], issues);
+  const config = read.readable ? configSchema(dirname(resolve(source))).parse(read.value ?? undefined, [], issues) : INVALID;
   if (config === INVALID || issues.list.length > 0) {
-    throw new ConfigError(source, issues.list.map((issue) => locate(issue, read?.positions)).sort(byPosition));
+    throw new ConfigError(source, issues.list.map((issue) => locate(issue, read.positions)).sort(byPosition));
   }
   return config;
 }
@@ -127,7 +127,14 @@ interface Position { line: number; column: number }
 interface KeyPositions { key?: Position; value: Position }
 type PositionIndex = Map<string, KeyPositions>;
 
-function readYaml(text: string, issues: Issues): { value: unknown; positions: PositionIndex } | undefined {
+interface ReadYaml {
+  /** False when the text could not be turned into a value at all (syntax errors, dangling aliases). */
+  readable: boolean;
+  value?: unknown;
+  positions: PositionIndex;
+}
+
+function readYaml(text: string, issues: Issues): ReadYaml {
   const lineCounter = new LineCounter();
   // Duplicate keys are reported by our own walk, with the key path and the first occurrence's line.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
@@ -137,16 +144,17 @@ function readYaml(text: string, issues: Issues): { value: unknown; positions: Po
   };
   // Warnings (an unknown !tag, say) would silently change a value's meaning: treat them as errors too.
   for (const problem of [...doc.errors, ...doc.warnings]) issues.list.push(yamlProblem(problem, at));
-  if (doc.errors.length > 0) return undefined;
-
   const positions: PositionIndex = new Map();
+  if (doc.errors.length > 0) return { readable: false, positions };
+
   const brokenAliases = indexPositions(doc, at, positions, issues);
-  if (brokenAliases) return undefined;
+  if (brokenAliases) return { readable: false, positions };
   try {
-    return { value: doc.toJS({ maxAliasCount: 100 }), positions };
+    return { readable: true, value: doc.toJS({ maxAliasCount: 100 }), positions };
   } catch (error) {
+    // toJS refuses documents whose aliases expand too far (a "billion laughs" file).
     issues.report([], error instanceof Error ? error.message : String(error));
-    return undefined;
+    return { readable: false, positions };
   }
 }
 
@@ -364,7 +372,7 @@ function object<S extends Shape>(shape: S, noun?: string): Schema<ObjectOf<S>> {
   return {
     parse(input, path, issues) {
       if (input === undefined) return issues.report(path, 'required');
-      if (!isRecord(input)) return issues.report(path, `must be a mapping of keys (got ${describe(input)})`);
+      if (!isRecord(input)) return issues.report(path, `must be a mapping (got ${describe(input)})`);
       let valid = true;
       for (const key of Object.keys(input)) {
         if (Object.hasOwn(shape, key)) continue;
