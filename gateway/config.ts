@@ -70,7 +70,7 @@ export function parseConfig(text: string, source = 'gateway.yaml'): GatewayConfi
 }
 
 function formatIssue(source: string, issue: ConfigIssue): string {
-  const where = issue.line === undefined ? source : `${source}:${issue.line}:${issue.column ?? 1}`;
+  const where = issue.line === undefined ? `${source}:` : `${source}:${issue.line}:${issue.column ?? 1}`;
   return issue.path === '' ? `${where} ${issue.message}` : `${where} ${issue.path}: ${issue.message}`;
 }
 
@@ -87,12 +87,12 @@ function readFailure(error: unknown): string {
 type Path = readonly (string | number)[];
 
 /** Which end of `key: value` an issue is about: an unknown key points at the key, a bad value at the value. */
-type Anchor = 'key' | 'value';
+type Target = 'key' | 'value';
 
 interface RawIssue {
   path: Path;
   message: string;
-  anchor: Anchor;
+  target: Target;
   /** Overrides the key-path lookup (YAML syntax errors know their offset but have no key path). */
   position?: Position;
 }
@@ -104,14 +104,14 @@ class Issues {
   readonly list: RawIssue[] = [];
 
   /** Records one problem; returns INVALID so a check can `return issues.report(...)`. */
-  report(path: Path, message: string, anchor: Anchor = 'value'): typeof INVALID {
-    this.list.push({ path, message, anchor });
+  report(path: Path, message: string, target: Target = 'value'): typeof INVALID {
+    this.list.push({ path, message, target });
     return INVALID;
   }
 }
 
 /** 'radios[1].port', 'topics.predefined.7', 'topics.clients["node.1"].predefined'. */
-export function formatPath(path: Path): string {
+function formatPath(path: Path): string {
   let text = '';
   for (const segment of path) {
     if (typeof segment === 'number') text += `[${segment}]`;
@@ -159,7 +159,7 @@ function readYaml(text: string, issues: Issues): ReadYaml {
 }
 
 function yamlProblem(problem: YAMLError, at: (offset: number) => Position): RawIssue {
-  return { path: [], message: `YAML: ${problem.message}`, anchor: 'value', position: at(problem.pos[0]) };
+  return { path: [], message: `YAML: ${problem.message}`, target: 'value', position: at(problem.pos[0]) };
 }
 
 /** Walks the document, recording where each key path sits; reports duplicate keys and aliases without an anchor. */
@@ -190,7 +190,7 @@ function indexPositions(doc: Document, at: (offset: number) => Position, positio
         if (firstSeen.has(name)) {
           const first = firstSeen.get(name);
           const hint = first ? ` (first given on line ${first.line})` : '';
-          issues.list.push({ path: childPath, message: `duplicate key${hint}`, anchor: 'key', position: keyPosition });
+          issues.list.push({ path: childPath, message: `duplicate key${hint}`, target: 'key', position: keyPosition });
         } else {
           firstSeen.set(name, keyPosition);
         }
@@ -206,15 +206,15 @@ function indexPositions(doc: Document, at: (offset: number) => Position, positio
 }
 
 /** Finds the line:column for an issue: the key path itself, else its nearest recorded ancestor. */
-function locate(issue: RawIssue, positions: PositionIndex | undefined): ConfigIssue {
+function locate(issue: RawIssue, positions: PositionIndex): ConfigIssue {
   const located: ConfigIssue = { path: formatPath(issue.path), message: issue.message };
   let position = issue.position;
-  for (let length = issue.path.length; position === undefined && positions && length >= 0; length--) {
+  for (let length = issue.path.length; position === undefined && length >= 0; length--) {
     const found = positions.get(formatPath(issue.path.slice(0, length)));
     if (!found) continue;
     const exact = length === issue.path.length;
     // A missing key is reported on its parent: point at the parent's own key line when there is one.
-    position = exact && issue.anchor === 'value' ? found.value : found.key ?? found.value;
+    position = exact && issue.target === 'value' ? found.value : found.key ?? found.value;
   }
   if (position) {
     located.line = position.line;

@@ -532,7 +532,7 @@ describe('loadConfig', () => {
   it('a missing file is an error naming the path', () => {
     const missing = join(dir, 'nope', 'gateway.yaml');
     expect(() => loadConfig(missing)).toThrow(ConfigError);
-    expect(() => loadConfig(missing)).toThrow(`${missing} cannot read the configuration file: no such file`);
+    expect(() => loadConfig(missing)).toThrow(`${missing}: cannot read the configuration file: no such file`);
   });
 
   it('errors in a file carry its path and line', () => {
