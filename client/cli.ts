@@ -1,0 +1,276 @@
+/**
+ * The `mqtt-sn` command: publish to or subscribe through an MQTT-SN gateway over UDP, like mosquitto_pub/sub.
+ *   mqtt-sn pub -t home/x -m 21.5 -q 1
+ *   mqtt-sn sub -t 'home/#' -v
+ */
+import { parseArgs } from 'node:util';
+import { MqttSnClient, type ReceivedMessage, type TopicSpec, type WillOptions } from './client.js';
+import { formatMessage, hex } from './format.js';
+import { DEFAULT_GATEWAY_PORT } from './udp-peer.js';
+
+const USAGE = `Usage: mqtt-sn pub|sub [options]
+
+  mqtt-sn pub -t home/kitchen/temp -m 21.5 -q 1     publish one message
+  mqtt-sn sub -t 'home/#' -v                       print messages as they arrive
+
+Gateway
+  -h, --host HOST          gateway address (default 127.0.0.1)
+  -p, --port PORT          gateway UDP port (default ${DEFAULT_GATEWAY_PORT})
+Topic
+  -t, --topic TOPIC        topic name (wildcards allowed for sub)
+  -T, --predefined ID      use predefined topic id ID (§6.7); with -t, -t names it in output
+  -s, --short              TOPIC is a two-character short topic name (§6.7)
+Session
+  -i, --id ID              client id (default mqtt-sn-pub-<pid> / mqtt-sn-sub-<pid>)
+  -k, --keepalive SECONDS  keep-alive duration (default 60)
+  -c, --no-clean           connect with CleanSession=0
+      --will-topic TOPIC   will topic; with --will-payload, --will-qos, --will-retain
+Publish
+  -m, --message TEXT       payload
+  -n, --null-message       empty payload
+  -q, --qos QOS            -1, 0, 1 or 2 (default 0); -1 needs -T or -s and sends no CONNECT (§6.8)
+  -r, --retain             retain flag
+Subscribe
+  -q, --qos QOS            requested QoS 0, 1 or 2 (default 0)
+  -C, --count N            exit after N messages
+  -v, --verbose            print "topic payload" instead of the payload alone
+Both
+  -W, --timeout SECONDS    give up after this long (sub: stop listening; with -C, fail if short)
+  -d, --debug              print every frame sent and received on stderr
+      --help               this text
+
+Exit status: 0 ok, 1 error.`;
+
+const OPTIONS = {
+  host: { type: 'string', short: 'h', default: '127.0.0.1' },
+  port: { type: 'string', short: 'p', default: String(DEFAULT_GATEWAY_PORT) },
+  topic: { type: 'string', short: 't' },
+  predefined: { type: 'string', short: 'T' },
+  short: { type: 'boolean', short: 's', default: false },
+  qos: { type: 'string', short: 'q', default: '0' },
+  retain: { type: 'boolean', short: 'r', default: false },
+  id: { type: 'string', short: 'i' },
+  keepalive: { type: 'string', short: 'k', default: '60' },
+  message: { type: 'string', short: 'm' },
+  'null-message': { type: 'boolean', short: 'n', default: false },
+  'no-clean': { type: 'boolean', short: 'c', default: false },
+  count: { type: 'string', short: 'C' },
+  timeout: { type: 'string', short: 'W' },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  debug: { type: 'boolean', short: 'd', default: false },
+  'will-topic': { type: 'string' },
+  'will-payload': { type: 'string' },
+  'will-qos': { type: 'string' },
+  'will-retain': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+/** A usage mistake: reported with a pointer to --help. */
+class UsageError extends Error {}
+
+interface Settings {
+  command: 'pub' | 'sub';
+  host: string;
+  port: number;
+  topic: TopicSpec;
+  /** The name printed for received messages when the gateway sends a topic id the client cannot name. */
+  displayTopic: string | undefined;
+  predefined: Map<number, string>;
+  qos: -1 | 0 | 1 | 2;
+  retain: boolean;
+  clientId: string;
+  keepAlive: number;
+  cleanSession: boolean;
+  will: WillOptions | undefined;
+  payload: Buffer;
+  count: number | undefined;
+  timeoutMs: number | undefined;
+  verbose: boolean;
+  debug: boolean;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let settings: Settings | 'help';
+  try {
+    settings = parseSettings(argv);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`mqtt-sn: ${message}\nTry 'mqtt-sn --help'.\n`);
+    return 1;
+  }
+  if (settings === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let client: MqttSnClient | undefined;
+  try {
+    client = await MqttSnClient.open({
+      gateway: { host: settings.host, port: settings.port },
+      predefined: settings.predefined,
+      // A person is waiting: fail within seconds rather than the spec's T_RETRY of 10-15 s.
+      retryInterval: 3000,
+      retryCount: 2,
+      autoPing: settings.command === 'sub',
+      keepLog: false,
+      onFrame: settings.debug ? printFrame : undefined,
+    });
+    if (settings.command === 'pub') await withTimeout(publish(client, settings), settings.timeoutMs);
+    else await subscribe(client, settings);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`mqtt-sn: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await client?.close();
+  }
+}
+
+function parseSettings(argv: string[]): Settings | 'help' {
+  const { values, positionals } = parseArgs({ args: joinNegativeQos(argv), options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return 'help';
+  const [command, ...extra] = positionals;
+  if (command !== 'pub' && command !== 'sub') throw new UsageError(command === undefined ? 'say pub or sub' : `unknown command "${command}": say pub or sub`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+
+  const qos = integer('-q', values.qos, command === 'pub' ? -1 : 0, 2) as Settings['qos'];
+  const predefinedId = values.predefined === undefined ? undefined : integer('-T', values.predefined, 0, 0xffff);
+  const predefined = new Map<number, string>();
+  let topic: TopicSpec;
+  if (predefinedId !== undefined) {
+    if (values.short) throw new UsageError('-T and -s cannot be combined');
+    topic = { predefinedId };
+    if (values.topic !== undefined) predefined.set(predefinedId, values.topic);
+  } else if (values.topic === undefined) {
+    throw new UsageError('a topic is needed: -t TOPIC or -T ID');
+  } else if (values.short) {
+    if (Buffer.byteLength(values.topic) !== 2) throw new UsageError(`-s: short topic "${values.topic}" must be exactly two bytes`);
+    topic = { shortName: values.topic };
+  } else {
+    topic = values.topic;
+  }
+  if (qos === -1 && typeof topic === 'string') throw new UsageError('-q -1 needs a predefined topic id (-T) or a short topic (-s) (§6.8)');
+
+  let payload = Buffer.alloc(0);
+  if (command === 'pub') {
+    if (values.message !== undefined && values['null-message']) throw new UsageError('-m and -n cannot be combined');
+    if (values.message === undefined && !values['null-message']) throw new UsageError('a message is needed: -m TEXT or -n');
+    if (values.message !== undefined) payload = Buffer.from(values.message);
+  }
+
+  const will: WillOptions | undefined = values['will-topic'] === undefined ? undefined : {
+    topic: values['will-topic'],
+    message: values['will-payload'] ?? '',
+    qos: values['will-qos'] === undefined ? 0 : (integer('--will-qos', values['will-qos'], 0, 2) as 0 | 1 | 2),
+    retain: values['will-retain'],
+  };
+
+  return {
+    command,
+    host: values.host,
+    port: integer('-p', values.port, 1, 65_535),
+    topic,
+    displayTopic: values.topic ?? (predefinedId === undefined ? undefined : String(predefinedId)),
+    predefined,
+    qos,
+    retain: values.retain,
+    clientId: values.id ?? `mqtt-sn-${command}-${process.pid}`,
+    keepAlive: integer('-k', values.keepalive, 0, 0xffff),
+    cleanSession: !values['no-clean'],
+    will,
+    payload,
+    count: values.count === undefined ? undefined : integer('-C', values.count, 1, Number.MAX_SAFE_INTEGER),
+    timeoutMs: values.timeout === undefined ? undefined : integer('-W', values.timeout, 1, 86_400) * 1000,
+    verbose: values.verbose,
+    debug: values.debug,
+  };
+}
+
+/** parseArgs reads `-q -1` as a missing value followed by an option; make it `--qos=-1`. */
+function joinNegativeQos(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === '-q' || argv[i] === '--qos') && /^-\d+$/.test(argv[i + 1] ?? '')) {
+      out.push(`--qos=${argv[i + 1]}`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text) || value < min || value > max) throw new UsageError(`${flag}: "${text}" is not an integer in ${min}..${max}`);
+  return value;
+}
+
+async function publish(client: MqttSnClient, s: Settings): Promise<void> {
+  if (s.qos === -1) {
+    await client.publish(s.topic, s.payload, { qos: -1, retain: s.retain });
+    return;
+  }
+  await client.connect({ clientId: s.clientId, keepAlive: s.keepAlive, cleanSession: s.cleanSession, will: s.will });
+  await client.publish(s.topic, s.payload, { qos: s.qos, retain: s.retain });
+  await client.disconnect();
+}
+
+/** Prints messages until -C is reached, -W passes, Ctrl-C, or the gateway drops the session. */
+async function subscribe(client: MqttSnClient, s: Settings): Promise<void> {
+  const qos = s.qos === -1 ? 0 : s.qos;
+  let printed = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let interrupt = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    client.on('message', (message) => {
+      if (s.count !== undefined && printed >= s.count) return;
+      process.stdout.write(`${render(message, s)}\n`);
+      if (++printed === s.count) resolve();
+    });
+    client.on('disconnect', () => reject(new Error('the gateway ended the session (DISCONNECT)')));
+    client.on('lost', (err) => reject(new Error(`lost the gateway: ${err.message}`)));
+    if (s.timeoutMs !== undefined) {
+      const timeoutMs = s.timeoutMs;
+      timer = setTimeout(() => {
+        if (s.count === undefined) resolve();
+        else reject(new Error(`timed out after ${timeoutMs / 1000} s with ${printed} of ${s.count} messages`));
+      }, timeoutMs);
+    }
+    interrupt = () => resolve();
+  });
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    await client.connect({ clientId: s.clientId, keepAlive: s.keepAlive, cleanSession: s.cleanSession, will: s.will });
+    await client.subscribe(s.topic, qos);
+    await done;
+  } finally {
+    clearTimeout(timer);
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+  if (client.connected) await client.disconnect();
+}
+
+function render(message: ReceivedMessage, s: Settings): string {
+  const payload = message.payload.toString('utf8');
+  if (!s.verbose) return payload;
+  const topic = message.topic ?? (message.topicIdType === 'predefined' && s.displayTopic !== undefined ? s.displayTopic : String(message.topicId));
+  return `${topic} ${payload}`;
+}
+
+function printFrame(direction: 'sent' | 'received', frame: Buffer, message: unknown): void {
+  const text = message instanceof Error ? message.message : formatMessage(message as Parameters<typeof formatMessage>[0]);
+  process.stderr.write(`${direction === 'sent' ? '->' : '<-'} ${text}  ${hex(frame)}\n`);
+}
+
+function withTimeout<T>(work: Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (timeoutMs === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+process.exitCode = await main(process.argv.slice(2));
