@@ -219,6 +219,7 @@ async function publish(client: MqttSnClient, s: Settings): Promise<void> {
 async function subscribe(client: MqttSnClient, s: Settings): Promise<void> {
   const qos = s.qos === -1 ? 0 : s.qos;
   let printed = 0;
+  let subscribed = false;
   let timer: NodeJS.Timeout | undefined;
   let interrupt = () => {};
   const done = new Promise<void>((resolve, reject) => {
@@ -232,7 +233,8 @@ async function subscribe(client: MqttSnClient, s: Settings): Promise<void> {
     if (s.timeoutMs !== undefined) {
       const timeoutMs = s.timeoutMs;
       timer = setTimeout(() => {
-        if (s.count === undefined) resolve();
+        if (!subscribed) reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for the gateway`));
+        else if (s.count === undefined) resolve();
         else reject(new Error(`timed out after ${timeoutMs / 1000} s with ${printed} of ${s.count} messages`));
       }, timeoutMs);
     }
@@ -241,9 +243,13 @@ async function subscribe(client: MqttSnClient, s: Settings): Promise<void> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
-    await client.connect({ clientId: s.clientId, keepAlive: s.keepAlive, cleanSession: s.cleanSession, will: s.will });
-    await client.subscribe(s.topic, qos);
-    await done;
+    const session = (async () => {
+      await client.connect({ clientId: s.clientId, keepAlive: s.keepAlive, cleanSession: s.cleanSession, will: s.will });
+      await client.subscribe(s.topic, qos);
+      subscribed = true;
+    })();
+    // -W and Ctrl-C also cut short a gateway that does not answer.
+    await Promise.race([session.then(() => done), done]);
   } finally {
     clearTimeout(timer);
     process.off('SIGINT', interrupt);

@@ -77,7 +77,7 @@ export class SnUdpPeer {
   static async open(options: SnUdpPeerOptions = {}): Promise<SnUdpPeer> {
     const gatewayHost = options.gateway?.host ?? '127.0.0.1';
     const gatewayPort = options.gateway?.port ?? DEFAULT_GATEWAY_PORT;
-    const host = isIP(gatewayHost) ? gatewayHost : (await lookup(gatewayHost)).address;
+    const host = isIP(gatewayHost) ? gatewayHost : await resolveHost(gatewayHost);
     const v6 = isIP(host) === 6;
     const loopback = v6 ? host === '::1' : host.startsWith('127.');
     const bindHost = options.bindHost ?? (loopback ? (v6 ? '::1' : '127.0.0.1') : undefined);
@@ -255,5 +255,14 @@ export class SnUdpPeer {
     } else {
       this.queue.push(arrival);
     }
+  }
+}
+
+/** IPv4 first: the gateway listens on 127.0.0.1 by default, and "localhost" may resolve to ::1 first. */
+async function resolveHost(name: string): Promise<string> {
+  try {
+    return (await lookup(name, { verbatim: false })).address;
+  } catch (err) {
+    throw new Error(`cannot resolve gateway host "${name}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }

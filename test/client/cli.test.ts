@@ -149,6 +149,28 @@ describe('mqtt-sn sub', () => {
     expect(stdout).toBe('garden/temp 18\n');
   });
 
+  it('-W 1 without -C: stops listening after the timeout, DISCONNECTs and exits 0', async () => {
+    const { peer, port } = await gateway();
+    const run = runCli(['sub', '-p', String(port), '-t', 'a/b', '-W', '1']);
+    await peer.expect('CONNECT', FIRST_FRAME_MS);
+    peer.reply({ type: 'CONNACK', returnCode: 0 });
+    const subscribe = await peer.expect('SUBSCRIBE');
+    peer.reply({ type: 'SUBACK', qos: 0, topicId: 4, msgId: subscribe.msgId, returnCode: 0 });
+    await peer.expect('DISCONNECT', FIRST_FRAME_MS);
+    peer.reply({ type: 'DISCONNECT' });
+    const { code, stdout, stderr } = await run;
+    expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('-W 1 with a gateway that never answers: exits 1 naming the timeout', async () => {
+    const { peer, port } = await gateway();
+    const run = runCli(['sub', '-p', String(port), '-t', 'a/b', '-W', '1']);
+    await peer.expect('CONNECT', FIRST_FRAME_MS);
+    const { code, stderr } = await run;
+    expect(code).toBe(1);
+    expect(stderr).toBe('mqtt-sn: timed out after 1 s waiting for the gateway\n');
+  });
+
   it('-d prints each frame on stderr as the message and its bytes', async () => {
     const { peer, port } = await gateway();
     const run = runCli(['pub', '-p', String(port), '-i', 'dbg', '-q', '-1', '-s', '-t', 'zz', '-n', '-d']);
