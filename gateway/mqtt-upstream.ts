@@ -82,7 +82,9 @@ export class MqttUpstream implements Upstream {
       }
       if (this.stopping) return;
       const delay = this.backoff.schedule(() => {
-        if (!this.stopping) client.reconnect();
+        // Hand mqtt.js its own stores back: reconnect() without them starts empty ones and the
+        // QoS 1/2 messages held during the outage would be lost.
+        if (!this.stopping) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
       });
       sink.log('debug', `broker: reconnecting in ${delay} ms`);
     });
