@@ -1,0 +1,62 @@
+/** Bad input gets a clear error and loses nothing: malformed frames are counted, logged once with the sender, dropped. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, Observer, register, startBroker, startGateway, testConfig, type Broker, type GatewayUnderTest } from '../support/harness.js';
+
+describe('05 malformed and unexpected frames (Mosquitto)', () => {
+  let broker: Broker;
+  let gw: GatewayUnderTest;
+  let observer: Observer;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    broker = await startBroker('mosquitto');
+    gw = await startGateway(testConfig(broker.url));
+    gw.gateway.core.events.on('log', (level, message) => logs.push(`${level} ${message}`));
+    observer = await Observer.connect(broker.url);
+    await observer.subscribe('m/#');
+  });
+  afterAll(async () => {
+    await observer?.close();
+    await gw?.stop();
+    await broker?.stop();
+  });
+
+  it('§5.2 a malformed frame is counted, logged once with its sender, and dropped; other sensors are served meanwhile', async () => {
+    const good = await gw.sensor();
+    await connect(good, 'm-good');
+    const id = await register(good, 'm/good');
+    const bad = await gw.sensor();
+    const core = gw.gateway.core;
+    const before = core.stats.malformed;
+    const garbage = [
+      Buffer.from([0x05, 0x04, 0x00]),             // Length says 5, datagram has 3
+      Buffer.from([0x03, 0x03, 0x00]),             // reserved message type 0x03
+      Buffer.from([0x07, 0x0c, 0x03, 0, 1, 0, 1]), // PUBLISH with reserved TopicIdType
+      Buffer.from([0x06, 0x04, 0x04, 0x02, 0, 60]), // CONNECT with ProtocolId 2 and no ClientId
+      Buffer.alloc(0),
+    ];
+    for (const frame of garbage) bad.sendRaw(frame);
+    good.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 1, payload: Buffer.from('fine') });
+    expect(await good.expect('PUBACK')).toMatchObject({ msgId: 1, returnCode: 0 });
+    expect((await observer.waitFor(1, 'm/good'))[0].payload).toBe('fine');
+    await bad.expectSilence(150);
+    expect(core.stats.malformed - before).toBe(garbage.length);
+    // One log line names the sender; the flood after it is counted, not logged again.
+    const lines = logs.filter((l) => l.includes(`udp:127.0.0.1:${bad.port}`));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^warn udp0: malformed frame from udp:127\.0\.0\.1:\d+ dropped \(length-mismatch/);
+    // The sender itself can still connect with a good frame.
+    await connect(bad, 'm-was-bad');
+  });
+
+  it('a well-formed frame out of place (PUBLISH QoS 1 before CONNECT, a CONNACK from a client) is counted and dropped', async () => {
+    const s = await gw.sensor();
+    const core = gw.gateway.core;
+    const before = core.stats.unexpected;
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'predefined', topicId: 1, msgId: 3, payload: Buffer.from('x') });
+    s.send({ type: 'CONNACK', returnCode: 0 });
+    s.send({ type: 'PUBACK', topicId: 1, msgId: 99, returnCode: 0 });
+    await s.expectSilence(150);
+    expect(core.stats.unexpected - before).toBe(3);
+  });
+});
