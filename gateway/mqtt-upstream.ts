@@ -77,7 +77,7 @@ export class MqttUpstream implements Upstream {
     client.on('close', () => {
       if (this.wasConnected) {
         this.wasConnected = false;
-        sink.log('warn', `broker: connection to ${this.options.url} lost; messages are held until it returns`);
+        if (!this.stopping) sink.log('warn', `broker: connection to ${this.options.url} lost; messages are held until it returns`);
         sink.connectionChanged(false);
       }
       if (this.stopping) return;
