@@ -7,7 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { shortTopicId, shortTopicName } from '../sn-codec/index.js';
 import type {
-  DisconnectMessage, PublishMessage, QoS, ReturnCode, SnMessage, TopicIdType, TopicRef,
+  ConnackMessage, DisconnectMessage, PubackMessage, PublishMessage, PubrecMessage, QoS, ReturnCode,
+  SnMessage, SnMessageOf, SnMessageType, TopicIdType, TopicRef, WillMsgReqMessage, WillTopicReqMessage,
 } from '../sn-codec/index.js';
 import { formatMessage } from './format.js';
 import { SnUdpPeer, type SnUdpPeerOptions } from './udp-peer.js';
@@ -109,6 +110,21 @@ function returnCodeName(code: number): string {
   return RETURN_CODE_NAMES[code] ?? 'unknown';
 }
 
+/** A reply predicate; `awaited` names the reply in timeout errors. */
+type Matcher<R extends SnMessage> = ((m: SnMessage) => m is R) & { awaited?: string };
+
+/** Matches the reply of this type (and MsgId, when given). */
+function answer<T extends SnMessageType>(type: T, msgId?: number): Matcher<SnMessageOf<T>> {
+  const match = (m: SnMessage): m is SnMessageOf<T> =>
+    m.type === type && (msgId === undefined || (m as { msgId?: number }).msgId === msgId);
+  return Object.assign(match, { awaited: type as string });
+}
+
+/** What may answer CONNECT (§6.2). */
+function isConnectStep(m: SnMessage): m is ConnackMessage | WillTopicReqMessage | WillMsgReqMessage {
+  return m.type === 'CONNACK' || m.type === 'WILLTOPICREQ' || m.type === 'WILLMSGREQ';
+}
+
 function hasWildcard(topic: string): boolean {
   return topic.includes('#') || topic.includes('+');
 }
@@ -163,7 +179,7 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
     if (cleanSession) this.forgetTopics(); // §6.3: a clean session starts with no registrations
     let lastSent: SnMessage = connect;
     for (let attempt = 0; ; ) {
-      const reply = this.waitFor((m) => m.type === 'CONNACK' || m.type === 'WILLTOPICREQ' || m.type === 'WILLMSGREQ', this.retryInterval);
+      const reply = this.waitFor(isConnectStep, this.retryInterval);
       this.peer.send(lastSent);
       let message: SnMessage;
       try {
@@ -193,8 +209,7 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
   /** §6.5 REGISTER a topic name; resolves with the gateway's topic id. */
   async register(topicName: string): Promise<number> {
     const msgId = this.nextMsgId();
-    const reply = await this.request({ type: 'REGISTER', topicId: 0, msgId, topicName }, (m) => m.type === 'REGACK' && m.msgId === msgId, 'REGACK');
-    if (reply.type !== 'REGACK') throw new Error('unreachable');
+    const reply = await this.request({ type: 'REGISTER', topicId: 0, msgId, topicName }, answer('REGACK', msgId));
     if (reply.returnCode !== 0) throw new SnRejectedError(reply.returnCode, reply, `REGISTER ${topicName}`);
     this.learnTopic(topicName, reply.topicId);
     return reply.topicId;
@@ -219,7 +234,9 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
         this.peer.send(publish);
         return;
       }
-      const ack = await this.request(publish, (m) => (m.type === 'PUBACK' || (qos === 2 && m.type === 'PUBREC')) && m.msgId === msgId, qos === 1 ? 'PUBACK' : 'PUBREC');
+      // A QoS 2 PUBLISH is answered by PUBREC, or refused by PUBACK with a return code.
+      const isAck = (m: SnMessage): m is PubackMessage | PubrecMessage => (m.type === 'PUBACK' || (qos === 2 && m.type === 'PUBREC')) && m.msgId === msgId;
+      const ack = await this.request(publish, isAck, qos === 1 ? 'PUBACK' : 'PUBREC');
       if (ack.type === 'PUBACK') {
         if (ack.returnCode === 0x02 && typeof topic === 'string' && !reRegistered) {
           this.forgetTopic(topic); // §6.6: the gateway lost the id; register again and resend once
@@ -229,7 +246,7 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
         if (qos === 1) return;
         throw new Error(`QoS 2 PUBLISH answered by ${formatMessage(ack)}`);
       }
-      await this.request({ type: 'PUBREL', msgId }, (m) => m.type === 'PUBCOMP' && m.msgId === msgId, 'PUBCOMP');
+      await this.request({ type: 'PUBREL', msgId }, answer('PUBCOMP', msgId));
       return;
     }
   }
@@ -238,8 +255,7 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
   async subscribe(topic: TopicSpec, qos: 0 | 1 | 2 = 0): Promise<SubscribeResult> {
     const msgId = this.nextMsgId();
     const ref = this.topicRef(topic);
-    const reply = await this.request({ type: 'SUBSCRIBE', dup: false, qos, msgId, topic: ref }, (m) => m.type === 'SUBACK' && m.msgId === msgId, 'SUBACK');
-    if (reply.type !== 'SUBACK') throw new Error('unreachable');
+    const reply = await this.request({ type: 'SUBSCRIBE', dup: false, qos, msgId, topic: ref }, answer('SUBACK', msgId));
     if (reply.returnCode !== 0) throw new SnRejectedError(reply.returnCode, reply, 'SUBSCRIBE');
     if (typeof topic === 'string' && !hasWildcard(topic) && reply.topicId !== 0) this.learnTopic(topic, reply.topicId);
     return { topicId: reply.topicId, qos: reply.qos };
@@ -248,30 +264,30 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
   /** §6.9 UNSUBSCRIBE. */
   async unsubscribe(topic: TopicSpec): Promise<void> {
     const msgId = this.nextMsgId();
-    await this.request({ type: 'UNSUBSCRIBE', msgId, topic: this.topicRef(topic) }, (m) => m.type === 'UNSUBACK' && m.msgId === msgId, 'UNSUBACK');
+    await this.request({ type: 'UNSUBSCRIBE', msgId, topic: this.topicRef(topic) }, answer('UNSUBACK', msgId));
   }
 
   /** §6.11 PINGREQ → PINGRESP. */
   async ping(): Promise<void> {
-    await this.request({ type: 'PINGREQ' }, (m) => m.type === 'PINGRESP', 'PINGRESP');
+    await this.request({ type: 'PINGREQ' }, answer('PINGRESP'));
   }
 
   /** §6.4 WILLTOPICUPD; an empty topic deletes the will. Resolves with the WILLTOPICRESP return code. */
   async updateWillTopic(topic: string, qos: 0 | 1 | 2 = 0, retain = false): Promise<ReturnCode> {
-    const reply = await this.request({ type: 'WILLTOPICUPD', qos, retain, willTopic: topic }, (m) => m.type === 'WILLTOPICRESP', 'WILLTOPICRESP');
-    return reply.type === 'WILLTOPICRESP' ? reply.returnCode : -1;
+    const reply = await this.request({ type: 'WILLTOPICUPD', qos, retain, willTopic: topic }, answer('WILLTOPICRESP'));
+    return reply.returnCode;
   }
 
   /** §6.4 WILLMSGUPD. Resolves with the WILLMSGRESP return code. */
   async updateWillMessage(message: string | Buffer): Promise<ReturnCode> {
-    const reply = await this.request({ type: 'WILLMSGUPD', willMsg: Buffer.from(message) }, (m) => m.type === 'WILLMSGRESP', 'WILLMSGRESP');
-    return reply.type === 'WILLMSGRESP' ? reply.returnCode : -1;
+    const reply = await this.request({ type: 'WILLMSGUPD', willMsg: Buffer.from(message) }, answer('WILLMSGRESP'));
+    return reply.returnCode;
   }
 
   /** §6.14 DISCONNECT with a Duration: the client sleeps; the gateway buffers its messages. */
   async sleep(durationSeconds: number): Promise<void> {
     this.stopPinging();
-    await this.request({ type: 'DISCONNECT', duration: durationSeconds }, (m) => m.type === 'DISCONNECT', 'DISCONNECT');
+    await this.request({ type: 'DISCONNECT', duration: durationSeconds }, answer('DISCONNECT'));
     this.connected = false;
   }
 
@@ -284,7 +300,7 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
     const collected: ReceivedMessage[] = [];
     this.collecting = collected;
     try {
-      await this.request({ type: 'PINGREQ', clientId: this.clientId }, (m) => m.type === 'PINGRESP', 'PINGRESP');
+      await this.request({ type: 'PINGREQ', clientId: this.clientId }, answer('PINGRESP'));
     } finally {
       this.collecting = undefined;
     }
@@ -294,7 +310,7 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
   /** §6.12 DISCONNECT → DISCONNECT. */
   async disconnect(): Promise<void> {
     this.stopPinging();
-    await this.request({ type: 'DISCONNECT' }, (m) => m.type === 'DISCONNECT', 'DISCONNECT');
+    await this.request({ type: 'DISCONNECT' }, answer('DISCONNECT'));
     this.connected = false;
   }
 
@@ -409,7 +425,7 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
   }
 
   /** Sends, then resends every retryInterval (DUP set where the message has it, §6.13) until `match` arrives. */
-  private async request(message: SnMessage, match: (m: SnMessage) => boolean, awaited: string): Promise<SnMessage> {
+  private async request<R extends SnMessage>(message: SnMessage, match: Matcher<R>, awaited = match.awaited ?? 'answer'): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       const reply = this.waitFor(match, this.retryInterval);
       this.peer.send(attempt === 0 ? message : withDup(message));
@@ -421,11 +437,11 @@ export class MqttSnClient extends EventEmitter<MqttSnClientEvents> {
     }
   }
 
-  private waitFor(match: (m: SnMessage) => boolean, timeoutMs: number): Promise<SnMessage> {
-    return new Promise((resolve, reject) => {
+  private waitFor<R extends SnMessage>(match: (m: SnMessage) => m is R, timeoutMs: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       const waiter: Waiter = {
         match,
-        resolve,
+        resolve: (m) => resolve(m as R), // only messages that passed `match` get here
         reject,
         timer: setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== waiter);
