@@ -724,23 +724,22 @@ function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseD
   return { ...raw, clientId: raw.clientId ?? `mqttsn-gw-${gatewayId}`, ...(tls && { tls }) };
 }
 
-/** Zigbee files live in stateDir unless given; a given relative path is relative to the config file. */
+/**
+ * Zigbee files live in stateDir unless given; a given relative path is relative to the config file.
+ * One zigbee radio per gateway: zigbee-herdsman keeps its device cache and database handle process-wide.
+ */
 function finishRadios(radios: NamedRadio[], stateDir: string, baseDir: string, issues: Issues): RadioConfig[] {
-  const files = new Map<string, number>();
+  let firstZigbee: number | undefined;
   return radios.map((r, index): RadioConfig => {
     if (r.type === 'udp') return { ...r, broadcastPort: r.broadcastPort ?? r.port };
     if (r.type !== 'zigbee') return r;
-    const zigbee: ZigbeeRadioConfig = {
+    if (firstZigbee === undefined) firstZigbee = index;
+    else issues.report(['radios', index, 'type'], `only one zigbee radio per gateway (radios[${firstZigbee}] is one): zigbee-herdsman keeps process-wide state; run a second gateway for a second coordinator`);
+    return {
       ...r,
       databasePath: r.databasePath === undefined ? join(stateDir, 'zigbee.db') : resolve(baseDir, r.databasePath),
       backupPath: r.backupPath === undefined ? join(stateDir, 'zigbee-backup.json') : resolve(baseDir, r.backupPath),
     };
-    for (const key of ['databasePath', 'backupPath'] as const) {
-      const earlier = files.get(zigbee[key]);
-      if (earlier === undefined) files.set(zigbee[key], index);
-      else issues.report(['radios', index, key], `${zigbee[key]} is already used by radios[${earlier}]; give each zigbee radio its own databasePath and backupPath`);
-    }
-    return zigbee;
   });
 }
 

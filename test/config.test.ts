@@ -131,8 +131,11 @@ describe('defaults', () => {
         '  tls: { ca: certs/ca.pem, cert: /abs/cert.pem, key: certs/key.pem }',
         'radios:',
         '  - { type: zigbee, adapter: ember, path: /dev/ttyUSB1 }',
-        '  - { type: zigbee, adapter: zstack, path: /dev/ttyUSB2, databasePath: z2.db, backupPath: z2.json }',
       ),
+      '/etc/mqtt-sn/gateway.yaml',
+    );
+    const explicit = parseConfig(
+      lines('radios:', '  - { type: zigbee, adapter: zstack, path: /dev/ttyUSB2, databasePath: z2.db, backupPath: z2.json }'),
       '/etc/mqtt-sn/gateway.yaml',
     );
     expect(config.stateDir).toBe('/etc/mqtt-sn/var');
@@ -142,7 +145,8 @@ describe('defaults', () => {
       key: '/etc/mqtt-sn/certs/key.pem',
       rejectUnauthorized: true,
     });
-    const [first, second] = config.radios as ZigbeeRadioConfig[];
+    const [first] = config.radios as ZigbeeRadioConfig[];
+    const [second] = explicit.radios as ZigbeeRadioConfig[];
     expect(first.databasePath).toBe('/etc/mqtt-sn/var/zigbee.db');
     expect(first.backupPath).toBe('/etc/mqtt-sn/var/zigbee-backup.json');
     expect(second.databasePath).toBe('/etc/mqtt-sn/z2.db');
@@ -500,12 +504,12 @@ describe('radios are distinct', () => {
     );
   });
 
-  it('two zigbee radios must not share the default database', () => {
+  it('a second zigbee radio is refused: zigbee-herdsman keeps process-wide state', () => {
     expectIssue(
       lines('radios:', '  - { type: zigbee, adapter: zstack, path: /dev/ttyUSB0 }', '  - { type: zigbee, adapter: ember, path: /dev/ttyUSB1 }'),
-      'radios[1].databasePath',
+      'radios[1].type',
       3,
-      'give each zigbee radio its own databasePath',
+      'only one zigbee radio per gateway',
     );
   });
 });
