@@ -303,9 +303,19 @@ export class GatewayCore {
   /** Puts unfinished gateway → client publishes back at the head of the queue, to be sent again later. */
   requeueInflight(session: Session): void {
     const again: OutboundMessage[] = [];
-    for (const f of session.inflight) if (f.message && (f.step === 'puback' || f.step === 'pubrec' || f.step === 'regack')) again.push(f.message);
+    for (const f of session.inflight) {
+      if (f.message && (f.step === 'puback' || f.step === 'pubrec' || f.step === 'regack')) again.push(f.message);
+      // A REGISTER never acknowledged: the client does not know the id, so it must be registered again.
+      if (f.step === 'regack') this.forgetTopicId(session, f.topicId);
+    }
     session.inflight.length = 0;
     if (again.length) session.queue.unshift(...again);
+  }
+
+  private forgetTopicId(session: Session, topicId: number): void {
+    const topic = session.topicNames.get(topicId);
+    session.topicNames.delete(topicId);
+    if (topic !== undefined && session.topicIds.get(topic) === topicId) session.topicIds.delete(topic);
   }
 
   /** The client is gone without a clean DISCONNECT (§6.11, §6.13, §6.14): its will is published. */
