@@ -163,6 +163,25 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     expect(await ctx.observer.waitFor(1, 'sleep/reporter/out')).toMatchObject([{ payload: 'reading', qos: 1 }]);
   });
 
+  it('§6.5/§6.14 a REGISTER still unanswered when the client falls asleep is sent again on waking: the id was never confirmed', async () => {
+    const s = await ctx.gw.sensor();
+    await connect(s, 'unregistered', { duration: 30 });
+    await subscribe(s, 'sleep/unregistered/#', 1);
+    await ctx.observer.publish('sleep/unregistered/a', 'first', 1);
+    const before = await s.expect('REGISTER');
+    s.send({ type: 'DISCONNECT', duration: SLEEP }); // asleep without REGACK
+    await s.expect('DISCONNECT');
+    s.send({ type: 'PINGREQ', clientId: 'unregistered' });
+    const again = await s.expect('REGISTER');
+    expect(again).toMatchObject({ topicName: 'sleep/unregistered/a' });
+    expect(again.msgId).not.toBe(before.msgId);
+    s.send({ type: 'REGACK', topicId: again.topicId, msgId: again.msgId, returnCode: 0 });
+    const p = await receivePublish(s);
+    expect(p).toMatchObject({ topicIdType: 'normal', topicId: again.topicId });
+    expect(p.payload.toString()).toBe('first');
+    await s.expect('PINGRESP');
+  });
+
   it('§6.14 a sensor may wake from a new address: the buffered messages go there', async () => {
     const { s } = await sleepingSensor(ctx, 'mover');
     await publishWhileAsleep(ctx, 'mover', [['for the new address', 1]], 1);
