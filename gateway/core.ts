@@ -304,7 +304,8 @@ export class GatewayCore {
   requeueInflight(session: Session): void {
     const again: OutboundMessage[] = [];
     for (const f of session.inflight) {
-      if (f.message && (f.step === 'puback' || f.step === 'pubrec' || f.step === 'regack')) again.push(f.message);
+      if (f.message && f.step === 'regack') again.push(f.message);
+      if (f.message && (f.step === 'puback' || f.step === 'pubrec')) again.push({ ...f.message, msgId: f.msgId });
       // A REGISTER never acknowledged: the client does not know the id, so it must be registered again.
       if (f.step === 'regack') this.forgetTopicId(session, f.topicId);
     }
@@ -509,9 +510,10 @@ export class GatewayCore {
         continue;
       }
       queue.shift();
-      const msgId = message.qos === 0 ? 0 : nextMsgId(session);
+      const again = message.qos > 0 && message.msgId !== undefined;
+      const msgId = message.qos === 0 ? 0 : (message.msgId ?? nextMsgId(session));
       const sent = this.send(session, {
-        type: 'PUBLISH', dup: false, qos: message.qos, retain: message.retain,
+        type: 'PUBLISH', dup: again, qos: message.qos, retain: message.retain,
         topicIdType: ref.topicIdType, topicId: ref.topicId, msgId, payload: message.payload,
       });
       if (!sent) {

@@ -28,6 +28,8 @@ export interface OutboundMessage {
   payload: Buffer;
   qos: 0 | 1 | 2;
   retain: boolean;
+  /** Set when it was sent before and goes again (after sleep or reconnect): same MsgId, DUP=1, so QoS 2 stays exactly once. */
+  msgId?: number;
 }
 
 /**
