@@ -32,7 +32,9 @@ export function handlePubrec(core: GatewayCore, peer: Peer, message: PubrecMessa
   }
   const flight = core.takeInflight(session, 'pubrec', message.msgId) ?? core.takeInflight(session, 'pubcomp', message.msgId);
   if (!flight) {
-    core.unexpected(peer, message, 'no PUBLISH awaits this PUBREC');
+    // The exchange was dropped on our side (the client slept or reconnected after its first PUBREC):
+    // PUBREL still releases the id the client holds; nothing is published twice.
+    core.send(session, { type: 'PUBREL', msgId: message.msgId });
     return;
   }
   // Our PUBREL goes now, and again on a duplicate PUBREC; then we wait for PUBCOMP.
