@@ -88,7 +88,7 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
   }
 
   /** Moves time by whole retry intervals, expecting the resend each time. */
-  async function expectResends<T extends 'PUBLISH' | 'PUBREL' | 'REGISTER'>(s: SnUdpPeer, type: T) {
+  async function expectResends<T extends 'PUBLISH' | 'PUBREL' | 'REGISTER' | 'WILLTOPICREQ'>(s: SnUdpPeer, type: T) {
     const resends = [];
     for (let i = 0; i < RETRY_COUNT; i++) {
       gw.advance(RETRY_INTERVAL - 1);
@@ -170,6 +170,32 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
     const resends = await expectResends(s, 'REGISTER');
     for (const r of resends) expect(r).toMatchObject({ msgId: first.msgId, topicId: first.topicId, topicName: 'retry/reg/a' });
     await expectLostWithWill(s, 'retry-reg');
+  });
+
+  it('§6.13 WILLTOPICREQ unanswered during the §6.2 handshake: resent, then the client is lost without CONNACK', async () => {
+    const s = await gw.sensor();
+    s.send({ type: 'CONNECT', will: true, cleanSession: true, duration: 300, clientId: 'mute' });
+    await s.expect('WILLTOPICREQ');
+    await expectResends(s, 'WILLTOPICREQ');
+    gw.advance(RETRY_INTERVAL);
+    expect(gw.gateway.core.client('mute')?.state).toBe('lost');
+    await s.expectSilence(100);
+  });
+
+  it('§6.13 a PUBREC for an exchange the gateway no longer tracks (the client reconnected with CleanSession=0 before PUBCOMP) is answered by PUBREL', async () => {
+    const s = await gw.sensor();
+    await connect(s, 'rec-again', { cleanSession: false, duration: 300 });
+    await subscribe(s, 'retry/rec-again', 2);
+    await observer.publish('retry/rec-again', 'once', 2);
+    const publish = await s.expect('PUBLISH');
+    s.send({ type: 'PUBREC', msgId: publish.msgId });
+    await s.expect('PUBREL'); // lost on the way, say; the client reconnects and retransmits its PUBREC
+    await connect(s, 'rec-again', { cleanSession: false, duration: 300 });
+    s.send({ type: 'PUBREC', msgId: publish.msgId });
+    expect(await s.expect('PUBREL')).toMatchObject({ msgId: publish.msgId });
+    s.send({ type: 'PUBCOMP', msgId: publish.msgId });
+    await s.expectSilence(100);
+    expect(gw.gateway.core.client('rec-again')).toMatchObject({ state: 'active', inflight: 0, buffered: 0 });
   });
 
   it('§6.13 an answer to a resend ends the retransmission: the client stays active and the next message flows', async () => {

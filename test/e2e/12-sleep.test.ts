@@ -182,6 +182,23 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     await s.expect('PINGRESP');
   });
 
+  it('§6.14/§6.13 a PUBLISH still unacknowledged when the client falls asleep goes again on waking with DUP=1 and the same MsgId (QoS 2 stays exactly once)', async () => {
+    const { s } = await sleepingSensor(ctx, 'half-done');
+    s.send({ type: 'CONNECT', will: false, cleanSession: false, duration: 30, clientId: 'half-done' });
+    await s.expect('CONNACK');
+    await ctx.observer.publish('sleep/half-done', 'exactly once', 2);
+    const first = await s.expect('PUBLISH');
+    expect(first).toMatchObject({ qos: 2, dup: false });
+    s.send({ type: 'DISCONNECT', duration: SLEEP }); // asleep before its PUBREC
+    await s.expect('DISCONNECT');
+    expect(ctx.gw.gateway.core.client('half-done')).toMatchObject({ buffered: 1, inflight: 0 });
+    s.send({ type: 'PINGREQ', clientId: 'half-done' });
+    const again = await receivePublish(s);
+    expect(again).toMatchObject({ qos: 2, dup: true, msgId: first.msgId, topicId: first.topicId });
+    expect(again.payload.toString()).toBe('exactly once');
+    await s.expect('PINGRESP');
+  });
+
   it('§6.14 a sensor may wake from a new address: the buffered messages go there', async () => {
     const { s } = await sleepingSensor(ctx, 'mover');
     await publishWhileAsleep(ctx, 'mover', [['for the new address', 1]], 1);
