@@ -505,8 +505,14 @@ export class GatewayCore {
           continue;
         }
         const msgId = nextMsgId(session);
+        if (!this.send(session, { type: 'REGISTER', topicId, msgId, topicName: message.topic })) {
+          // The client can never learn this id over this radio: drop the message, no REGACK can come.
+          this.forgetTopicId(session, topicId);
+          queue.shift();
+          this.dropForClient(session, message.topic, 'REGISTER too large for the radio');
+          continue;
+        }
         session.inflight.push({ step: 'regack', msgId, message: undefined, topicId, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
-        this.send(session, { type: 'REGISTER', topicId, msgId, topicName: message.topic });
         continue;
       }
       queue.shift();
