@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  connect, Observer, register, startBroker, startGateway, testConfig, type Broker, type BrokerKind, type GatewayUnderTest,
+  connect, Observer, register, startBroker, startGateway, testConfig, until, type Broker, type BrokerKind, type GatewayUnderTest,
 } from '../support/harness.js';
 import { connectWithWill, receivePublish, retainedOn, settle, subscribe } from '../support/flows.js';
 
@@ -219,6 +219,26 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     expect(gw.gateway.core.client('upd-del')?.state).toBe('lost');
     await settle();
     expect(willsOn('will/upd-del')).toEqual([]);
+  });
+
+  it('§6.11 a will due while the broker is away is published once it is back', async () => {
+    const gw = t.gw();
+    const broker = t.broker();
+    const s = await gw.sensor();
+    await connectWithWill(s, 'outage-will', { topic: 'will/outage', message: 'lost in the dark', qos: 1, retain: true }, { duration: KEEP_ALIVE });
+    await broker.kill!();
+    await until(() => !gw.gateway.upstream.connected, 5000, () => 'gateway noticed the broker is gone');
+    gw.advance(PAST_KEEP_ALIVE);
+    expect(gw.gateway.core.client('outage-will')?.state).toBe('lost');
+    await broker.restart!();
+    await until(() => gw.gateway.upstream.connected, 10_000, () => 'gateway reconnected');
+    // Retained, so a subscriber arriving after the outage can check it reached the broker.
+    await until(() => t.observer().client.connected, 10_000, () => 'observer reconnected');
+    let will: Awaited<ReturnType<typeof retainedOn>>;
+    for (let i = 0; i < 20 && will === undefined; i++) will = await retainedOn(broker.url, 'will/outage', 250);
+    expect(will).toMatchObject({ payload: 'lost in the dark', retain: true });
+    await t.observer().publish('will/outage', '', 0, true);
+    await t.observer().subscribe('will/#', 2); // the observer's session was clean: subscribe again for later tests
   });
 
   it('§6.4 WILLMSGUPD with no will topic is refused (rc 0x03: not supported), and nothing is published', async () => {
