@@ -1,0 +1,817 @@
+/**
+ * Unit tests of the gateway core's state machine (issue #3), beside the end-to-end tests: a MemoryRadio
+ * carries real encoded MQTT-SN frames, a RecordingUpstream stands in for the broker and answers only when
+ * the test says so, and a ManualClock drives the once-a-second sweep. No real timers, no sockets.
+ */
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/clock.js';
+import { parseConfig } from '../../gateway/config.js';
+import type { GatewaySection, TopicsSection } from '../../gateway/config-types.js';
+import { GatewayCore } from '../../gateway/core.js';
+import type { ClientState } from '../../gateway/session.js';
+import type { BrokerQoS } from '../../gateway/upstream.js';
+import type { PublishMessage, QoS, SnMessage, SnMessageOf, SnMessageType } from '../../sn-codec/types.js';
+import { MemoryRadio } from '../support/memory-radio.js';
+import { RecordingUpstream } from '../support/recording-upstream.js';
+
+const DEFAULT_CONFIG = parseConfig('');
+
+interface World {
+  clock: ManualClock;
+  radio: MemoryRadio;
+  upstream: RecordingUpstream;
+  core: GatewayCore;
+  /** Every 'clientState' event as "clientId:from→to". */
+  states: string[];
+  /** Every 'messageDropped' event as "clientId:topic". */
+  drops: string[];
+}
+
+/** Defaults from parseConfig(''), with advertising off unless a test asks for it. */
+function world(gateway: Partial<GatewaySection> = {}, topics: TopicsSection = DEFAULT_CONFIG.topics): World {
+  const clock = new ManualClock();
+  const radio = new MemoryRadio();
+  const upstream = new RecordingUpstream();
+  const core = new GatewayCore({ gateway: { ...DEFAULT_CONFIG.gateway, advertiseInterval: 0, ...gateway }, topics, upstream, clock });
+  core.addRadio(radio);
+  void radio.start(core.radioSink);
+  void upstream.start(core.upstreamSink);
+  core.start();
+  const states: string[] = [];
+  core.events.on('clientState', (id, from, to) => states.push(`${id}:${from}→${to}`));
+  const drops: string[] = [];
+  core.events.on('messageDropped', (id, topic) => drops.push(`${id}:${topic}`));
+  return { clock, radio, upstream, core, states, drops };
+}
+
+let nextPort = 50_000;
+
+interface WillSpec { topic: string; message: string; qos?: QoS; retain?: boolean }
+
+/** One sensor on the memory radio: sends real frames, reads what the gateway sent to its address. */
+class Sensor {
+  readonly address: string;
+  constructor(readonly w: World, readonly clientId: string) {
+    this.address = `udp:127.0.0.1:${nextPort++}`;
+  }
+
+  send(message: SnMessage): void {
+    this.w.radio.inject(this.address, message);
+  }
+
+  /** Everything the gateway sent to this sensor since the last take. */
+  take(): SnMessage[] {
+    return this.w.radio.take(this.address);
+  }
+
+  /** Exactly one message, of this type, was sent since the last take. */
+  one<T extends SnMessageType>(type: T): SnMessageOf<T> {
+    const got = this.take();
+    expect(got.map((m) => m.type)).toEqual([type]);
+    return got[0] as SnMessageOf<T>;
+  }
+
+  get state(): ClientState | undefined {
+    return this.w.core.client(this.clientId)?.state;
+  }
+
+  /** §6.2 CONNECT, with the will handshake when a will is given; expects CONNACK accepted. */
+  connect(options: { duration?: number; cleanSession?: boolean; will?: WillSpec } = {}): void {
+    const { duration = 60, cleanSession = true, will } = options;
+    this.send({ type: 'CONNECT', will: will !== undefined, cleanSession, duration, clientId: this.clientId });
+    if (will) {
+      this.one('WILLTOPICREQ');
+      this.send({ type: 'WILLTOPIC', qos: will.qos ?? 0, retain: will.retain ?? false, willTopic: will.topic });
+      this.one('WILLMSGREQ');
+      this.send({ type: 'WILLMSG', willMsg: Buffer.from(will.message) });
+    }
+    expect(this.one('CONNACK').returnCode).toBe(0);
+  }
+
+  /** §6.9 SUBSCRIBE by name; the upstream grants it at once when connected. Returns the SUBACK. */
+  subscribe(topicName: string, qos: 0 | 1 | 2 = 1, msgId = 1): SnMessageOf<'SUBACK'> {
+    this.send({ type: 'SUBSCRIBE', dup: false, qos, msgId, topic: { topicIdType: 'normal', topicName } });
+    if (this.w.upstream.connected) this.w.upstream.grantAll();
+    const suback = this.one('SUBACK');
+    expect(suback).toMatchObject({ msgId, returnCode: 0 });
+    return suback;
+  }
+
+  /** §6.5 REGISTER a topic name; returns the topic id from REGACK. */
+  register(topicName: string, msgId = 1): number {
+    this.send({ type: 'REGISTER', topicId: 0, msgId, topicName });
+    const regack = this.one('REGACK');
+    expect(regack).toMatchObject({ msgId, returnCode: 0 });
+    return regack.topicId;
+  }
+
+  publish(topicId: number, payload: string, qos: QoS, msgId: number, dup = false): void {
+    this.send({ type: 'PUBLISH', dup, qos, retain: false, topicIdType: 'normal', topicId, msgId, payload: Buffer.from(payload) });
+  }
+
+  /** §6.14 DISCONNECT with Duration: the gateway answers DISCONNECT and the client sleeps. */
+  sleep(duration: number): void {
+    this.send({ type: 'DISCONNECT', duration });
+    this.one('DISCONNECT');
+  }
+
+  /** §6.14 PINGREQ with the ClientId: a sleeping client wakes. */
+  wake(): void {
+    this.send({ type: 'PINGREQ', clientId: this.clientId });
+  }
+
+  puback(p: PublishMessage, returnCode = 0): void {
+    this.send({ type: 'PUBACK', topicId: p.topicId, msgId: p.msgId, returnCode });
+  }
+}
+
+function payloadOf(m: SnMessage): string {
+  if (m.type !== 'PUBLISH') throw new Error(`expected PUBLISH, got ${m.type}`);
+  return m.payload.toString();
+}
+
+function deliver(w: World, topic: string, payload: string, qos: BrokerQoS = 1, retain = false): void {
+  w.upstream.deliver(topic, payload, qos, retain);
+}
+
+// ------------------------------------------------------------------------------------------------
+
+describe('§6.14 client states and the clientState events', () => {
+  it('§6.2 connecting → active on CONNACK; connecting until the will handshake ends', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.send({ type: 'CONNECT', will: true, cleanSession: true, duration: 60, clientId: 'c1' });
+    s.one('WILLTOPICREQ');
+    expect(s.state).toBe('connecting');
+    s.send({ type: 'WILLTOPIC', qos: 1, retain: false, willTopic: 'wills/c1' });
+    s.one('WILLMSGREQ');
+    expect(s.state).toBe('connecting');
+    s.send({ type: 'WILLMSG', willMsg: Buffer.from('gone') });
+    expect(s.one('CONNACK').returnCode).toBe(0);
+    expect(s.state).toBe('active');
+    expect(w.states).toEqual(['c1:connecting→active']);
+    expect(w.core.connectedCount).toBe(1);
+    expect(w.core.client('c1')?.hasWill).toBe(true);
+  });
+
+  it('§6.14 active → asleep on DISCONNECT with Duration, answered by DISCONNECT', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.sleep(30);
+    expect(s.state).toBe('asleep');
+    expect(w.states).toEqual(['c1:connecting→active', 'c1:active→asleep']);
+    expect(w.core.connectedCount).toBe(1);
+  });
+
+  it('§6.14 asleep → awake on PINGREQ with ClientId → asleep again after PINGRESP', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.sleep(30);
+    s.wake();
+    // Nothing buffered: PINGRESP at once, and back to sleep.
+    s.one('PINGRESP');
+    expect(s.state).toBe('asleep');
+    expect(w.states).toEqual(['c1:connecting→active', 'c1:active→asleep', 'c1:asleep→awake', 'c1:awake→asleep']);
+  });
+
+  it('§6.14 asleep → awake: buffered messages first, each completing its QoS flow, then PINGRESP', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/b', 1);
+    s.sleep(30);
+    deliver(w, 'a/b', 'one');
+    deliver(w, 'a/b', 'two');
+    expect(s.take()).toEqual([]);
+    expect(w.core.client('c1')?.buffered).toBe(2);
+    s.wake();
+    const first = s.one('PUBLISH');
+    expect(payloadOf(first)).toBe('one');
+    expect(s.state).toBe('awake');
+    s.puback(first);
+    const second = s.one('PUBLISH');
+    expect(payloadOf(second)).toBe('two');
+    s.puback(second);
+    s.one('PINGRESP');
+    expect(s.state).toBe('asleep');
+    expect(w.states.slice(-2)).toEqual(['c1:asleep→awake', 'c1:awake→asleep']);
+  });
+
+  it('§6.14 asleep → active on CONNECT; buffered messages follow CONNACK', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ cleanSession: false });
+    s.subscribe('a/b', 0);
+    s.sleep(30);
+    deliver(w, 'a/b', 'while asleep', 0);
+    s.send({ type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'c1' });
+    const got = s.take();
+    expect(got.map((m) => m.type)).toEqual(['CONNACK', 'PUBLISH']);
+    expect(payloadOf(got[1])).toBe('while asleep');
+    expect(s.state).toBe('active');
+    expect(w.states).toEqual(['c1:connecting→active', 'c1:active→asleep', 'c1:asleep→connecting', 'c1:connecting→active']);
+  });
+
+  it('§6.14 asleep → lost when no PINGREQ comes within Duration × grace', () => {
+    const w = world({ keepAliveGrace: 1.5 });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 0 });
+    s.sleep(10);
+    w.clock.advance(15_000);
+    expect(s.state).toBe('asleep');
+    w.clock.advance(1_000);
+    expect(s.state).toBe('lost');
+    expect(w.states.at(-1)).toBe('c1:asleep→lost');
+  });
+
+  it('§6.12 active → disconnected on DISCONNECT without Duration; no longer counted', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.send({ type: 'DISCONNECT' });
+    s.one('DISCONNECT');
+    expect(s.state).toBe('disconnected');
+    expect(w.states).toEqual(['c1:connecting→active', 'c1:active→disconnected']);
+    expect(w.core.connectedCount).toBe(0);
+    // Disconnected: a PINGREQ is not answered.
+    s.send({ type: 'PINGREQ' });
+    expect(s.take()).toEqual([]);
+    expect(w.core.stats.unexpected).toBe(1);
+  });
+
+  it('§6.11 active → lost on keep-alive expiry: not at Duration × grace exactly, 1 s after it (one sweep per second)', () => {
+    const w = world({ keepAliveGrace: 1.5 });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 10 });
+    w.clock.advance(14_000);
+    expect(s.state).toBe('active');
+    w.clock.advance(1_000); // exactly 10 s × 1.5
+    expect(s.state).toBe('active');
+    w.clock.advance(1_000);
+    expect(s.state).toBe('lost');
+    expect(w.states).toEqual(['c1:connecting→active', 'c1:active→lost']);
+    expect(w.core.connectedCount).toBe(0);
+  });
+
+  it('§6.11 any frame from the client restarts the keep-alive timer; PINGREQ is answered PINGRESP', () => {
+    const w = world({ keepAliveGrace: 1.5 });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 10 });
+    w.clock.advance(10_000);
+    s.send({ type: 'PINGREQ' });
+    s.one('PINGRESP');
+    w.clock.advance(15_000);
+    expect(s.state).toBe('active');
+    w.clock.advance(1_000);
+    expect(s.state).toBe('lost');
+  });
+
+  it('§6.11 Duration 0 means no keep-alive supervision', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 0 });
+    w.clock.advance(24 * 3600_000);
+    expect(s.state).toBe('active');
+  });
+
+  it('§6.2 CONNECT beyond maxClients is answered CONNACK 0x01 (congestion); a reconnect of a connected client is not refused', () => {
+    const w = world({ maxClients: 1 });
+    const a = new Sensor(w, 'a');
+    const b = new Sensor(w, 'b');
+    a.connect();
+    b.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'b' });
+    expect(b.one('CONNACK').returnCode).toBe(0x01);
+    expect(w.core.client('b')).toBeUndefined();
+    a.connect();
+    expect(w.core.connectedCount).toBe(1);
+    a.send({ type: 'DISCONNECT' });
+    a.one('DISCONNECT');
+    b.connect();
+    expect(w.core.connectedCount).toBe(1);
+  });
+
+  it('§6.1 ADVERTISE is broadcast at start and every advertiseInterval, Duration = the interval', () => {
+    const w = world({ advertiseInterval: 60, id: 7 });
+    expect(w.radio.broadcasts.map((b) => b.message)).toEqual([{ type: 'ADVERTISE', gwId: 7, duration: 60 }]);
+    w.clock.advance(59_000);
+    expect(w.radio.broadcasts).toHaveLength(1);
+    w.clock.advance(1_000);
+    expect(w.radio.broadcasts).toHaveLength(2);
+  });
+});
+
+describe('§6.13 retransmission', () => {
+  it('§6.13 PUBLISH QoS 1 is resent with DUP after retry.interval, retry.count times, then the client is lost', () => {
+    const w = world({ retry: { interval: 10, count: 3 } });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 600 });
+    const { topicId } = s.subscribe('a/b', 1);
+    deliver(w, 'a/b', 'hello');
+    const first = s.one('PUBLISH');
+    expect(first).toMatchObject({ dup: false, qos: 1, topicId });
+    w.clock.advance(9_000);
+    expect(s.take()).toEqual([]);
+    for (let i = 1; i <= 3; i++) {
+      w.clock.advance(i === 1 ? 1_000 : 10_000);
+      const again = s.one('PUBLISH');
+      expect(again).toMatchObject({ dup: true, qos: 1, topicId, msgId: first.msgId });
+      expect(payloadOf(again)).toBe('hello');
+    }
+    w.clock.advance(9_000);
+    expect(s.state).toBe('active');
+    w.clock.advance(1_000);
+    expect(s.take()).toEqual([]);
+    expect(s.state).toBe('lost');
+  });
+
+  it('§6.13 a PUBACK stops the retransmissions', () => {
+    const w = world({ retry: { interval: 10, count: 3 } });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 600 });
+    s.subscribe('a/b', 1);
+    deliver(w, 'a/b', 'hello');
+    w.clock.advance(10_000);
+    const dup = s.take().at(-1)!;
+    expect(dup).toMatchObject({ type: 'PUBLISH', dup: true });
+    s.puback(dup as PublishMessage);
+    w.clock.advance(60_000);
+    expect(s.take()).toEqual([]);
+    expect(s.state).toBe('active');
+  });
+
+  it('§6.13 PUBREL is retransmitted until PUBCOMP', () => {
+    const w = world({ retry: { interval: 10, count: 3 } });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 600 });
+    s.subscribe('a/b', 2);
+    deliver(w, 'a/b', 'twice?', 2);
+    const p = s.one('PUBLISH');
+    expect(p.qos).toBe(2);
+    s.send({ type: 'PUBREC', msgId: p.msgId });
+    expect(s.one('PUBREL').msgId).toBe(p.msgId);
+    w.clock.advance(10_000);
+    expect(s.one('PUBREL').msgId).toBe(p.msgId);
+    s.send({ type: 'PUBCOMP', msgId: p.msgId });
+    w.clock.advance(60_000);
+    expect(s.take()).toEqual([]);
+    expect(w.core.client('c1')?.inflight).toBe(0);
+  });
+
+  it('§6.13 REGISTER is retransmitted with the same id and name; REGACK releases the PUBLISH', () => {
+    const w = world({ retry: { interval: 10, count: 3 } });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 600 });
+    s.subscribe('a/#', 0);
+    deliver(w, 'a/x', 'v', 0);
+    const reg = s.one('REGISTER');
+    expect(reg.topicName).toBe('a/x');
+    w.clock.advance(10_000);
+    expect(s.one('REGISTER')).toEqual(reg);
+    s.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
+    expect(s.one('PUBLISH')).toMatchObject({ topicIdType: 'normal', topicId: reg.topicId, qos: 0 });
+  });
+
+  it('§6.13 an unanswered REGISTER loses the client after retry.count resends', () => {
+    const w = world({ retry: { interval: 10, count: 2 } });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 600 });
+    s.subscribe('a/#', 0);
+    deliver(w, 'a/x', 'v', 0);
+    s.one('REGISTER');
+    w.clock.advance(20_000);
+    expect(s.take().map((m) => m.type)).toEqual(['REGISTER', 'REGISTER']);
+    expect(s.state).toBe('active');
+    w.clock.advance(10_000);
+    expect(s.state).toBe('lost');
+  });
+});
+
+describe('§6.3 §6.11 wills', () => {
+  const will = { topic: 'wills/c1', message: 'c1 is gone', qos: 1 as const, retain: true };
+
+  it('§6.11 the will is published through the upstream when the client is lost', () => {
+    const w = world({ keepAliveGrace: 1.5 });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 10, will });
+    expect(w.upstream.publishes).toHaveLength(0);
+    w.clock.advance(16_000);
+    expect(s.state).toBe('lost');
+    expect(w.upstream.publishes.map((p) => ({ topic: p.topic, payload: p.payload.toString(), qos: p.qos, retain: p.retain })))
+      .toEqual([{ topic: 'wills/c1', payload: 'c1 is gone', qos: 1, retain: true }]);
+    expect(w.core.stats.willsPublished).toBe(1);
+    // Published once: later sweeps do not repeat it.
+    w.clock.advance(60_000);
+    expect(w.upstream.publishes).toHaveLength(1);
+  });
+
+  it('§6.12 the will is not published on DISCONNECT', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 10, will });
+    s.send({ type: 'DISCONNECT' });
+    s.one('DISCONNECT');
+    w.clock.advance(120_000);
+    expect(w.upstream.publishes).toHaveLength(0);
+    expect(w.core.stats.willsPublished).toBe(0);
+  });
+
+  it('§6.13 the will is published when the client is lost to unanswered retransmissions', () => {
+    const w = world({ retry: { interval: 10, count: 1 } });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 600, will });
+    s.subscribe('a/b', 1);
+    deliver(w, 'a/b', 'x');
+    w.clock.advance(20_000);
+    expect(s.state).toBe('lost');
+    expect(w.upstream.lastPublish()?.topic).toBe('wills/c1');
+  });
+});
+
+describe('§6.6 PUBLISH from a client, acknowledged after the broker accepted it', () => {
+  it('§6.6 QoS 1: PUBACK only once the upstream accepted; a DUP meanwhile is not published twice', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, '21.5', 1, 7);
+    expect(w.upstream.publishes.map((p) => [p.topic, p.payload.toString(), p.qos])).toEqual([['sensors/t', '21.5', 1]]);
+    expect(s.take()).toEqual([]);
+    s.publish(topicId, '21.5', 1, 7, true);
+    expect(w.upstream.publishes).toHaveLength(1);
+    w.upstream.publishes[0].accept();
+    expect(s.one('PUBACK')).toEqual({ type: 'PUBACK', topicId, msgId: 7, returnCode: 0 });
+    expect(w.core.stats.publishedToBroker).toBe(1);
+  });
+
+  it('§6.6 QoS 1: a publish the broker refused is not acknowledged; the client\'s resend publishes again', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, 'x', 1, 7);
+    w.upstream.publishes[0].fail();
+    expect(s.take()).toEqual([]);
+    s.publish(topicId, 'x', 1, 7, true);
+    expect(w.upstream.publishes).toHaveLength(2);
+    w.upstream.publishes[1].accept();
+    expect(s.one('PUBACK').returnCode).toBe(0);
+  });
+
+  it('§6.6 QoS 1: PUBACK 0x01 (congestion) when the upstream queue is full; nothing is published', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    w.upstream.maxPending = 1;
+    s.publish(topicId, 'first', 1, 1);
+    s.publish(topicId, 'second', 1, 2);
+    expect(s.one('PUBACK')).toEqual({ type: 'PUBACK', topicId, msgId: 2, returnCode: 0x01 });
+    expect(w.upstream.publishes).toHaveLength(1);
+    expect(w.core.stats.congestion).toBe(1);
+    // The refused one is not remembered: once there is room, the client's resend goes through.
+    w.upstream.publishes[0].accept();
+    expect(s.one('PUBACK')).toMatchObject({ msgId: 1, returnCode: 0 });
+    s.publish(topicId, 'second', 1, 2, true);
+    expect(w.upstream.publishes).toHaveLength(2);
+  });
+
+  it('§6.6 QoS 2: PUBREC once the upstream accepted; exactly once despite DUPs before and after acceptance', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, 'once', 2, 9);
+    expect(w.upstream.publishes).toHaveLength(1);
+    expect(w.upstream.publishes[0].qos).toBe(2);
+    expect(s.take()).toEqual([]);
+    s.publish(topicId, 'once', 2, 9, true); // before acceptance: silently absorbed
+    expect(w.upstream.publishes).toHaveLength(1);
+    expect(s.take()).toEqual([]);
+    w.upstream.publishes[0].accept();
+    expect(s.one('PUBREC').msgId).toBe(9);
+    s.publish(topicId, 'once', 2, 9, true); // after acceptance: our PUBREC was lost, send it again
+    expect(s.one('PUBREC').msgId).toBe(9);
+    expect(w.upstream.publishes).toHaveLength(1);
+    s.send({ type: 'PUBREL', msgId: 9 });
+    expect(s.one('PUBCOMP').msgId).toBe(9);
+    // The id is released: the same msgId now carries a new message.
+    s.publish(topicId, 'next', 2, 9);
+    expect(w.upstream.publishes).toHaveLength(2);
+  });
+
+  it('§6.6 QoS 2: a PUBREL for an id still being published is not answered', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, 'x', 2, 4);
+    s.send({ type: 'PUBREL', msgId: 4 });
+    expect(s.take()).toEqual([]);
+    w.upstream.publishes[0].accept();
+    expect(s.one('PUBREC').msgId).toBe(4);
+    s.send({ type: 'PUBREL', msgId: 4 });
+    expect(s.one('PUBCOMP').msgId).toBe(4);
+  });
+
+  it('§6.6 QoS 2: PUBACK 0x01 (congestion) when the upstream queue is full', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    w.upstream.maxPending = 0;
+    s.publish(topicId, 'x', 2, 4);
+    expect(s.one('PUBACK')).toMatchObject({ msgId: 4, returnCode: 0x01 });
+    expect(w.upstream.publishes).toHaveLength(0);
+  });
+
+  it('§6.6 PUBLISH on an unknown topic id is answered PUBACK 0x02', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.publish(99, 'x', 1, 3);
+    expect(s.one('PUBACK')).toEqual({ type: 'PUBACK', topicId: 99, msgId: 3, returnCode: 0x02 });
+    expect(w.upstream.publishes).toHaveLength(0);
+  });
+});
+
+describe('§6.10 gateway → client delivery', () => {
+  it('§6.10 maxInflightPerClient=1: the second broker message waits until the first is PUBACKed', () => {
+    const w = world({ maxInflightPerClient: 1 });
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/b', 1);
+    deliver(w, 'a/b', 'first');
+    deliver(w, 'a/b', 'second');
+    const first = s.one('PUBLISH');
+    expect(payloadOf(first)).toBe('first');
+    expect(w.core.client('c1')).toMatchObject({ inflight: 1, buffered: 1 });
+    s.puback(first);
+    const second = s.one('PUBLISH');
+    expect(payloadOf(second)).toBe('second');
+    expect(second.msgId).not.toBe(first.msgId);
+  });
+
+  it('§6.10 QoS 2 to a client: the next message waits for PUBCOMP', () => {
+    const w = world({ maxInflightPerClient: 1 });
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/b', 2);
+    deliver(w, 'a/b', 'first', 2);
+    deliver(w, 'a/b', 'second', 2);
+    const first = s.one('PUBLISH');
+    s.send({ type: 'PUBREC', msgId: first.msgId });
+    s.one('PUBREL');
+    s.send({ type: 'PUBCOMP', msgId: first.msgId });
+    expect(payloadOf(s.one('PUBLISH'))).toBe('second');
+  });
+
+  it('§6.10 the delivered QoS is the lower of the broker\'s and the subscription\'s', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/b', 0);
+    deliver(w, 'a/b', 'x', 2);
+    expect(s.one('PUBLISH')).toMatchObject({ qos: 0, msgId: 0 });
+  });
+
+  it('§6.5 a wildcard delivery is preceded by REGISTER; the PUBLISH waits for REGACK; the id is reused after', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    expect(s.subscribe('a/#', 1).topicId).toBe(0);
+    deliver(w, 'a/x', 'one');
+    const reg = s.one('REGISTER');
+    expect(reg).toMatchObject({ topicName: 'a/x' });
+    expect(reg.topicId).toBeGreaterThan(0);
+    s.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
+    const p = s.one('PUBLISH');
+    expect(p).toMatchObject({ topicIdType: 'normal', topicId: reg.topicId });
+    s.puback(p);
+    deliver(w, 'a/x', 'two');
+    expect(s.one('PUBLISH')).toMatchObject({ topicId: reg.topicId });
+  });
+
+  it('§6.5 REGACK with a non-zero return code drops the messages waiting for that topic, counted', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/#', 1);
+    deliver(w, 'a/x', 'one');
+    deliver(w, 'a/x', 'two');
+    const reg = s.one('REGISTER');
+    s.send({ type: 'REGACK', topicId: 0, msgId: reg.msgId, returnCode: 0x03 });
+    expect(s.take()).toEqual([]);
+    expect(w.core.stats.droppedForClients).toBe(2);
+    expect(w.core.client('c1')).toMatchObject({ dropped: 2, buffered: 0, inflight: 0 });
+    expect(w.drops).toEqual(['c1:a/x', 'c1:a/x']);
+    // The refused name is forgotten: the next message on it asks again.
+    deliver(w, 'a/x', 'three');
+    expect(s.one('REGISTER').topicName).toBe('a/x');
+  });
+
+  it('§6.5 REGACK refusing one topic keeps messages for other topics', () => {
+    const w = world({ maxInflightPerClient: 1 });
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/#', 0);
+    deliver(w, 'a/x', 'refused', 0);
+    deliver(w, 'a/y', 'kept', 0);
+    const reg = s.one('REGISTER');
+    s.send({ type: 'REGACK', topicId: 0, msgId: reg.msgId, returnCode: 0x01 });
+    const next = s.one('REGISTER');
+    expect(next.topicName).toBe('a/y');
+    s.send({ type: 'REGACK', topicId: next.topicId, msgId: next.msgId, returnCode: 0 });
+    expect(payloadOf(s.one('PUBLISH'))).toBe('kept');
+    expect(w.core.stats.droppedForClients).toBe(1);
+  });
+
+  it('§6.10 PUBACK 0x02 from the client: the gateway forgets the topic id, and the next message REGISTERs again', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/#', 1);
+    deliver(w, 'a/x', 'one');
+    const reg = s.one('REGISTER');
+    s.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
+    const p = s.one('PUBLISH');
+    s.puback(p, 0x02);
+    expect(w.core.client('c1')?.dropped).toBe(1);
+    deliver(w, 'a/x', 'two');
+    const again = s.one('REGISTER');
+    expect(again.topicName).toBe('a/x');
+    s.send({ type: 'REGACK', topicId: again.topicId, msgId: again.msgId, returnCode: 0 });
+    expect(s.one('PUBLISH')).toMatchObject({ topicId: again.topicId });
+  });
+
+  it('a PUBLISH bigger than the radio carries is not sent, counted, and does not block the next one', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/b', 1);
+    w.radio.maxFrameSize = 40;
+    deliver(w, 'a/b', 'x'.repeat(60));
+    expect(s.take()).toEqual([]);
+    expect(w.core.stats.oversize).toBe(1);
+    expect(w.core.stats.droppedForClients).toBe(1);
+    expect(w.core.client('c1')).toMatchObject({ dropped: 1, inflight: 0 });
+    deliver(w, 'a/b', 'small');
+    expect(payloadOf(s.one('PUBLISH'))).toBe('small');
+    expect(w.radio.sent.every((f) => f.bytes.length <= 40)).toBe(true);
+  });
+
+  it('§6.5 a REGISTER bigger than the radio carries is not sent; its message is dropped and counted, and the client is not lost', () => {
+    const w = world({ retry: { interval: 10, count: 3 } });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 600 });
+    s.subscribe('a/#', 1);
+    w.radio.maxFrameSize = 40;
+    deliver(w, 'a/' + 'long'.repeat(12), 'x');
+    expect(s.take()).toEqual([]);
+    expect(w.core.stats.oversize).toBe(1);
+    expect(w.core.stats.droppedForClients).toBe(1);
+    w.clock.advance(60_000);
+    expect(s.take()).toEqual([]);
+    expect(s.state).toBe('active');
+    deliver(w, 'a/s', 'y');
+    expect(s.one('REGISTER').topicName).toBe('a/s');
+  });
+
+  it('§6.14 sleep buffer bound: the oldest QoS 0 goes first, QoS 1/2 are kept while QoS 0 can go; every drop counted', () => {
+    const w = world({ sleepBuffer: 3 });
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/b', 1);
+    s.sleep(600);
+    const send = (payload: string, qos: BrokerQoS) => deliver(w, 'a/b', payload, qos);
+    send('q0-1', 0);
+    send('q1-2', 1);
+    send('q0-3', 0); // full: q0-1 q1-2 q0-3
+    send('q1-4', 1); // drops q0-1
+    send('q0-5', 0); // drops q0-3
+    send('q1-6', 1); // drops q0-5
+    send('q0-7', 0); // no QoS 0 left to drop: the new QoS 0 goes
+    expect(w.core.client('c1')).toMatchObject({ buffered: 3, dropped: 4 });
+    send('q1-8', 1); // only QoS 1 left: the oldest of them makes room
+    expect(w.core.stats.droppedForClients).toBe(5);
+    expect(w.core.client('c1')?.dropped).toBe(5);
+    expect(w.drops).toHaveLength(5);
+    s.wake();
+    const got: string[] = [];
+    for (;;) {
+      const m = s.take();
+      expect(m).toHaveLength(1);
+      if (m[0].type === 'PINGRESP') break;
+      got.push(payloadOf(m[0]));
+      s.puback(m[0] as PublishMessage);
+    }
+    expect(got).toEqual(['q1-4', 'q1-6', 'q1-8']);
+  });
+});
+
+describe('§6.9 subscriptions and retained messages', () => {
+  it('§6.9 a retained message (retain=1) after a SUBACK goes only to the client that just subscribed', () => {
+    const w = world();
+    const a = new Sensor(w, 'a');
+    const b = new Sensor(w, 'b');
+    a.connect();
+    b.connect();
+    a.subscribe('r/#', 0);
+    deliver(w, 'r/1', 'retained', 0, true);
+    const areg = a.one('REGISTER');
+    expect(areg.topicName).toBe('r/1');
+    a.send({ type: 'REGACK', topicId: areg.topicId, msgId: areg.msgId, returnCode: 0 });
+    expect(a.one('PUBLISH')).toMatchObject({ retain: true });
+    b.subscribe('r/#', 0);
+    // The broker is asked again, so it re-sends its retained messages — for b only.
+    expect(w.upstream.subscribes.map((x) => x.filter)).toEqual(['r/#', 'r/#']);
+    deliver(w, 'r/1', 'retained', 0, true);
+    expect(a.take()).toEqual([]);
+    const breg = b.one('REGISTER');
+    b.send({ type: 'REGACK', topicId: breg.topicId, msgId: breg.msgId, returnCode: 0 });
+    expect(b.one('PUBLISH')).toMatchObject({ retain: true });
+    // A live message (retain=0) goes to both.
+    deliver(w, 'r/1', 'live', 0, false);
+    expect(payloadOf(a.one('PUBLISH'))).toBe('live');
+    expect(b.one('PUBLISH')).toMatchObject({ retain: false });
+  });
+
+  it('§6.9 SUBACK waits for the broker\'s grant; a refusal is SUBACK 0x03 and leaves no subscription', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 5, topic: { topicIdType: 'normal', topicName: 'acl/denied' } });
+    expect(s.take()).toEqual([]);
+    w.upstream.subscribes[0].grant(0x80);
+    expect(s.one('SUBACK')).toMatchObject({ msgId: 5, returnCode: 0x03 });
+    expect(w.core.client('c1')?.subscriptions).toEqual([]);
+    expect(w.core.subscriptions.size).toBe(0);
+    expect(w.upstream.unsubscribes).toEqual(['acl/denied']);
+  });
+
+  it('§6.9 the broker subscription is shared: UNSUBSCRIBE reaches the broker only when the last client leaves', () => {
+    const w = world();
+    const a = new Sensor(w, 'a');
+    const b = new Sensor(w, 'b');
+    a.connect();
+    b.connect();
+    a.subscribe('s/+', 1);
+    b.subscribe('s/+', 2);
+    expect(w.upstream.subscribes.map((x) => x.qos)).toEqual([1, 2]);
+    a.send({ type: 'UNSUBSCRIBE', msgId: 3, topic: { topicIdType: 'normal', topicName: 's/+' } });
+    expect(a.one('UNSUBACK').msgId).toBe(3);
+    expect(w.upstream.unsubscribes).toEqual([]);
+    b.send({ type: 'UNSUBSCRIBE', msgId: 4, topic: { topicIdType: 'normal', topicName: 's/+' } });
+    b.one('UNSUBACK');
+    expect(w.upstream.unsubscribes).toEqual(['s/+']);
+  });
+
+  it('§6.9 subscriptions made while the broker is away are SUBACKed at once, subscribed again on reconnect, and get the retained messages alone', () => {
+    const w = world();
+    const a = new Sensor(w, 'a');
+    const b = new Sensor(w, 'b');
+    const c = new Sensor(w, 'c');
+    a.connect();
+    b.connect();
+    c.connect();
+    a.subscribe('x/#', 0);
+    w.upstream.setConnected(false);
+    const subscribesBefore = w.upstream.subscribes.length;
+    expect(b.subscribe('x/#', 0).returnCode).toBe(0);
+    expect(c.subscribe('y/+', 1).returnCode).toBe(0);
+    expect(w.upstream.subscribes).toHaveLength(subscribesBefore);
+
+    w.upstream.setConnected(true);
+    const again = w.upstream.subscribes.slice(subscribesBefore);
+    expect(again.map((x) => [x.filter, x.qos]).sort()).toEqual([['x/#', 0], ['y/+', 1]]);
+
+    const x = again.find((s) => s.filter === 'x/#')!;
+    const y = again.find((s) => s.filter === 'y/+')!;
+    x.grant();
+    deliver(w, 'x/1', 'retained x', 0, true);
+    expect(a.take()).toEqual([]);
+    expect(b.one('REGISTER').topicName).toBe('x/1');
+    y.grant();
+    deliver(w, 'y/1', 'retained y', 1, true);
+    expect(c.one('REGISTER').topicName).toBe('y/1');
+    expect(a.take()).toEqual([]);
+    // Live traffic afterwards reaches everyone subscribed.
+    deliver(w, 'x/2', 'live', 0, false);
+    expect(a.one('REGISTER').topicName).toBe('x/2');
+  });
+
+  it('§6.9 a resubscribe after an outage gives retained messages to nobody who already had them', () => {
+    const w = world();
+    const a = new Sensor(w, 'a');
+    a.connect();
+    a.subscribe('x/#', 0);
+    w.upstream.setConnected(false);
+    w.upstream.setConnected(true);
+    const again = w.upstream.subscribes.at(-1)!;
+    expect(again.filter).toBe('x/#');
+    again.grant();
+    deliver(w, 'x/1', 'retained', 0, true);
+    expect(a.take()).toEqual([]);
+  });
+});
