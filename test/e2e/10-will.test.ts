@@ -181,6 +181,30 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     expect(await s.expect('PUBACK')).toMatchObject({ msgId: 9, topicId: id, returnCode: 0 });
   });
 
+  it('§6.3 CleanSession=0: messages published while the client is disconnected are delivered after its next CONNACK; CleanSession=1: they are not kept', async () => {
+    const gw = t.gw();
+    const s = await gw.sensor();
+    await connect(s, 'away0', { cleanSession: false });
+    await subscribe(s, 'away/zero', 1);
+    s.send({ type: 'DISCONNECT' });
+    await s.expect('DISCONNECT');
+    await t.observer().publish('away/zero', 'kept for you', 1);
+    await until(() => gw.gateway.core.client('away0')?.buffered === 1, 5000, () => 'buffered for the disconnected client');
+    await connect(s, 'away0', { cleanSession: false });
+    expect((await receivePublish(s)).payload.toString()).toBe('kept for you');
+
+    const s1 = await gw.sensor();
+    await connect(s1, 'away1', { cleanSession: true });
+    await subscribe(s1, 'away/one', 1);
+    s1.send({ type: 'DISCONNECT' });
+    await s1.expect('DISCONNECT');
+    await t.observer().publish('away/one', 'gone', 1);
+    await settle();
+    await connect(s1, 'away1', { cleanSession: false });
+    await s1.expectSilence(200);
+    expect(gw.gateway.core.client('away1')).toMatchObject({ buffered: 0, subscriptions: [] });
+  });
+
   it('§6.4 WILLTOPICUPD and WILLMSGUPD while connected: WILLTOPICRESP, WILLMSGRESP, and the updated will is the one published', async () => {
     const gw = t.gw();
     const s = await gw.sensor();

@@ -88,7 +88,7 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
   }
 
   /** Moves time by whole retry intervals, expecting the resend each time. */
-  async function expectResends<T extends 'PUBLISH' | 'PUBREL' | 'REGISTER' | 'WILLTOPICREQ'>(s: SnUdpPeer, type: T) {
+  async function expectResends<T extends 'PUBLISH' | 'PUBREL' | 'REGISTER' | 'WILLTOPICREQ' | 'WILLMSGREQ'>(s: SnUdpPeer, type: T) {
     const resends = [];
     for (let i = 0; i < RETRY_COUNT; i++) {
       gw.advance(RETRY_INTERVAL - 1);
@@ -180,6 +180,21 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
     gw.advance(RETRY_INTERVAL);
     expect(gw.gateway.core.client('mute')?.state).toBe('lost');
     await s.expectSilence(100);
+  });
+
+  it('§6.2/§6.13 a CleanSession=0 client that abandons a new will handshake is lost with its previous will', async () => {
+    const s = await gw.sensor();
+    await connectWithWill(s, 'abandon', { topic: 'will/abandon', message: 'previous', qos: 1, retain: false }, { cleanSession: false, duration: 300 });
+    s.send({ type: 'CONNECT', will: true, cleanSession: false, duration: 300, clientId: 'abandon' });
+    await s.expect('WILLTOPICREQ');
+    s.send({ type: 'WILLTOPIC', qos: 0, retain: false, willTopic: 'will/abandon-new' });
+    await s.expect('WILLMSGREQ'); // and nothing more from the client
+    await expectResends(s, 'WILLMSGREQ');
+    gw.advance(RETRY_INTERVAL);
+    expect(gw.gateway.core.client('abandon')?.state).toBe('lost');
+    expect(await observer.waitFor(1, 'will/abandon')).toMatchObject([{ payload: 'previous' }]);
+    await settle();
+    expect(observer.messages.filter((m) => m.topic === 'will/abandon-new')).toEqual([]);
   });
 
   it('§6.13 a PUBREC for an exchange the gateway no longer tracks (the client reconnected with CleanSession=0 before PUBCOMP) is answered by PUBREL', async () => {

@@ -199,6 +199,39 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     await s.expect('PINGRESP');
   });
 
+  it('§6.14 PINGREQ without ClientId from a sleeping client: PINGRESP and a restarted deadline, but no delivery (only the ClientId form wakes it)', async () => {
+    const { s } = await sleepingSensor(ctx, 'plainping');
+    await publishWhileAsleep(ctx, 'plainping', [['held', 1]], 1);
+    ctx.gw.advance(SLEEP_DEADLINE - 5);
+    s.send({ type: 'PINGREQ' });
+    await s.expect('PINGRESP');
+    await s.expectSilence(100);
+    ctx.gw.advance(SLEEP_DEADLINE);
+    expect(ctx.gw.gateway.core.client('plainping')).toMatchObject({ state: 'asleep', buffered: 1 });
+  });
+
+  it('§6.14 a client that is not asleep cannot wake: PINGREQ with the ClientId of a lost client gets no answer', async () => {
+    const { s } = await sleepingSensor(ctx, 'too-late');
+    ctx.gw.advance(SLEEP_DEADLINE + 1);
+    expect(ctx.gw.gateway.core.client('too-late')?.state).toBe('lost');
+    s.send({ type: 'PINGREQ', clientId: 'too-late' });
+    await s.expectSilence(200);
+    expect(ctx.gw.gateway.core.stats.unexpected).toBe(1);
+  });
+
+  it('§6.14 PUBLISH from a client that is asleep (not woken by PINGREQ) is not forwarded', async () => {
+    const s = await ctx.gw.sensor();
+    await connect(s, 'sleeptalker', { duration: 30 });
+    const id = await register(s, 'sleep/sleeptalker/out');
+    s.send({ type: 'DISCONNECT', duration: SLEEP });
+    await s.expect('DISCONNECT');
+    await ctx.observer.subscribe('sleep/sleeptalker/out', 1);
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 5, payload: Buffer.from('zzz') });
+    await s.expectSilence(200);
+    expect(ctx.gw.gateway.core.stats.unexpected).toBe(1);
+    expect(ctx.observer.messages.filter((m) => m.topic === 'sleep/sleeptalker/out')).toEqual([]);
+  });
+
   it('§6.14 a sensor may wake from a new address: the buffered messages go there', async () => {
     const { s } = await sleepingSensor(ctx, 'mover');
     await publishWhileAsleep(ctx, 'mover', [['for the new address', 1]], 1);
