@@ -11,6 +11,7 @@ import { GatewayCore } from '../../gateway/core.js';
 import type { ClientState } from '../../gateway/session.js';
 import type { BrokerQoS } from '../../gateway/upstream.js';
 import type { PublishMessage, QoS, SnMessage, SnMessageOf, SnMessageType } from '../../sn-codec/types.js';
+import { shortTopicId } from '../../sn-codec/index.js';
 import { MemoryRadio } from '../support/memory-radio.js';
 import { RecordingUpstream } from '../support/recording-upstream.js';
 
@@ -813,5 +814,296 @@ describe('§6.9 subscriptions and retained messages', () => {
     again.grant();
     deliver(w, 'x/1', 'retained', 0, true);
     expect(a.take()).toEqual([]);
+  });
+});
+
+describe('§6.7 §6.8 predefined ids and short names', () => {
+  const topics: TopicsSection = {
+    predefined: new Map([[1, 'home/t'], [2, 'home/h']]),
+    clients: new Map([['kitchen', { predefined: new Map([[2, 'kitchen/own']]) }]]),
+  };
+
+  it('§6.7 a client subscribed by predefined id is sent PUBLISH with that id', () => {
+    const w = world({}, topics);
+    const s = new Sensor(w, 'p1');
+    s.connect();
+    s.send({ type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'predefined', topicId: 1 } });
+    expect(w.upstream.subscribes.map((x) => x.filter)).toEqual(['home/t']);
+    w.upstream.grantAll();
+    expect(s.one('SUBACK')).toMatchObject({ topicId: 1, returnCode: 0 });
+    deliver(w, 'home/t', '20', 0);
+    expect(s.one('PUBLISH')).toMatchObject({ topicIdType: 'predefined', topicId: 1 });
+  });
+
+  it('§6.7 a per-client id shadows the global one: that client is sent REGISTER for the global topic, others its predefined id', () => {
+    const w = world({}, topics);
+    const kitchen = new Sensor(w, 'kitchen');
+    const other = new Sensor(w, 'other');
+    kitchen.connect();
+    other.connect();
+    kitchen.subscribe('home/#', 0);
+    other.subscribe('home/#', 0);
+    deliver(w, 'home/h', '55', 0);
+    expect(other.one('PUBLISH')).toMatchObject({ topicIdType: 'predefined', topicId: 2 });
+    const reg = kitchen.one('REGISTER');
+    expect(reg.topicName).toBe('home/h');
+    kitchen.subscribe('kitchen/own', 0, 2);
+    deliver(w, 'kitchen/own', 'mine', 0);
+    // Still waiting for the REGACK of home/h: the queue keeps its order.
+    expect(kitchen.take()).toEqual([]);
+    kitchen.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
+    const [first, second] = kitchen.take();
+    expect(first).toMatchObject({ type: 'PUBLISH', topicIdType: 'normal', topicId: reg.topicId });
+    expect(second).toMatchObject({ type: 'PUBLISH', topicIdType: 'predefined', topicId: 2 });
+  });
+
+  it('§6.7 a per-client predefined id resolves to that client\'s topic in its PUBLISH', () => {
+    const w = world({}, topics);
+    const kitchen = new Sensor(w, 'kitchen');
+    const other = new Sensor(w, 'other');
+    kitchen.connect();
+    other.connect();
+    kitchen.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'predefined', topicId: 2, msgId: 0, payload: Buffer.from('k') });
+    other.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'predefined', topicId: 2, msgId: 0, payload: Buffer.from('o') });
+    expect(w.upstream.publishes.map((p) => [p.topic, p.payload.toString()])).toEqual([['kitchen/own', 'k'], ['home/h', 'o']]);
+  });
+
+  it('§6.7 a client subscribed by short name is sent PUBLISH with the short name', () => {
+    const w = world({}, topics);
+    const s = new Sensor(w, 's1');
+    s.connect();
+    s.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 1, topic: { topicIdType: 'short', topicId: shortTopicId('ab') } });
+    expect(w.upstream.subscribes.map((x) => x.filter)).toEqual(['ab']);
+    w.upstream.grantAll();
+    expect(s.one('SUBACK')).toMatchObject({ topicId: 0, returnCode: 0 });
+    deliver(w, 'ab', 'x', 1);
+    expect(s.one('PUBLISH')).toMatchObject({ topicIdType: 'short', topicId: shortTopicId('ab'), qos: 1 });
+  });
+
+  it('§6.8 QoS -1 from a sender that never connected is published at QoS 0 on a predefined id or short name, never on a normal id', () => {
+    const w = world({}, topics);
+    const address = 'udp:127.0.0.1:49999';
+    const qosMinusOne = (topicIdType: 'normal' | 'predefined' | 'short', topicId: number, payload: string) =>
+      w.radio.inject(address, { type: 'PUBLISH', dup: false, qos: -1, retain: false, topicIdType, topicId, msgId: 0, payload: Buffer.from(payload) });
+    qosMinusOne('predefined', 1, 'a');
+    qosMinusOne('short', shortTopicId('zz'), 'b');
+    qosMinusOne('normal', 1, 'c');
+    qosMinusOne('predefined', 2, 'd'); // global id 2: no ClientId, so no per-client table applies
+    expect(w.upstream.publishes.map((p) => [p.topic, p.payload.toString(), p.qos])).toEqual([['home/t', 'a', 0], ['zz', 'b', 0], ['home/h', 'd', 0]]);
+    expect(w.core.stats.unexpected).toBe(1);
+    expect(w.radio.take(address)).toEqual([]);
+  });
+});
+
+describe('§6.3 CleanSession and the session that stays', () => {
+  it('§6.3 CleanSession=0: messages for a disconnected client are kept and follow the next CONNACK', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ cleanSession: false });
+    s.subscribe('a/b', 1);
+    s.send({ type: 'DISCONNECT' });
+    s.one('DISCONNECT');
+    deliver(w, 'a/b', 'kept');
+    expect(w.core.client('c1')?.buffered).toBe(1);
+    s.send({ type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'c1' });
+    const got = s.take();
+    expect(got.map((m) => m.type)).toEqual(['CONNACK', 'PUBLISH']);
+    expect(payloadOf(got[1])).toBe('kept');
+  });
+
+  it('§6.3 CleanSession=1: DISCONNECT forgets the subscriptions; the broker subscription goes with the last one', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ cleanSession: true });
+    s.subscribe('a/b', 1);
+    s.send({ type: 'DISCONNECT' });
+    s.one('DISCONNECT');
+    expect(w.upstream.unsubscribes).toEqual(['a/b']);
+    deliver(w, 'a/b', 'nobody');
+    expect(w.core.client('c1')).toMatchObject({ buffered: 0, subscriptions: [] });
+    expect(w.core.stats.droppedForClients).toBe(0);
+  });
+
+  it('§6.3 a CleanSession=1 CONNECT drops what a CleanSession=0 session kept', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ cleanSession: false });
+    s.subscribe('a/b', 1);
+    s.send({ type: 'DISCONNECT' });
+    s.one('DISCONNECT');
+    deliver(w, 'a/b', 'stale');
+    s.connect({ cleanSession: true });
+    expect(s.take()).toEqual([]);
+    expect(w.core.client('c1')).toMatchObject({ buffered: 0, subscriptions: [] });
+    expect(w.core.subscriptions.size).toBe(0);
+  });
+});
+
+describe('§5 frames in', () => {
+  it('§5.5 a client behind a forwarder is answered through the forwarder, with its Wireless Node Id', () => {
+    const w = world();
+    const forwarder = 'udp:127.0.0.1:40000';
+    const node = (id: number, message: SnMessage): SnMessage => ({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([0, id]), message });
+    w.radio.inject(forwarder, node(1, { type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'n1' }));
+    w.radio.inject(forwarder, node(2, { type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'n2' }));
+    const sent = w.radio.take(forwarder);
+    expect(sent).toEqual([
+      { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([0, 1]), message: { type: 'CONNACK', returnCode: 0 } },
+      { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([0, 2]), message: { type: 'CONNACK', returnCode: 0 } },
+    ]);
+    expect(w.core.client('n1')).toMatchObject({ state: 'active', address: forwarder, nodeId: '0001' });
+    expect(w.core.client('n2')).toMatchObject({ state: 'active', nodeId: '0002' });
+    // A PINGREQ from node 2 keeps node 2 alive, not node 1.
+    w.clock.advance(60_000);
+    w.radio.inject(forwarder, node(2, { type: 'PINGREQ' }));
+    w.clock.advance(40_000);
+    expect(w.core.client('n1')?.state).toBe('lost');
+    expect(w.core.client('n2')?.state).toBe('active');
+  });
+
+  it('§5 a malformed frame is counted and dropped without an answer', () => {
+    const w = world();
+    const reasons: string[] = [];
+    w.core.events.on('frameDropped', (_radio, _address, reason) => reasons.push(reason));
+    w.radio.inject('udp:127.0.0.1:40001', Buffer.from([0x02, 0x03])); // MsgType 0x03 is reserved
+    w.radio.inject('udp:127.0.0.1:40001', Buffer.from([0x05, 0x0c])); // Length disagrees with the datagram
+    expect(w.core.stats.malformed).toBe(2);
+    expect(reasons).toEqual(['reserved-type', 'length-mismatch']);
+    expect(w.radio.sent).toEqual([]);
+  });
+
+  it('§6.6 PUBLISH before CONNECT is unexpected and not published', () => {
+    const w = world();
+    const s = new Sensor(w, 'ghost');
+    s.publish(1, 'x', 1, 1);
+    expect(w.upstream.publishes).toEqual([]);
+    expect(w.core.stats.unexpected).toBe(1);
+  });
+});
+
+describe('§6.2 §6.4 will handshake and updates', () => {
+  function loseByKeepAlive(w: World, s: Sensor): void {
+    w.clock.advance(91_000); // Duration 60 × grace 1.5, plus the next sweep
+    expect(s.state).toBe('lost');
+  }
+
+  it('§6.2 an empty WILLTOPIC in the handshake means no will: CONNACK, and nothing published on loss', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.send({ type: 'CONNECT', will: true, cleanSession: true, duration: 60, clientId: 'c1' });
+    s.one('WILLTOPICREQ');
+    s.send({ type: 'WILLTOPIC', qos: 0, retain: false, willTopic: '' });
+    expect(s.one('CONNACK').returnCode).toBe(0);
+    expect(w.core.client('c1')?.hasWill).toBe(false);
+    loseByKeepAlive(w, s);
+    expect(w.upstream.publishes).toEqual([]);
+  });
+
+  it('§6.2 §6.13 WILLTOPICREQ is retransmitted while the client stays silent in the handshake', () => {
+    const w = world({ retry: { interval: 10, count: 3 } });
+    const s = new Sensor(w, 'c1');
+    s.send({ type: 'CONNECT', will: true, cleanSession: true, duration: 600, clientId: 'c1' });
+    s.one('WILLTOPICREQ');
+    w.clock.advance(10_000);
+    s.one('WILLTOPICREQ');
+    s.send({ type: 'WILLTOPIC', qos: 0, retain: false, willTopic: 'w' });
+    s.one('WILLMSGREQ');
+    w.clock.advance(10_000);
+    s.one('WILLMSGREQ');
+    s.send({ type: 'WILLMSG', willMsg: Buffer.from('m') });
+    s.one('CONNACK');
+    w.clock.advance(60_000);
+    expect(s.take()).toEqual([]);
+  });
+
+  it('§6.4 WILLTOPICUPD and WILLMSGUPD replace the will; the new one is published on loss', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ will: { topic: 'old/topic', message: 'old message' } });
+    s.send({ type: 'WILLTOPICUPD', qos: 2, retain: true, willTopic: 'new/topic' });
+    expect(s.one('WILLTOPICRESP').returnCode).toBe(0);
+    s.send({ type: 'WILLMSGUPD', willMsg: Buffer.from('new message') });
+    expect(s.one('WILLMSGRESP').returnCode).toBe(0);
+    loseByKeepAlive(w, s);
+    expect(w.upstream.publishes.map((p) => [p.topic, p.payload.toString(), p.qos, p.retain])).toEqual([['new/topic', 'new message', 2, true]]);
+  });
+
+  it('§6.4 WILLTOPICUPD alone keeps the old will message', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ will: { topic: 'old/topic', message: 'kept message' } });
+    s.send({ type: 'WILLTOPICUPD', qos: 0, retain: false, willTopic: 'new/topic' });
+    s.one('WILLTOPICRESP');
+    loseByKeepAlive(w, s);
+    expect(w.upstream.publishes.map((p) => [p.topic, p.payload.toString()])).toEqual([['new/topic', 'kept message']]);
+  });
+
+  it('§6.4 an empty WILLTOPICUPD deletes the will', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ will: { topic: 'old/topic', message: 'm' } });
+    s.send({ type: 'WILLTOPICUPD', qos: 0, retain: false, willTopic: '' });
+    expect(s.one('WILLTOPICRESP').returnCode).toBe(0);
+    expect(w.core.client('c1')?.hasWill).toBe(false);
+    loseByKeepAlive(w, s);
+    expect(w.upstream.publishes).toEqual([]);
+  });
+
+  it('§6.4 WILLMSGUPD without a will topic is refused with 0x03 (docs/spec-interpretation.md)', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.send({ type: 'WILLMSGUPD', willMsg: Buffer.from('orphan') });
+    expect(s.one('WILLMSGRESP').returnCode).toBe(0x03);
+    expect(w.core.client('c1')?.hasWill).toBe(false);
+  });
+});
+
+describe('§6.1 discovery and the core\'s lifecycle', () => {
+  it('§6.1 SEARCHGW is answered by a broadcast GWINFO; through a forwarder by an encapsulated GWINFO to it', () => {
+    const w = world({ id: 9 });
+    w.radio.inject('udp:127.0.0.1:40002', { type: 'SEARCHGW', radius: 1 });
+    expect(w.radio.broadcasts.map((b) => b.message)).toEqual([{ type: 'GWINFO', gwId: 9 }]);
+    expect(w.radio.sent).toEqual([]);
+    w.radio.inject('udp:127.0.0.1:40003', { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([7]), message: { type: 'SEARCHGW', radius: 1 } });
+    expect(w.radio.take('udp:127.0.0.1:40003')).toEqual([
+      { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([7]), message: { type: 'GWINFO', gwId: 9 } },
+    ]);
+    expect(w.radio.broadcasts).toHaveLength(1);
+  });
+
+  it('§6.1 other gateways\' ADVERTISE and GWINFO are ignored, not counted as unexpected', () => {
+    const w = world();
+    w.radio.inject('udp:127.0.0.1:40004', { type: 'ADVERTISE', gwId: 2, duration: 900 });
+    w.radio.inject('udp:127.0.0.1:40004', { type: 'GWINFO', gwId: 2 });
+    expect(w.core.stats.unexpected).toBe(0);
+    expect(w.radio.sent).toEqual([]);
+    // A message only a gateway sends is unexpected from a client.
+    w.radio.inject('udp:127.0.0.1:40004', { type: 'CONNACK', returnCode: 0 });
+    expect(w.core.stats.unexpected).toBe(1);
+  });
+
+  it('stop() cancels the timers: no sweep, no ADVERTISE afterwards', () => {
+    const w = world({ advertiseInterval: 10 });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 10 });
+    w.core.stop();
+    w.clock.advance(3600_000);
+    expect(s.state).toBe('active');
+    expect(w.radio.broadcasts).toHaveLength(1);
+  });
+
+  it('clients() lists every session with its state, link, subscriptions and counters', () => {
+    const w = world();
+    const a = new Sensor(w, 'a');
+    const b = new Sensor(w, 'b');
+    a.connect({ duration: 30 });
+    a.subscribe('x/+', 2);
+    b.connect({ will: { topic: 'w', message: 'm' } });
+    b.sleep(100);
+    expect(w.core.clients()).toEqual([
+      expect.objectContaining({ clientId: 'a', state: 'active', radio: 'mem0', address: a.address, keepAlive: 30, subscriptions: [{ filter: 'x/+', qos: 2 }], hasWill: false }),
+      expect.objectContaining({ clientId: 'b', state: 'asleep', address: b.address, subscriptions: [], hasWill: true }),
+    ]);
   });
 });
