@@ -227,6 +227,23 @@ describe('§6.14 client states and the clientState events', () => {
     expect(w.states.at(-1)).toBe('c1:asleep→lost');
   });
 
+  it('§6.14 awake → lost when the client falls silent mid-flush for longer than Duration × grace', () => {
+    const w = world({ keepAliveGrace: 1.5, retry: { interval: 100, count: 3 } });
+    const s = new Sensor(w, 'c1');
+    s.connect({ duration: 0 });
+    s.subscribe('a/b', 1);
+    s.sleep(10);
+    deliver(w, 'a/b', 'unanswered');
+    w.clock.advance(5_000);
+    s.wake();
+    s.one('PUBLISH');
+    w.clock.advance(15_000);
+    expect(s.state).toBe('awake');
+    w.clock.advance(1_000);
+    expect(s.state).toBe('lost');
+    expect(w.states.slice(-2)).toEqual(['c1:asleep→awake', 'c1:awake→lost']);
+  });
+
   it('§6.12 active → disconnected on DISCONNECT without Duration; no longer counted', () => {
     const w = world();
     const s = new Sensor(w, 'c1');
@@ -847,7 +864,10 @@ describe('§6.7 §6.8 predefined ids and short names', () => {
     expect(other.one('PUBLISH')).toMatchObject({ topicIdType: 'predefined', topicId: 2 });
     const reg = kitchen.one('REGISTER');
     expect(reg.topicName).toBe('home/h');
-    kitchen.subscribe('kitchen/own', 0, 2);
+    kitchen.send({ type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 2, topic: { topicIdType: 'predefined', topicId: 2 } });
+    w.upstream.grantAll();
+    expect(kitchen.one('SUBACK')).toMatchObject({ topicId: 2, returnCode: 0 });
+    expect(w.upstream.subscribes.at(-1)?.filter).toBe('kitchen/own');
     deliver(w, 'kitchen/own', 'mine', 0);
     // Still waiting for the REGACK of home/h: the queue keeps its order.
     expect(kitchen.take()).toEqual([]);
@@ -909,6 +929,23 @@ describe('§6.3 CleanSession and the session that stays', () => {
     const got = s.take();
     expect(got.map((m) => m.type)).toEqual(['CONNACK', 'PUBLISH']);
     expect(payloadOf(got[1])).toBe('kept');
+  });
+
+  it('§6.2 §6.3 messages arriving during a CleanSession=0 reconnect\'s will handshake follow the CONNACK', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect({ cleanSession: false });
+    s.subscribe('a/b', 0);
+    s.send({ type: 'CONNECT', will: true, cleanSession: false, duration: 60, clientId: 'c1' });
+    s.one('WILLTOPICREQ');
+    deliver(w, 'a/b', 'mid-handshake', 0);
+    expect(s.take()).toEqual([]);
+    s.send({ type: 'WILLTOPIC', qos: 0, retain: false, willTopic: 'w' });
+    s.one('WILLMSGREQ');
+    s.send({ type: 'WILLMSG', willMsg: Buffer.from('m') });
+    const got = s.take();
+    expect(got.map((m) => m.type)).toEqual(['CONNACK', 'PUBLISH']);
+    expect(payloadOf(got[1])).toBe('mid-handshake');
   });
 
   it('§6.3 CleanSession=1: DISCONNECT forgets the subscriptions; the broker subscription goes with the last one', () => {
