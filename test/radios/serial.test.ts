@@ -1,0 +1,296 @@
+import { SerialPortMock } from 'serialport';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SerialRadioConfig } from '../../gateway/config-types.js';
+import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
+import { RawFramer } from '../../radios/raw-framing.js';
+import { SerialRadio } from '../../radios/serial.js';
+
+// serialport's MockBinding (the CommonJS build of @serialport/binding-mock, the one SerialPortMock uses).
+const MockBinding = SerialPortMock.binding;
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+// Real MQTT-SN 1.2 frames.
+/** §5.4.4 CONNECT: clean session, duration 60 s, ClientId "testcli" (6 + 7 = 13 octets). */
+const CONNECT = Buffer.from([0x0d, 0x04, 0x04, 0x01, 0x00, 0x3c, ...Buffer.from('testcli')]);
+/** §5.4.19 PINGREQ without ClientId. */
+const PINGREQ = hex('02 16');
+/** §5.4.12 PUBLISH QoS 0, topic id 1, msg id 0, payload C0 DB 41: the SLIP END and ESC bytes inside a frame. */
+const PUBLISH_WITH_SLIP_BYTES = hex('0A 0C 00 0001 0000 C0 DB 41');
+/** §5.2.1 long Length form: PUBLISH of 300 octets (0x01 0x012C, then 297 more). */
+const LONG_PUBLISH = Buffer.concat([hex('01 012C 0C 00 0001 0000'), Buffer.alloc(291, 0x61)]);
+
+interface Received {
+  address: string;
+  frame: Buffer;
+}
+
+class RecordingSink implements RadioSink {
+  readonly frames: Received[] = [];
+  readonly logs: { level: LogLevel; message: string }[] = [];
+  frame(_radio: Radio, address: string, frame: Buffer): void {
+    this.frames.push({ address, frame: Buffer.from(frame) });
+  }
+  log(level: LogLevel, message: string): void {
+    this.logs.push({ level, message });
+  }
+}
+
+function config(overrides: Partial<SerialRadioConfig> = {}): SerialRadioConfig {
+  return {
+    type: 'serial',
+    name: 'serial0',
+    path: '/dev/ttyMOCK0',
+    baudRate: 115200,
+    framing: 'slip',
+    interByteGapMs: 100,
+    maxFrameSize: 512,
+    ...overrides,
+  };
+}
+
+/** The mock port binding the radio opened (to play the device and see what was written). */
+function devicePort(radio: SerialRadio) {
+  // The link's port is private; reach it the way a test harness would, through the stream's binding.
+  const link = (radio as unknown as { link: { port?: { port?: unknown } } }).link;
+  const binding = link.port?.port as
+    | { emitData(data: Buffer): void; recording: Buffer; lastWrite: Buffer | null }
+    | undefined;
+  if (!binding) throw new Error('port not open');
+  return binding;
+}
+
+describe('RawFramer (pure)', () => {
+  const framer = (maxFrameSize = 512) => new RawFramer({ maxFrameSize, interByteGapMs: 100 });
+
+  it('§5.2.1 splits frames back to back by their Length field', () => {
+    const result = framer().push(Buffer.concat([CONNECT, PINGREQ, PUBLISH_WITH_SLIP_BYTES]), 0);
+    expect(result.frames).toEqual([CONNECT, PINGREQ, PUBLISH_WITH_SLIP_BYTES]);
+    expect(result.discarded).toEqual([]);
+  });
+
+  it('§5.2.1 reassembles a frame delivered byte by byte', () => {
+    const f = framer();
+    const frames: Buffer[] = [];
+    CONNECT.forEach((byte, i) => frames.push(...f.push(Buffer.of(byte), i).frames));
+    expect(frames).toEqual([CONNECT]);
+    expect(f.hasPending).toBe(false);
+  });
+
+  it('§5.2.1 long form: 0x01 then a uint16 length, even split inside the length', () => {
+    const f = framer();
+    expect(f.push(LONG_PUBLISH.subarray(0, 2), 0).frames).toEqual([]);
+    expect(f.push(Buffer.concat([LONG_PUBLISH.subarray(2), PINGREQ]), 1).frames).toEqual([LONG_PUBLISH, PINGREQ]);
+  });
+
+  it('a Length octet of 0x00 is dropped and the next byte read as a Length', () => {
+    const result = framer().push(Buffer.concat([hex('00 00'), PINGREQ]), 0);
+    expect(result.discarded).toEqual([{ reason: 'invalid-length', bytes: 2 }]);
+    expect(result.frames).toEqual([PINGREQ]);
+  });
+
+  it('a long form too short to hold its own header is dropped', () => {
+    const result = framer().push(Buffer.concat([hex('01 0002'), PINGREQ]), 0);
+    expect(result.discarded).toEqual([{ reason: 'invalid-length', bytes: 3 }]);
+    expect(result.frames).toEqual([PINGREQ]);
+  });
+
+  it('a frame above maxFrameSize is skipped whole; the next one is read', () => {
+    const result = framer(64).push(Buffer.concat([LONG_PUBLISH, CONNECT]), 0);
+    expect(result.discarded).toEqual([{ reason: 'too-large', bytes: 300 }]);
+    expect(result.frames).toEqual([CONNECT]);
+  });
+
+  it('an inter-byte gap discards a partial frame and resynchronises', () => {
+    const f = framer();
+    // Line noise 0x40 reads as a 64-octet frame that never completes...
+    expect(f.push(Buffer.concat([hex('40'), CONNECT]), 0).frames).toEqual([]);
+    expect(f.checkGap(99)).toBeUndefined();
+    // ...until the line is quiet for the gap; then the next byte starts a frame again.
+    const result = f.push(PINGREQ, 100);
+    expect(result.discarded).toEqual([{ reason: 'gap', bytes: 1 + CONNECT.length }]);
+    expect(result.frames).toEqual([PINGREQ]);
+  });
+
+  it('checkGap reports a stale partial frame on its own', () => {
+    const f = framer();
+    f.push(CONNECT.subarray(0, 4), 1000);
+    expect(f.checkGap(1050)).toBeUndefined();
+    expect(f.checkGap(1100)).toEqual({ reason: 'gap', bytes: 4 });
+    expect(f.hasPending).toBe(false);
+  });
+});
+
+describe('SerialRadio over MockBinding', () => {
+  const radios: SerialRadio[] = [];
+
+  async function startRadio(overrides: Partial<SerialRadioConfig> = {}, maxReadSize?: number) {
+    const cfg = config(overrides);
+    // maxReadSize must be left out, not undefined: MockBinding would then re-read the same bytes forever.
+    MockBinding.createPort(cfg.path, { echo: false, record: true, ...(maxReadSize ? { maxReadSize } : {}) });
+    const radio = new SerialRadio(cfg, { binding: MockBinding, backoff: { initialMs: 10, maxMs: 50 } });
+    radios.push(radio);
+    const sink = new RecordingSink();
+    await radio.start(sink);
+    return { radio, sink, device: devicePort(radio) };
+  }
+
+  beforeEach(() => {
+    MockBinding.reset();
+  });
+
+  afterEach(async () => {
+    vi.useRealTimers();
+    for (const radio of radios.splice(0)) await radio.stop();
+  });
+
+  it('names its one peer serial:<path>', async () => {
+    const { radio } = await startRadio();
+    expect(radio.address).toBe('serial:/dev/ttyMOCK0');
+    expect(radio.kind).toBe('serial');
+    expect(radio.maxFrameSize).toBe(512);
+  });
+
+  describe('slip framing', () => {
+    it('delivers a SLIP frame split across one-byte reads', async () => {
+      const { radio, sink, device } = await startRadio({}, 1);
+      device.emitData(Buffer.concat([CONNECT, hex('C0')]));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      expect(sink.frames[0]).toEqual({ address: 'serial:/dev/ttyMOCK0', frame: CONNECT });
+      expect(radio.stats.framesIn).toBe(1);
+    });
+
+    it('delivers several SLIP frames from one read and ignores empty ones (leading/doubled END)', async () => {
+      const { sink, device } = await startRadio();
+      device.emitData(Buffer.concat([hex('C0'), CONNECT, hex('C0 C0'), PINGREQ, hex('C0')]));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(2));
+      expect(sink.frames.map((r) => r.frame)).toEqual([CONNECT, PINGREQ]);
+    });
+
+    it('unescapes END (DB DC) and ESC (DB DD) inside a frame', async () => {
+      const { sink, device } = await startRadio();
+      device.emitData(hex('0A 0C 00 0001 0000 DBDC DBDD 41 C0'));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      expect(sink.frames[0].frame).toEqual(PUBLISH_WITH_SLIP_BYTES);
+    });
+
+    it('send() writes one SLIP packet with END and ESC escaped', async () => {
+      const { radio, device } = await startRadio();
+      radio.send(radio.address, PUBLISH_WITH_SLIP_BYTES);
+      await vi.waitFor(() => expect(device.recording).toEqual(hex('0A 0C 00 0001 0000 DBDC DBDD 41 C0')));
+      expect(radio.stats.framesOut).toBe(1);
+    });
+
+    it('broadcast() writes to the line too', async () => {
+      const { radio, device } = await startRadio();
+      radio.broadcast(hex('05 00 01 0384')); // §5.4.1 ADVERTISE, GwId 1, duration 900 s
+      await vi.waitFor(() => expect(device.recording).toEqual(hex('05 00 01 0384 C0')));
+    });
+
+    it('drops a received frame above maxFrameSize with a log line', async () => {
+      const { radio, sink, device } = await startRadio({ maxFrameSize: 8 });
+      device.emitData(Buffer.concat([CONNECT, hex('C0'), PINGREQ, hex('C0')]));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      expect(sink.frames[0].frame).toEqual(PINGREQ);
+      expect(radio.stats.badFrames).toBe(1);
+      expect(sink.logs.filter((l) => l.message.includes('larger than maxFrameSize 8'))).toHaveLength(1);
+    });
+  });
+
+  describe('raw framing', () => {
+    it('§5.2.1 delivers raw frames split byte by byte and concatenated', async () => {
+      const { sink, device } = await startRadio({ framing: 'raw' }, 1);
+      device.emitData(Buffer.concat([CONNECT, PINGREQ, PUBLISH_WITH_SLIP_BYTES]));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(3));
+      expect(sink.frames.map((r) => r.frame)).toEqual([CONNECT, PINGREQ, PUBLISH_WITH_SLIP_BYTES]);
+    });
+
+    it('§5.2.1 delivers a long-form frame', async () => {
+      const { sink, device } = await startRadio({ framing: 'raw' });
+      device.emitData(Buffer.concat([LONG_PUBLISH, PINGREQ]));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(2));
+      expect(sink.frames[0].frame).toEqual(LONG_PUBLISH);
+    });
+
+    it('loses sync on garbage, then recovers after the inter-byte gap', async () => {
+      const { radio, sink, device } = await startRadio({ framing: 'raw', interByteGapMs: 100 });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      // 0x7F reads as the Length of a 127-octet frame: the CONNECT after it is swallowed.
+      device.emitData(Buffer.concat([hex('7F'), CONNECT]));
+      await vi.waitFor(() => expect((radio as unknown as { raw: RawFramer }).raw.hasPending).toBe(true));
+      vi.advanceTimersByTime(100);
+      expect(radio.stats.badFrames).toBe(1);
+      expect(sink.logs.some((l) => l.level === 'warn' && l.message.includes('partial frame of 14 byte(s) after a 100 ms gap'))).toBe(true);
+      vi.useRealTimers();
+      device.emitData(CONNECT);
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      expect(sink.frames[0].frame).toEqual(CONNECT);
+    });
+
+    it('send() writes the bare frame', async () => {
+      const { radio, device } = await startRadio({ framing: 'raw' });
+      radio.send(radio.address, CONNECT);
+      radio.send(radio.address, PINGREQ);
+      await vi.waitFor(() => expect(device.recording).toEqual(Buffer.concat([CONNECT, PINGREQ])));
+    });
+  });
+
+  it('refuses to send a frame above maxFrameSize with one log line', async () => {
+    const { radio, sink, device } = await startRadio({ framing: 'raw', maxFrameSize: 64 });
+    radio.send(radio.address, LONG_PUBLISH);
+    radio.send(radio.address, PINGREQ);
+    await vi.waitFor(() => expect(device.recording).toEqual(PINGREQ));
+    const refusals = sink.logs.filter((l) => l.message.includes('refusing'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ level: 'warn' });
+    expect(refusals[0].message).toContain('300-byte');
+    expect(radio.stats.framesRefused).toBe(1);
+  });
+
+  it('a missing port logs one line naming path and error, keeps retrying, and comes up once the device appears', async () => {
+    const cfg = config({ path: '/dev/ttyLATE' });
+    const radio = new SerialRadio(cfg, { binding: MockBinding, backoff: { initialMs: 10, maxMs: 20 } });
+    radios.push(radio);
+    const sink = new RecordingSink();
+    await radio.start(sink); // resolves although the device is missing
+    const failures = () => sink.logs.filter((l) => l.message.includes('cannot open /dev/ttyLATE'));
+    expect(failures()).toHaveLength(1);
+    expect(failures()[0].level).toBe('warn');
+    expect(failures()[0].message).toContain('Port does not exist');
+    await vi.waitFor(() => expect(failures().length).toBeGreaterThanOrEqual(2));
+    // The same failure again is not news: it is logged at debug level.
+    expect(failures()[1].level).toBe('debug');
+
+    radio.send(radio.address, PINGREQ);
+    expect(radio.stats.framesDropped).toBe(1);
+
+    MockBinding.createPort('/dev/ttyLATE', { echo: false, record: true });
+    await vi.waitFor(() => expect(radio.stats.opens).toBe(1));
+    expect(sink.logs.some((l) => l.level === 'info' && l.message.includes('opened /dev/ttyLATE'))).toBe(true);
+    devicePort(radio).emitData(Buffer.concat([PINGREQ, hex('C0')]));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+  });
+
+  it('an unplugged device (read error) logs one line and reopens', async () => {
+    const { radio, sink, device } = await startRadio();
+    const internal = device as unknown as { read: (...args: unknown[]) => Promise<unknown> };
+    // The next read fails the way the native binding does when the USB device goes away.
+    internal.read = () => Promise.reject(new Error('EIO: i/o error, read'));
+    device.emitData(hex('C0')); // wakes the reader
+    await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes('/dev/ttyMOCK0 closed: EIO'))).toBe(true));
+    await vi.waitFor(() => expect(radio.stats.opens).toBe(2));
+    devicePort(radio).emitData(Buffer.concat([CONNECT, hex('C0')]));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+  });
+
+  it('stop() closes the port and stops retrying', async () => {
+    const cfg = config({ path: '/dev/ttyNEVER' });
+    const radio = new SerialRadio(cfg, { binding: MockBinding, backoff: { initialMs: 5, maxMs: 5 } });
+    const sink = new RecordingSink();
+    await radio.start(sink);
+    await radio.stop();
+    const count = sink.logs.length;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sink.logs.length).toBe(count);
+  });
+});
