@@ -439,36 +439,38 @@ export class GatewayCore {
   deliver(session: Session, message: OutboundMessage): void {
     const state = session.state;
     if (state === 'active' || state === 'awake') {
-      session.queue.push(message);
-      this.pump(session);
+      // Messages waiting behind in-flight ones are bounded too: a slow client must not grow memory without end.
+      if (this.enqueue(session, message, Math.max(1, this.config.sleepBuffer), 'client queue full')) this.pump(session);
       return;
     }
     if (state === 'connecting') {
-      session.queue.push(message);
+      this.enqueue(session, message, Math.max(1, this.config.sleepBuffer), 'client queue full');
       return;
     }
     if ((state === 'lost' || state === 'disconnected') && session.cleanSession) return;
-    this.buffer(session, message);
+    if (this.enqueue(session, message, this.config.sleepBuffer, 'sleep buffer full')) {
+      this.events.emit('messageBuffered', session.clientId, message.topic);
+    }
   }
 
   /**
-   * Sleep buffer (§6.14): bounded by `sleepBuffer`. When full, the oldest QoS 0 message makes room;
-   * with none to spare, a new QoS 0 message is dropped, and a QoS 1/2 one replaces the oldest QoS 1/2.
-   * Every drop is counted.
+   * Adds to a client's queue, bounded by `limit` (`sleepBuffer`, §6.14). When full, the oldest QoS 0
+   * message makes room; with none to spare, a new QoS 0 message is dropped, and a QoS 1/2 one replaces
+   * the oldest QoS 1/2. Every drop is counted. Returns whether `message` was queued.
    */
-  private buffer(session: Session, message: OutboundMessage): void {
+  private enqueue(session: Session, message: OutboundMessage, limit: number, reason: string): boolean {
     const queue = session.queue;
-    if (queue.length >= this.config.sleepBuffer) {
+    if (queue.length >= limit) {
       const oldestQos0 = queue.findIndex((m) => m.qos === 0);
       let dropped: OutboundMessage;
       if (oldestQos0 >= 0) dropped = queue.splice(oldestQos0, 1)[0];
       else if (message.qos === 0 || queue.length === 0) dropped = message;
       else dropped = queue.shift()!;
-      this.dropForClient(session, dropped.topic, 'sleep buffer full');
-      if (dropped === message) return;
+      this.dropForClient(session, dropped.topic, reason);
+      if (dropped === message) return false;
     }
     queue.push(message);
-    this.events.emit('messageBuffered', session.clientId, message.topic);
+    return true;
   }
 
   dropForClient(session: Session, topic: string, reason: string): void {

@@ -726,6 +726,25 @@ describe('§6.10 gateway → client delivery', () => {
     }
     expect(got).toEqual(['q1-4', 'q1-6', 'q1-8']);
   });
+
+  it('an active client slower than its messages: the queue behind the in-flight one is bounded by sleepBuffer too', () => {
+    const w = world({ sleepBuffer: 2, maxInflightPerClient: 1 });
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('a/b', 1);
+    const reasons: string[] = [];
+    w.core.events.on('messageDropped', (_id, _topic, reason) => reasons.push(reason));
+    deliver(w, 'a/b', 'first', 1); // in flight, unacknowledged
+    const first = s.one('PUBLISH');
+    for (const payload of ['w1', 'w2', 'w3', 'w4']) deliver(w, 'a/b', payload, 1);
+    expect(w.core.client('c1')).toMatchObject({ inflight: 1, buffered: 2, dropped: 2 });
+    expect(reasons).toEqual(['client queue full', 'client queue full']);
+    s.puback(first);
+    const next = s.one('PUBLISH');
+    expect(payloadOf(next)).toBe('w3');
+    s.puback(next);
+    expect(payloadOf(s.one('PUBLISH'))).toBe('w4');
+  });
 });
 
 describe('§6.9 subscriptions and retained messages', () => {
