@@ -54,10 +54,14 @@ export class SerialRadio implements Radio {
     this.maxFrameSize = config.maxFrameSize;
     this.address = `serial:${config.path}`;
     if (config.framing === 'slip') {
-      this.slip = new SlipFraming({
-        frame: (frame) => this.deliver(frame),
-        wire: (bytes) => this.writeToLine(bytes),
-      });
+      this.slip = new SlipFraming(
+        {
+          frame: (frame) => this.deliver(frame),
+          wire: (bytes) => this.writeToLine(bytes),
+          overflow: (bytes) => this.reportDiscard({ reason: 'too-large', bytes }),
+        },
+        config.maxFrameSize,
+      );
     } else {
       this.raw = new RawFramer({ maxFrameSize: config.maxFrameSize, interByteGapMs: config.interByteGapMs });
     }
@@ -121,14 +125,14 @@ export class SerialRadio implements Radio {
       return;
     }
     const raw = this.raw!;
-    const { frames, discarded } = raw.push(chunk, Date.now());
+    const { frames, discarded } = raw.push(chunk, performance.now());
     for (const discard of discarded) this.reportDiscard(discard);
     for (const frame of frames) this.deliver(frame);
     this.clearGapTimer();
     if (raw.hasPending) {
       this.gapTimer = setTimeout(() => {
         this.gapTimer = undefined;
-        const stale = raw.checkGap(Date.now());
+        const stale = raw.checkGap(performance.now());
         if (stale) this.reportDiscard(stale);
       }, this.config.interByteGapMs);
       this.gapTimer.unref();
@@ -148,7 +152,7 @@ export class SerialRadio implements Radio {
     this.stats.badFrames++;
     const why: Record<RawDiscard['reason'], string> = {
       'invalid-length': `discarded ${discard.bytes} byte(s) that are not a valid Length field`,
-      'too-large': `discarded a ${discard.bytes}-byte frame: larger than maxFrameSize ${this.maxFrameSize}`,
+      'too-large': `discarded a frame of at least ${discard.bytes} bytes: larger than maxFrameSize ${this.maxFrameSize}`,
       gap: `discarded a partial frame of ${discard.bytes} byte(s) after a ${this.config.interByteGapMs} ms gap`,
     };
     this.sink?.log('warn', `${this.name}: ${this.config.path}: ${why[discard.reason]}`);

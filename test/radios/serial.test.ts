@@ -195,6 +195,17 @@ describe('SerialRadio over MockBinding', () => {
       expect(radio.stats.badFrames).toBe(1);
       expect(sink.logs.filter((l) => l.message.includes('larger than maxFrameSize 8'))).toHaveLength(1);
     });
+
+    it('a packet that outgrows maxFrameSize before its END is dropped up to that END', async () => {
+      const { radio, sink, device } = await startRadio({ maxFrameSize: 8 }, 4);
+      // Noise with no END in it (say, a wrong baud rate), then END, then a good frame.
+      device.emitData(Buffer.concat([CONNECT, CONNECT, hex('C0'), PINGREQ, hex('C0')]));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      expect(sink.frames[0].frame).toEqual(PINGREQ);
+      expect(radio.stats.badFrames).toBe(1);
+      // Dropped once 12 bytes (three 4-byte reads) were pending, not after buffering all 26.
+      expect(sink.logs.filter((l) => l.message.includes('discarded a frame of at least 12 bytes'))).toHaveLength(1);
+    });
   });
 
   describe('raw framing', () => {
@@ -214,7 +225,7 @@ describe('SerialRadio over MockBinding', () => {
 
     it('loses sync on garbage, then recovers after the inter-byte gap', async () => {
       const { radio, sink, device } = await startRadio({ framing: 'raw', interByteGapMs: 100 });
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
       // 0x7F reads as the Length of a 127-octet frame: the CONNECT after it is swallowed.
       device.emitData(Buffer.concat([hex('7F'), CONNECT]));
       await vi.waitFor(() => expect((radio as unknown as { raw: RawFramer }).raw.hasPending).toBe(true));
