@@ -6,6 +6,9 @@
  * There is no marker to resynchronise on, so a pause on the line does it: a partial frame that sees
  * no byte for `interByteGapMs` is discarded and the next byte is read as a Length field again.
  *
+ * A forwarder's frame (§5.5, MsgType 0xFE) is the encapsulation header, whose own Length stops at the
+ * Wireless Node Id, followed by a whole MQTT-SN frame: both are read and delivered as one frame.
+ *
  * Pure: time comes in as `nowMs`, so it is testable without timers; the radio drives `checkGap`.
  */
 
@@ -36,6 +39,8 @@ export interface RawFramerOptions {
 /** Marks the 3-octet long form of the Length field (§5.2.1). */
 const LONG_LENGTH_MARKER = 0x01;
 const LONG_HEADER_SIZE = 3;
+/** MsgType of the Forwarder Encapsulation (§5.5). */
+const ENCAPSULATED = 0xfe;
 
 export class RawFramer {
   private readonly maxFrameSize: number;
@@ -45,6 +50,8 @@ export class RawFramer {
   private partialLength = 0;
   /** Total length the pending frame announced, once known. */
   private expected = 0;
+  /** Where the Length field being read starts: 0, or the end of an encapsulation header. */
+  private base = 0;
   /** Bytes still to skip of an oversized frame. */
   private skipping = 0;
   private lastByteAtMs = 0;
@@ -90,6 +97,12 @@ export class RawFramer {
       this.partial[this.partialLength++] = byte;
       this.onHeaderByte(result);
       if (this.expected > 0 && this.partialLength === this.expected) {
+        if (this.base === 0 && this.isEncapsulationHeader()) {
+          // The wrapped frame follows; its own Length field comes next.
+          this.base = this.partialLength;
+          this.expected = 0;
+          continue;
+        }
         result.frames.push(Buffer.from(this.partial.subarray(0, this.partialLength)));
         this.resetFrame();
       }
@@ -115,32 +128,56 @@ export class RawFramer {
   /** Works out the frame length once the Length field is complete. */
   private onHeaderByte(result: RawFramerResult): void {
     if (this.expected > 0) return;
-    const first = this.partial[0];
+    const base = this.base;
+    const first = this.partial[base];
     let announced: number;
+    if (first === 0x00 || (base > 0 && first === undefined)) {
+      // Only reachable inside an encapsulation: the wrapped frame's Length is invalid.
+      result.discarded.push({ reason: 'invalid-length', bytes: this.partialLength });
+      this.resetFrame();
+      return;
+    }
     if (first !== LONG_LENGTH_MARKER) {
       announced = first;
     } else {
-      if (this.partialLength < LONG_HEADER_SIZE) return;
-      announced = this.partial.readUInt16BE(1);
+      if (this.partialLength - base < LONG_HEADER_SIZE) {
+        if (base + LONG_HEADER_SIZE > this.partial.length) this.tooLarge(result, base + LONG_HEADER_SIZE);
+        return;
+      }
+      announced = this.partial.readUInt16BE(base + 1);
       if (announced <= LONG_HEADER_SIZE) {
         // Cannot even hold a MsgType, so this was not a Length field: drop it and read on.
+        result.discarded.push({ reason: 'invalid-length', bytes: this.partialLength });
         this.resetFrame();
-        result.discarded.push({ reason: 'invalid-length', bytes: LONG_HEADER_SIZE });
         return;
       }
     }
-    if (announced > this.maxFrameSize) {
-      result.discarded.push({ reason: 'too-large', bytes: announced });
-      this.skipping = announced - this.partialLength;
-      this.partialLength = 0;
+    if (base + announced > this.maxFrameSize) {
+      this.tooLarge(result, base + announced);
       return;
     }
-    this.expected = announced;
+    this.expected = base + announced;
+  }
+
+  /** Skips the rest of a frame that will not fit; `total` is its whole announced length. */
+  private tooLarge(result: RawFramerResult, total: number): void {
+    result.discarded.push({ reason: 'too-large', bytes: total });
+    this.skipping = Math.max(0, total - this.partialLength);
+    this.partialLength = 0;
+    this.expected = 0;
+    this.base = 0;
+  }
+
+  /** The complete frame so far is a §5.5 encapsulation header (MsgType 0xFE). */
+  private isEncapsulationHeader(): boolean {
+    const typeAt = this.partial[0] === LONG_LENGTH_MARKER ? LONG_HEADER_SIZE : 1;
+    return this.partialLength > typeAt && this.partial[typeAt] === ENCAPSULATED;
   }
 
   private resetFrame(): void {
     this.partialLength = 0;
     this.expected = 0;
     this.skipping = 0;
+    this.base = 0;
   }
 }

@@ -1,0 +1,154 @@
+/**
+ * Every radio end to end against a real Mosquitto: a sensor on that radio CONNECTs, REGISTERs,
+ * PUBLISHes QoS 1 and receives a message it subscribed to. Serial and XBee run over a real
+ * pseudo-terminal pair (socat) opened by serialport's real binding; Zigbee through a fake herdsman adapter.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../../gateway/clock.js';
+import { parseConfig } from '../../gateway/config.js';
+import { Gateway } from '../../gateway/gateway.js';
+import { Adapter, FakeZigbeeAdapter, writeHerdsmanDatabase } from '../support/fake-zigbee-adapter.js';
+import { Observer, startBroker, until, type Broker } from '../support/harness.js';
+import { PtyPair, RawSensor, SlipSensor, XBeeSensor, ZigbeeSensor, type RadioSensor } from '../support/radio-sensors.js';
+
+let broker: Broker;
+let observer: Observer;
+let gateway: Gateway | undefined;
+const closers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  broker = await startBroker('mosquitto');
+  observer = await Observer.connect(broker.url);
+  await observer.subscribe('r/#');
+  await observer.subscribe('rf');
+});
+afterAll(async () => {
+  await observer?.close();
+  await broker?.stop();
+});
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+  await gateway?.stop();
+  gateway = undefined;
+  vi.restoreAllMocks();
+});
+
+async function startGatewayWith(radioYaml: string, stateDir?: string): Promise<Gateway> {
+  const config = parseConfig(`
+gateway: { advertiseInterval: 0 }
+broker: { url: ${broker.url} }
+radios:
+  - ${radioYaml}
+${stateDir ? `stateDir: ${stateDir}` : ''}
+`, 'radio-test.yaml');
+  gateway = await Gateway.start(config, { clock: new ManualClock() });
+  await until(() => gateway!.upstream.connected, 5000, () => 'gateway connected to the broker');
+  return gateway;
+}
+
+/** The scenario every radio must carry (frames kept short: Zigbee carries 60 bytes). */
+async function connectRegisterPublishSubscribe(sensor: RadioSensor, clientId: string, tag: string): Promise<void> {
+  sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId });
+  expect(await sensor.expect('CONNACK')).toEqual({ type: 'CONNACK', returnCode: 0 });
+  sensor.send({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: `r/${tag}/up` });
+  const regack = await sensor.expect('REGACK');
+  expect(regack).toMatchObject({ msgId: 1, returnCode: 0 });
+  sensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: regack.topicId, msgId: 2, payload: Buffer.from('21.5') });
+  expect(await sensor.expect('PUBACK')).toEqual({ type: 'PUBACK', topicId: regack.topicId, msgId: 2, returnCode: 0 });
+  const [up] = await observer.waitFor(1, `r/${tag}/up`);
+  expect(up).toMatchObject({ payload: '21.5', qos: 1 });
+
+  sensor.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 3, topic: { topicIdType: 'normal', topicName: `r/${tag}/down` } });
+  const suback = await sensor.expect('SUBACK');
+  expect(suback).toMatchObject({ msgId: 3, qos: 1, returnCode: 0 });
+  await observer.publish(`r/${tag}/down`, 'on', 1);
+  const down = await sensor.expect('PUBLISH');
+  expect(down).toMatchObject({ qos: 1, topicIdType: 'normal', topicId: suback.topicId, payload: Buffer.from('on') });
+  sensor.send({ type: 'PUBACK', topicId: down.topicId, msgId: down.msgId, returnCode: 0 });
+  sensor.send({ type: 'DISCONNECT' });
+  await sensor.expect('DISCONNECT');
+  await until(() => gateway!.core.client(clientId)?.state === 'disconnected');
+  expect(gateway!.core.client(clientId)?.inflight).toBe(0);
+}
+
+describe('20 radios end to end (Mosquitto)', () => {
+  it('serial, SLIP framing, over a real pseudo-terminal pair', async () => {
+    const pty = await PtyPair.open();
+    closers.push(() => pty.close());
+    const gw = await startGatewayWith(`{ type: serial, path: ${pty.gatewayEnd}, framing: slip }`);
+    const sensor = await SlipSensor.open(pty.sensorEnd);
+    closers.push(() => sensor.close());
+    await connectRegisterPublishSubscribe(sensor, 'slip-node', 'slip');
+    expect(gw.core.client('slip-node')?.address).toBe(`serial:${pty.gatewayEnd}`);
+  });
+
+  it('serial, raw framing, over a real pseudo-terminal pair, resynchronising after line noise', async () => {
+    const pty = await PtyPair.open();
+    closers.push(() => pty.close());
+    const gw = await startGatewayWith(`{ type: serial, path: ${pty.gatewayEnd}, framing: raw, interByteGapMs: 50 }`);
+    const sensor = await RawSensor.open(pty.sensorEnd);
+    closers.push(() => sensor.close());
+    // Noise on the line before the sensor starts: a partial frame the gap must discard.
+    sensor.sendGarbage(Buffer.from([0x20, 0x0c, 0x00]));
+    await new Promise((r) => setTimeout(r, 150));
+    await connectRegisterPublishSubscribe(sensor, 'raw-node', 'raw');
+    expect(gw.core.client('raw-node')?.address).toBe(`serial:${pty.gatewayEnd}`);
+  });
+
+  it.each([1, 2] as const)('XBee API=%i over a real pseudo-terminal pair, keyed by the 64-bit address', async (apiMode) => {
+    const pty = await PtyPair.open();
+    closers.push(() => pty.close());
+    const gw = await startGatewayWith(`{ type: xbee, path: ${pty.gatewayEnd}, apiMode: ${apiMode} }`);
+    // 0x7E and 0x11 inside the address exercise API=2 escaping.
+    const address64 = Buffer.from('0013a2007e11b2c3', 'hex');
+    const sensor = await XBeeSensor.open(pty.sensorEnd, apiMode, address64);
+    closers.push(() => sensor.close());
+    await connectRegisterPublishSubscribe(sensor, `xbee-node-${apiMode}`, `x${apiMode}`);
+    expect(gw.core.client(`xbee-node-${apiMode}`)?.address).toBe('xbee:0013a2007e11b2c3');
+    expect(sensor.transmits.every((t) => t.destination64 === '0013a2007e11b2c3')).toBe(true);
+  });
+
+  it('Zigbee coordinator (fake herdsman adapter), keyed by the IEEE address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zigbee-e2e-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const device = { ieeeAddr: '0x00124b0012345678', networkAddress: 0x1a2b, endpoint: 1, outputClusters: [0xfc00] };
+    writeHerdsmanDatabase(join(dir, 'zigbee.db'), [device]);
+    const adapters: FakeZigbeeAdapter[] = [];
+    vi.spyOn(Adapter, 'create').mockImplementation(async (network, transport, backupPath, adapterOptions) => {
+      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
+      adapters.push(adapter);
+      return adapter;
+    });
+    const gw = await startGatewayWith('{ type: zigbee, adapter: zstack, path: /dev/ttyFAKE0 }', dir);
+    const radioConfig = gw.config.radios[0] as { clusterId: number; manufacturerCode: number };
+    const sensor = new ZigbeeSensor(adapters[0], device, radioConfig);
+    closers.push(() => sensor.close());
+    await connectRegisterPublishSubscribe(sensor, 'zb-node', 'zb');
+    expect(gw.core.client('zb-node')?.address).toBe('zigbee:0x00124b0012345678');
+  });
+
+  it('§5.5 a forwarder on a serial line (mqtt-sn-serial-bridge --fe): each node is its own client, answered encapsulated', async () => {
+    const pty = await PtyPair.open();
+    closers.push(() => pty.close());
+    const gw = await startGatewayWith(`{ type: serial, path: ${pty.gatewayEnd}, framing: raw }`);
+    const line = await RawSensor.open(pty.sensorEnd);
+    closers.push(() => line.close());
+    const nodes = [Buffer.from([0x01]), Buffer.from([0x02])];
+    for (const [i, node] of nodes.entries()) {
+      line.send({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: node, message: { type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: `fe-${i}` } });
+      const reply = await line.expect('ENCAPSULATED');
+      expect(reply.wirelessNodeId).toEqual(node);
+      expect(reply.message).toEqual({ type: 'CONNACK', returnCode: 0 });
+    }
+    expect(gw.core.client('fe-0')).toMatchObject({ state: 'active', address: `serial:${pty.gatewayEnd}`, nodeId: '01' });
+    expect(gw.core.client('fe-1')).toMatchObject({ state: 'active', address: `serial:${pty.gatewayEnd}`, nodeId: '02' });
+    line.send({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodes[1], message: { type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'short', topicId: 0x7266 /* "rf" */, msgId: 5, payload: Buffer.from('via-fe') } });
+    const ack = await line.expect('ENCAPSULATED');
+    expect(ack.wirelessNodeId).toEqual(nodes[1]);
+    expect(ack.message).toMatchObject({ type: 'PUBACK', msgId: 5, returnCode: 0 });
+    expect((await observer.waitFor(1, 'rf'))[0].payload).toBe('via-fe');
+  });
+});
