@@ -130,7 +130,7 @@ describe('20 radios end to end (Mosquitto)', () => {
     expect(gw.core.client('zb-node')?.address).toBe('zigbee:0x00124b0012345678');
   });
 
-  it('§5.5 a forwarder on a serial line (mqtt-sn-serial-bridge --fe): each node is its own client, answered encapsulated', async () => {
+  it('§5.5 a forwarder on a raw serial line: each node is its own client, answered encapsulated', async () => {
     const pty = await PtyPair.open();
     closers.push(() => pty.close());
     const gw = await startGatewayWith(`{ type: serial, path: ${pty.gatewayEnd}, framing: raw }`);
