@@ -49,15 +49,29 @@ function config(overrides: Partial<SerialRadioConfig> = {}): SerialRadioConfig {
   };
 }
 
-/** The mock port binding the radio opened (to play the device and see what was written). */
-function devicePort(radio: SerialRadio) {
-  // The link's port is private; reach it the way a test harness would, through the stream's binding.
-  const link = (radio as unknown as { link: { port?: { port?: unknown } } }).link;
-  const binding = link.port?.port as
-    | { emitData(data: Buffer): void; recording: Buffer; lastWrite: Buffer | null }
-    | undefined;
-  if (!binding) throw new Error('port not open');
-  return binding;
+type MockPort = Awaited<ReturnType<typeof MockBinding.open>>;
+
+/**
+ * MockBinding that remembers the ports it opened, so a test can play the device on the one the radio
+ * holds (`emitData`) and read what the radio wrote (`recording`). This is how a test injects the binding.
+ */
+function recordingBinding() {
+  const opened: MockPort[] = [];
+  const binding: typeof MockBinding = {
+    ...MockBinding,
+    async open(options) {
+      const port = await MockBinding.open(options);
+      opened.push(port);
+      return port;
+    },
+  };
+  /** The port most recently opened (the radio's current one). */
+  const device = (): MockPort => {
+    const port = opened.at(-1);
+    if (!port) throw new Error('port not open');
+    return port;
+  };
+  return { binding, device };
 }
 
 describe('RawFramer (pure)', () => {
@@ -128,11 +142,12 @@ describe('SerialRadio over MockBinding', () => {
     const cfg = config(overrides);
     // maxReadSize must be left out, not undefined: MockBinding would then re-read the same bytes forever.
     MockBinding.createPort(cfg.path, { echo: false, record: true, ...(maxReadSize ? { maxReadSize } : {}) });
-    const radio = new SerialRadio(cfg, { binding: MockBinding, backoff: { initialMs: 10, maxMs: 50 } });
+    const mock = recordingBinding();
+    const radio = new SerialRadio(cfg, { binding: mock.binding, backoff: { initialMs: 10, maxMs: 50 } });
     radios.push(radio);
     const sink = new RecordingSink();
     await radio.start(sink);
-    return { radio, sink, device: devicePort(radio) };
+    return { radio, sink, device: mock.device(), mock };
   }
 
   beforeEach(() => {
@@ -140,7 +155,6 @@ describe('SerialRadio over MockBinding', () => {
   });
 
   afterEach(async () => {
-    vi.useRealTimers();
     for (const radio of radios.splice(0)) await radio.stop();
   });
 
@@ -224,15 +238,15 @@ describe('SerialRadio over MockBinding', () => {
     });
 
     it('loses sync on garbage, then recovers after the inter-byte gap', async () => {
-      const { radio, sink, device } = await startRadio({ framing: 'raw', interByteGapMs: 100 });
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-      // 0x7F reads as the Length of a 127-octet frame: the CONNECT after it is swallowed.
+      const { radio, sink, device } = await startRadio({ framing: 'raw', interByteGapMs: 30 });
+      // 0x7F reads as the Length of a 127-octet frame: the CONNECT after it is swallowed...
       device.emitData(Buffer.concat([hex('7F'), CONNECT]));
-      await vi.waitFor(() => expect((radio as unknown as { raw: RawFramer }).raw.hasPending).toBe(true));
-      vi.advanceTimersByTime(100);
+      // ...until the line has been quiet for the gap; the radio's timer then drops the partial frame.
+      const gapLine = () => sink.logs.filter((l) => l.message.includes('partial frame of 14 byte(s) after a 30 ms gap'));
+      await vi.waitFor(() => expect(gapLine()).toHaveLength(1));
+      expect(gapLine()[0].level).toBe('warn');
       expect(radio.stats.badFrames).toBe(1);
-      expect(sink.logs.some((l) => l.level === 'warn' && l.message.includes('partial frame of 14 byte(s) after a 100 ms gap'))).toBe(true);
-      vi.useRealTimers();
+      expect(sink.frames).toEqual([]);
       device.emitData(CONNECT);
       await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
       expect(sink.frames[0].frame).toEqual(CONNECT);
@@ -260,7 +274,8 @@ describe('SerialRadio over MockBinding', () => {
 
   it('a missing port logs one line naming path and error, keeps retrying, and comes up once the device appears', async () => {
     const cfg = config({ path: '/dev/ttyLATE' });
-    const radio = new SerialRadio(cfg, { binding: MockBinding, backoff: { initialMs: 10, maxMs: 20 } });
+    const mock = recordingBinding();
+    const radio = new SerialRadio(cfg, { binding: mock.binding, backoff: { initialMs: 10, maxMs: 20 } });
     radios.push(radio);
     const sink = new RecordingSink();
     await radio.start(sink); // resolves although the device is missing
@@ -278,19 +293,19 @@ describe('SerialRadio over MockBinding', () => {
     MockBinding.createPort('/dev/ttyLATE', { echo: false, record: true });
     await vi.waitFor(() => expect(radio.stats.opens).toBe(1));
     expect(sink.logs.some((l) => l.level === 'info' && l.message.includes('opened /dev/ttyLATE'))).toBe(true);
-    devicePort(radio).emitData(Buffer.concat([PINGREQ, hex('C0')]));
+    mock.device().emitData(Buffer.concat([PINGREQ, hex('C0')]));
     await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
   });
 
   it('an unplugged device (read error) logs one line and reopens', async () => {
-    const { radio, sink, device } = await startRadio();
+    const { radio, sink, device, mock } = await startRadio();
     const internal = device as unknown as { read: (...args: unknown[]) => Promise<unknown> };
     // The next read fails the way the native binding does when the USB device goes away.
     internal.read = () => Promise.reject(new Error('EIO: i/o error, read'));
     device.emitData(hex('C0')); // wakes the reader
     await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes('/dev/ttyMOCK0 closed: EIO'))).toBe(true));
     await vi.waitFor(() => expect(radio.stats.opens).toBe(2));
-    devicePort(radio).emitData(Buffer.concat([CONNECT, hex('C0')]));
+    mock.device().emitData(Buffer.concat([CONNECT, hex('C0')]));
     await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
   });
 

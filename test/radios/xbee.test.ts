@@ -63,13 +63,29 @@ function config(overrides: Partial<XBeeRadioConfig> = {}): XBeeRadioConfig {
   return { type: 'xbee', name: 'xbee0', path: '/dev/ttyXBEE0', baudRate: 9600, apiMode: 2, maxFrameSize: 84, ...overrides };
 }
 
-type MockDevice = { emitData(data: Buffer): void; recording: Buffer };
+type MockPort = Awaited<ReturnType<typeof MockBinding.open>>;
 
-function devicePort(radio: XBeeRadio): MockDevice {
-  const link = (radio as unknown as { link: { port?: { port?: unknown } } }).link;
-  const binding = link.port?.port as MockDevice | undefined;
-  if (!binding) throw new Error('port not open');
-  return binding;
+/**
+ * MockBinding that remembers the ports it opened, so a test can play the device on the one the radio
+ * holds (`emitData`) and read what the radio wrote (`recording`). This is how a test injects the binding.
+ */
+function recordingBinding() {
+  const opened: MockPort[] = [];
+  const binding: typeof MockBinding = {
+    ...MockBinding,
+    async open(options) {
+      const port = await MockBinding.open(options);
+      opened.push(port);
+      return port;
+    },
+  };
+  /** The port most recently opened (the radio's current one). */
+  const device = (): MockPort => {
+    const port = opened.at(-1);
+    if (!port) throw new Error('port not open');
+    return port;
+  };
+  return { binding, device };
 }
 
 describe('XBeeRadio over MockBinding', () => {
@@ -79,15 +95,16 @@ describe('XBeeRadio over MockBinding', () => {
     const cfg = config(overrides);
     // maxReadSize must be left out, not undefined: MockBinding would then re-read the same bytes forever.
     MockBinding.createPort(cfg.path, { echo: false, record: true, ...(opts.maxReadSize ? { maxReadSize: opts.maxReadSize } : {}) });
+    const mock = recordingBinding();
     const radio = new XBeeRadio(cfg, {
-      binding: MockBinding,
+      binding: mock.binding,
       txStatusTimeoutMs: opts.txStatusTimeoutMs,
       backoff: { initialMs: 10, maxMs: 50 },
     });
     radios.push(radio);
     const sink = new RecordingSink();
     await radio.start(sink);
-    return { radio, sink, device: devicePort(radio) };
+    return { radio, sink, device: mock.device(), mock };
   }
 
   beforeEach(() => {
@@ -240,7 +257,8 @@ describe('XBeeRadio over MockBinding', () => {
   });
 
   it('a missing port logs one line naming path and error, retries, and comes up once the device appears', async () => {
-    const radio = new XBeeRadio(config({ path: '/dev/ttyXBEE_LATE' }), { binding: MockBinding, backoff: { initialMs: 10, maxMs: 20 } });
+    const mock = recordingBinding();
+    const radio = new XBeeRadio(config({ path: '/dev/ttyXBEE_LATE' }), { binding: mock.binding, backoff: { initialMs: 10, maxMs: 20 } });
     radios.push(radio);
     const sink = new RecordingSink();
     await radio.start(sink);
@@ -251,7 +269,7 @@ describe('XBeeRadio over MockBinding', () => {
     expect(sink.failures).toEqual([{ address: NODE, reason: 'serial port not open' }]);
     MockBinding.createPort('/dev/ttyXBEE_LATE', { echo: false, record: true });
     await vi.waitFor(() => expect(radio.stats.opens).toBe(1));
-    devicePort(radio).emitData(RX_CONNECT_API2);
+    mock.device().emitData(RX_CONNECT_API2);
     await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
   });
 });
