@@ -101,8 +101,13 @@ export class SerialLink {
       this.failed(`cannot open ${path}: ${messageOf(err)}`);
       return;
     }
-    // Without an 'error' listener a stream error would crash the process.
-    port.on('error', (err: Error) => this.events.log('warn', `${name}: ${path}: ${err.message}`));
+    // Without an 'error' listener a stream error would crash the process. A failed write also closes
+    // the port; its error is kept for the one line the close logs.
+    let lastError: Error | undefined;
+    port.on('error', (err: Error) => {
+      lastError = err;
+      this.events.log('debug', `${name}: ${path}: ${err.message}`);
+    });
     const error = await new Promise<Error | null>((resolve) => port.open(resolve));
     if (error) {
       port.removeAllListeners();
@@ -129,7 +134,8 @@ export class SerialLink {
       this.port = undefined;
       port.removeAllListeners('data');
       this.events.closed();
-      if (!this.stopped) this.failed(`${path} closed: ${err ? err.message : 'end of stream'}`);
+      const reason = err?.message ?? lastError?.message ?? 'end of stream';
+      if (!this.stopped) this.failed(`${path} closed: ${reason}`);
     });
   }
 

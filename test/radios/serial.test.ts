@@ -309,6 +309,19 @@ describe('SerialRadio over MockBinding', () => {
     await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
   });
 
+  it('a write failing on an unplugged device logs one line with its error and reopens', async () => {
+    const { radio, sink, device, mock } = await startRadio({ framing: 'raw' });
+    const internal = device as unknown as { write: (bytes: Buffer) => Promise<void> };
+    internal.write = () => Promise.reject(new Error('EIO: i/o error, write'));
+    radio.send(radio.address, PINGREQ);
+    await vi.waitFor(() => expect(radio.stats.opens).toBe(2));
+    const warnings = sink.logs.filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].message).toMatch(/\/dev\/ttyMOCK0 closed: EIO: i\/o error, write; retrying in/);
+    radio.send(radio.address, PINGREQ);
+    await vi.waitFor(() => expect(mock.device().recording).toEqual(PINGREQ));
+  });
+
   it('stop() closes the port and stops retrying', async () => {
     const cfg = config({ path: '/dev/ttyNEVER' });
     const radio = new SerialRadio(cfg, { binding: MockBinding, backoff: { initialMs: 5, maxMs: 5 } });
