@@ -18,7 +18,7 @@ import {
   isConnected, nextMsgId, registerTopic,
 } from './session.js';
 import { SubscriptionTree } from './subscription-tree.js';
-import { topicMatches } from './topics.js';
+import { isValidTopicName, topicMatches } from './topics.js';
 import type { BrokerQoS, Upstream, UpstreamSink } from './upstream.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
@@ -61,6 +61,8 @@ export interface CoreStats {
   /** Client PUBLISHes refused with congestion (outgoing queue full). */
   congestion: number;
   willsPublished: number;
+  /** Frames whose handling threw: a bug, logged with its stack; the gateway carries on. */
+  internalErrors: number;
 }
 
 export interface CoreEvents {
@@ -87,7 +89,7 @@ export class GatewayCore {
   readonly events = new EventEmitter<CoreEvents>();
   readonly stats: CoreStats = {
     framesIn: 0, framesOut: 0, malformed: 0, unexpected: 0, oversize: 0, publishedToBroker: 0,
-    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0,
+    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0,
   };
   readonly config: GatewaySection;
   readonly clock: Clock;
@@ -188,7 +190,13 @@ export class GatewayCore {
     const peer: Peer = { radio, address, nodeId, key };
     const session = this.sessionsByPeer.get(key);
     if (session) session.lastSeen = this.clock.now();
-    dispatch(this, peer, message, session);
+    try {
+      dispatch(this, peer, message, session);
+    } catch (err) {
+      // A bug must cost one frame, not the process: every other client keeps being served.
+      this.stats.internalErrors++;
+      this.log('error', `${radio.name}: ${message.type} from ${address} failed: ${(err as Error).stack ?? err}`);
+    }
   }
 
   private malformed(radio: Radio, address: string, reason: string, detail: string, bytes: Buffer): void {
@@ -232,9 +240,18 @@ export class GatewayCore {
   }
 
   private transmit(radio: Radio, address: string, nodeId: Buffer | undefined, message: SnMessage): boolean {
-    const frame = nodeId
-      ? encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodeId, message })
-      : encode(message);
+    let frame: Buffer;
+    try {
+      frame = nodeId
+        ? encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodeId, message })
+        : encode(message);
+    } catch (err) {
+      if (!(err instanceof SnCodecError)) throw err;
+      // e.g. a broker topic longer than any MQTT-SN frame can carry.
+      this.stats.oversize++;
+      this.log('warn', `${radio.name}: ${message.type} to ${address} not sent: ${err.message}`);
+      return false;
+    }
     if (frame.length > radio.maxFrameSize) {
       this.stats.oversize++;
       this.log('warn', `${radio.name}: ${message.type} to ${address} not sent: ${frame.length} bytes, the radio carries at most ${radio.maxFrameSize}`);
@@ -566,7 +583,11 @@ export class GatewayCore {
     switch (topicIdType) {
       case 'normal': return session?.topicNames.get(topicId);
       case 'predefined': return this.predefined.nameOf(session?.clientId, topicId);
-      case 'short': return shortTopicName(topicId);
+      case 'short': {
+        // Two bytes from the air may spell a wildcard or NUL, which no broker topic may contain.
+        const name = shortTopicName(topicId);
+        return isValidTopicName(name) ? name : undefined;
+      }
     }
   }
 

@@ -1163,3 +1163,43 @@ describe('§6.1 discovery and the core\'s lifecycle', () => {
     ]);
   });
 });
+
+describe('robustness', () => {
+  it('§6.7 a short topic name that spells a wildcard is not a topic: PUBACK 0x02, nothing published', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.publish(0x2b61 /* "+a" */, 'x', 1, 7);
+    // publish() sends with topicIdType normal; send the short form explicitly.
+    s.take();
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'short', topicId: 0x2b61, msgId: 8, payload: Buffer.from('x') });
+    expect(s.one('PUBACK')).toMatchObject({ msgId: 8, returnCode: 2 });
+    expect(w.upstream.publishes).toHaveLength(0);
+  });
+
+  it('a handler that throws costs one frame, is counted and logged, and the gateway serves the next frame', () => {
+    const w = world();
+    const errors: string[] = [];
+    w.core.events.on('log', (level, message) => { if (level === 'error') errors.push(message); });
+    const s = new Sensor(w, 'c1');
+    const send = w.radio.send.bind(w.radio);
+    w.radio.send = () => { throw new Error('radio exploded'); };
+    s.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'c1' });
+    expect(w.core.stats.internalErrors).toBe(1);
+    expect(errors[0]).toMatch(/CONNECT from udp:127\.0\.0\.1:\d+ failed: Error: radio exploded/);
+    w.radio.send = send;
+    s.send({ type: 'PINGREQ' });
+    expect(s.one('PINGRESP')).toEqual({ type: 'PINGRESP' });
+  });
+
+  it('a frame the codec cannot encode (topic name over 65535 bytes) is not sent: counted as oversize, the message dropped', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('#', 0);
+    deliver(w, 'x'.repeat(70_000), 'huge', 0);
+    expect(w.core.stats.oversize).toBe(1);
+    expect(w.core.client('c1')).toMatchObject({ dropped: 1, inflight: 0, state: 'active' });
+    expect(s.take()).toEqual([]);
+  });
+});
