@@ -1,12 +1,9 @@
-import { SerialPortMock } from 'serialport';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SerialRadioConfig } from '../../gateway/config-types.js';
-import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
+import { MockBinding, RecordingSink, recordingBinding } from '../support/radio-test-kit.js';
 import { RawFramer } from '../../radios/raw-framing.js';
 import { SerialRadio } from '../../radios/serial.js';
 
-// serialport's MockBinding (the CommonJS build of @serialport/binding-mock, the one SerialPortMock uses).
-const MockBinding = SerialPortMock.binding;
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -20,21 +17,6 @@ const PUBLISH_WITH_SLIP_BYTES = hex('0A 0C 00 0001 0000 C0 DB 41');
 /** §5.2.1 long Length form: PUBLISH of 300 octets (0x01 0x012C, then 297 more). */
 const LONG_PUBLISH = Buffer.concat([hex('01 012C 0C 00 0001 0000'), Buffer.alloc(291, 0x61)]);
 
-interface Received {
-  address: string;
-  frame: Buffer;
-}
-
-class RecordingSink implements RadioSink {
-  readonly frames: Received[] = [];
-  readonly logs: { level: LogLevel; message: string }[] = [];
-  frame(_radio: Radio, address: string, frame: Buffer): void {
-    this.frames.push({ address, frame: Buffer.from(frame) });
-  }
-  log(level: LogLevel, message: string): void {
-    this.logs.push({ level, message });
-  }
-}
 
 function config(overrides: Partial<SerialRadioConfig> = {}): SerialRadioConfig {
   return {
@@ -49,30 +31,6 @@ function config(overrides: Partial<SerialRadioConfig> = {}): SerialRadioConfig {
   };
 }
 
-type MockPort = Awaited<ReturnType<typeof MockBinding.open>>;
-
-/**
- * MockBinding that remembers the ports it opened, so a test can play the device on the one the radio
- * holds (`emitData`) and read what the radio wrote (`recording`). This is how a test injects the binding.
- */
-function recordingBinding() {
-  const opened: MockPort[] = [];
-  const binding: typeof MockBinding = {
-    ...MockBinding,
-    async open(options) {
-      const port = await MockBinding.open(options);
-      opened.push(port);
-      return port;
-    },
-  };
-  /** The port most recently opened (the radio's current one). */
-  const device = (): MockPort => {
-    const port = opened.at(-1);
-    if (!port) throw new Error('port not open');
-    return port;
-  };
-  return { binding, device };
-}
 
 describe('RawFramer (pure)', () => {
   const framer = (maxFrameSize = 512) => new RawFramer({ maxFrameSize, interByteGapMs: 100 });

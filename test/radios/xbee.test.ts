@@ -1,12 +1,9 @@
-import { SerialPortMock } from 'serialport';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { XBeeRadioConfig } from '../../gateway/config-types.js';
-import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
+import { MockBinding, RecordingSink, recordingBinding } from '../support/radio-test-kit.js';
 import { encodeApiFrame } from '../../radios/xbee-api.js';
 import { XBeeRadio } from '../../radios/xbee.js';
 
-// serialport's MockBinding (the CommonJS build of @serialport/binding-mock, the one SerialPortMock uses).
-const MockBinding = SerialPortMock.binding;
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -39,54 +36,11 @@ const TX_PINGRESP_ID2 = hex('7E 0010 10 02 00 7D33 A2 00 40 A1 B2 C3 FFFE 00 00 
 /** Broadcast ADVERTISE: dst64 000000000000FFFF, dst16 FFFE, frame id 0 (no status); length 0x13 escaped. */
 const TX_BROADCAST_ADVERTISE_API2 = hex('7E 00 7D33 10 00 000000000000FFFF FFFE 00 00 05 00 01 03 84 67');
 
-interface Failure {
-  address: string;
-  reason: string;
-}
-
-class RecordingSink implements RadioSink {
-  readonly frames: { address: string; frame: Buffer }[] = [];
-  readonly logs: { level: LogLevel; message: string }[] = [];
-  readonly failures: Failure[] = [];
-  frame(_radio: Radio, address: string, frame: Buffer): void {
-    this.frames.push({ address, frame: Buffer.from(frame) });
-  }
-  log(level: LogLevel, message: string): void {
-    this.logs.push({ level, message });
-  }
-  deliveryFailed(_radio: Radio, address: string, reason: string): void {
-    this.failures.push({ address, reason });
-  }
-}
 
 function config(overrides: Partial<XBeeRadioConfig> = {}): XBeeRadioConfig {
   return { type: 'xbee', name: 'xbee0', path: '/dev/ttyXBEE0', baudRate: 9600, apiMode: 2, maxFrameSize: 84, ...overrides };
 }
 
-type MockPort = Awaited<ReturnType<typeof MockBinding.open>>;
-
-/**
- * MockBinding that remembers the ports it opened, so a test can play the device on the one the radio
- * holds (`emitData`) and read what the radio wrote (`recording`). This is how a test injects the binding.
- */
-function recordingBinding() {
-  const opened: MockPort[] = [];
-  const binding: typeof MockBinding = {
-    ...MockBinding,
-    async open(options) {
-      const port = await MockBinding.open(options);
-      opened.push(port);
-      return port;
-    },
-  };
-  /** The port most recently opened (the radio's current one). */
-  const device = (): MockPort => {
-    const port = opened.at(-1);
-    if (!port) throw new Error('port not open');
-    return port;
-  };
-  return { binding, device };
-}
 
 describe('XBeeRadio over MockBinding', () => {
   const radios: XBeeRadio[] = [];
