@@ -152,3 +152,58 @@ describe('20 radios end to end (Mosquitto)', () => {
     expect((await observer.waitFor(1, 'rf'))[0].payload).toBe('via-fe');
   });
 });
+
+describe('20 several radios in one gateway (Mosquitto)', () => {
+  it('UDP, serial and XBee side by side: a message crosses radios, and a missing device costs one log line, not the others', async () => {
+    const { SnUdpPeer } = await import('../../client/udp-peer.js');
+    const slipPty = await PtyPair.open();
+    const xbeePty = await PtyPair.open();
+    closers.push(() => slipPty.close(), () => xbeePty.close());
+    const logs: string[] = [];
+    const config = parseConfig(`
+gateway: { advertiseInterval: 0 }
+broker: { url: ${broker.url} }
+radios:
+  - { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1 }
+  - { type: serial, name: bench-node, path: ${slipPty.gatewayEnd}, framing: slip }
+  - { type: xbee, path: ${xbeePty.gatewayEnd}, apiMode: 2 }
+  - { type: serial, name: unplugged, path: /dev/ttyNOSUCHDEVICE0, framing: raw }
+`, 'multi.yaml');
+    (config.radios[0] as { port: number }).port = 0;
+    gateway = await Gateway.start(config, { clock: new ManualClock(), logger: { log: (level, message) => logs.push(`${level} ${message}`) } });
+    await until(() => gateway!.upstream.connected);
+    expect(gateway.radios.map((r) => r.name)).toEqual(['udp0', 'bench-node', 'xbee2', 'unplugged']);
+    // The missing device: one clear line naming it; the gateway is up regardless.
+    const missing = logs.filter((l) => l.includes('/dev/ttyNOSUCHDEVICE0'));
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatch(/^warn /);
+
+    const udpPort = (gateway.radios[0] as { port: number }).port;
+    const listener = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port: udpPort } });
+    closers.push(() => listener.close());
+    listener.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'udp-listener' });
+    await listener.expect('CONNACK');
+    listener.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 1, topic: { topicIdType: 'normal', topicName: 'r/multi/#' } });
+    await listener.expect('SUBACK');
+
+    const slip = await SlipSensor.open(slipPty.sensorEnd);
+    const xbee = await XBeeSensor.open(xbeePty.sensorEnd, 2, Buffer.from('0013a20040a1b2c3', 'hex'));
+    closers.push(() => slip.close(), () => xbee.close());
+    for (const [sensor, name] of [[slip, 'slip'], [xbee, 'xbee']] as const) {
+      sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: `multi-${name}` });
+      await sensor.expect('CONNACK');
+      sensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'short', topicId: name === 'slip' ? 0x7331 : 0x7832, msgId: 1, payload: Buffer.from(name) });
+      expect(await sensor.expect('PUBACK')).toMatchObject({ returnCode: 0 });
+      sensor.send({ type: 'REGISTER', topicId: 0, msgId: 2, topicName: `r/multi/${name}` });
+      const { topicId } = await sensor.expect('REGACK');
+      sensor.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId, msgId: 0, payload: Buffer.from(`from-${name}`) });
+      // The UDP sensor hears it: REGISTER for the new topic, then the PUBLISH.
+      const reg = await listener.expect('REGISTER');
+      expect(reg.topicName).toBe(`r/multi/${name}`);
+      listener.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
+      expect(await listener.expect('PUBLISH')).toMatchObject({ topicId: reg.topicId, payload: Buffer.from(`from-${name}`) });
+    }
+    expect(gateway.core.clients().filter((c) => c.state === 'active').map((c) => `${c.clientId}@${c.radio}`).sort())
+      .toEqual(['multi-slip@bench-node', 'multi-xbee@xbee2', 'udp-listener@udp0']);
+  });
+});
