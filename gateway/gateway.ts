@@ -70,6 +70,17 @@ export class Gateway {
     return gateway;
   }
 
+  /** Opens (seconds > 0) or closes (0) joining on every Zigbee radio; returns how many radios took it. */
+  async permitJoin(seconds: number): Promise<number> {
+    let count = 0;
+    for (const radio of this.radios) {
+      if (radio.kind !== 'zigbee') continue;
+      await (radio as Radio & { permitJoin(seconds: number): Promise<void> }).permitJoin(seconds);
+      count++;
+    }
+    return count;
+  }
+
   async stop(): Promise<void> {
     this.core.stop();
     await Promise.all(this.radios.map((r) => r.stop()));

@@ -7,11 +7,14 @@ import { ConfigError, loadConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { consoleLogger } from './logger.js';
 
+const PERMIT_JOIN_SECONDS = 120;
+
 const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
   -c, --config PATH  configuration file (default ./gateway.yaml)
       --check        validate the configuration and exit
   -v, --verbose      debug logging (overrides log.level)
-  -h, --help         this text`;
+  -h, --help         this text
+Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 permits Zigbee joining for 120 s.`;
 
 async function main(): Promise<number> {
   let args;
@@ -56,6 +59,13 @@ async function main(): Promise<number> {
   }
   const radios = gateway.radios.map((r) => r.name).join(', ');
   logger.log('info', `MQTT-SN gateway ${config.gateway.id} running: radios ${radios}; broker ${gateway.brokerUrl}`);
+  // `kill -USR1 <pid>` lets new Zigbee sensors join for two minutes, without a restart.
+  process.on('SIGUSR1', () => {
+    gateway.permitJoin(PERMIT_JOIN_SECONDS).then(
+      (n) => logger.log('info', n > 0 ? `SIGUSR1: Zigbee joining permitted for ${PERMIT_JOIN_SECONDS} s` : 'SIGUSR1: no Zigbee radio to permit joining on'),
+      (err) => logger.log('warn', `SIGUSR1: permit join failed: ${(err as Error).message}`),
+    );
+  });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.log('info', `${signal}: stopping`);

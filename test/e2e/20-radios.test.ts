@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { ManualClock } from '../../gateway/clock.js';
 import { parseConfig } from '../../gateway/config.js';
 import { Gateway } from '../../gateway/gateway.js';
+import type { UdpRadio } from '../../radios/udp.js';
 import { Adapter, FakeZigbeeAdapter, writeHerdsmanDatabase } from '../support/fake-zigbee-adapter.js';
 import { Observer, startBroker, until, type Broker } from '../support/harness.js';
 import { PtyPair, RawSensor, SlipSensor, XBeeSensor, ZigbeeSensor, type RadioSensor } from '../support/radio-sensors.js';
@@ -128,6 +129,9 @@ describe('20 radios end to end (Mosquitto)', () => {
     closers.push(() => sensor.close());
     await connectRegisterPublishSubscribe(sensor, 'zb-node', 'zb');
     expect(gw.core.client('zb-node')?.address).toBe('zigbee:0x00124b0012345678');
+    // Joining is controllable while running (the daemon maps SIGUSR1 to this).
+    expect(await gw.permitJoin(120)).toBe(1);
+    expect(adapters[0].permitJoinCalls.at(-1)).toBe(120);
   });
 
   it('§5.5 a forwarder on a raw serial line: each node is its own client, answered encapsulated', async () => {
@@ -178,7 +182,7 @@ radios:
     expect(missing).toHaveLength(1);
     expect(missing[0]).toMatch(/^warn /);
 
-    const udpPort = (gateway.radios[0] as { port: number }).port;
+    const udpPort = (gateway.radios[0] as UdpRadio).port;
     const listener = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port: udpPort } });
     closers.push(() => listener.close());
     listener.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'udp-listener' });
