@@ -82,6 +82,9 @@ export interface CoreOptions {
   sweepIntervalMs?: number;
 }
 
+/** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
+export const ENDED_SESSION_KEPT_MS = 3_600_000;
+
 /** Broker messages with retain=1 that follow a SUBACK are for the client(s) whose subscribe caused them. */
 interface RetainedTarget { filter: string; sessions: Set<Session> }
 
@@ -206,6 +209,8 @@ export class GatewayCore {
     const key = radio.name + '|' + address;
     const last = this.malformedLoggedAt.get(key);
     if (last === undefined || now - last >= 60_000) {
+      // Bounded: spoofed senders must not grow this map without end.
+      if (this.malformedLoggedAt.size >= 10_000) this.malformedLoggedAt.clear();
       this.malformedLoggedAt.set(key, now);
       const head = bytes.subarray(0, 16).toString('hex');
       this.log('warn', `${radio.name}: malformed frame from ${address} dropped (${reason}: ${detail}) [${bytes.length} bytes: ${head}${bytes.length > 16 ? '…' : ''}]`);
@@ -611,7 +616,12 @@ export class GatewayCore {
     const retryMs = this.config.retry.interval * 1000;
     for (const session of this.sessionsById.values()) {
       const state = session.state;
-      if (state === 'lost' || state === 'disconnected') continue;
+      if (state === 'lost' || state === 'disconnected') {
+        // An ended CleanSession=1 session holds nothing but its last state; it is shown for an hour,
+        // then forgotten, so clients with ever-new ClientIds cannot grow memory without end.
+        if (session.cleanSession && now - session.lastSeen > ENDED_SESSION_KEPT_MS) this.sessionsById.delete(session.clientId);
+        continue;
+      }
       if (state === 'asleep') {
         if (now - Math.max(session.sleepSince, session.lastSeen) > session.sleepDuration * grace * 1000) {
           this.lose(session, `missed its wake-up (slept ${session.sleepDuration} s)`);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/clock.js';
 import { parseConfig } from '../../gateway/config.js';
 import type { GatewaySection, TopicsSection } from '../../gateway/config-types.js';
-import { GatewayCore } from '../../gateway/core.js';
+import { ENDED_SESSION_KEPT_MS, GatewayCore } from '../../gateway/core.js';
 import type { ClientState } from '../../gateway/session.js';
 import type { BrokerQoS } from '../../gateway/upstream.js';
 import type { PublishMessage, QoS, SnMessage, SnMessageOf, SnMessageType } from '../../sn-codec/types.js';
@@ -1201,5 +1201,26 @@ describe('robustness', () => {
     expect(w.core.stats.oversize).toBe(1);
     expect(w.core.client('c1')).toMatchObject({ dropped: 1, inflight: 0, state: 'active' });
     expect(s.take()).toEqual([]);
+  });
+});
+
+describe('bounded memory', () => {
+  it('an ended CleanSession=1 session is shown for an hour, then forgotten; a CleanSession=0 one is kept', () => {
+    const w = world();
+    const clean = new Sensor(w, 'clean');
+    clean.connect();
+    const durable = new Sensor(w, 'durable');
+    durable.connect({ cleanSession: false });
+    clean.send({ type: 'DISCONNECT' });
+    durable.send({ type: 'DISCONNECT' });
+    w.clock.advance(ENDED_SESSION_KEPT_MS);
+    expect(w.core.client('clean')?.state).toBe('disconnected');
+    w.clock.advance(2000);
+    expect(w.core.client('clean')).toBeUndefined();
+    expect(w.core.client('durable')?.state).toBe('disconnected');
+    // The forgotten client can come back as a new one.
+    expect(clean.take()).toEqual([{ type: 'DISCONNECT' }]);
+    clean.connect();
+    expect(w.core.client('clean')?.state).toBe('active');
   });
 });
