@@ -1,0 +1,212 @@
+/**
+ * Whole-gateway benchmarks: real UDP sensors → the gateway → a real Mosquitto → an MQTT subscriber,
+ * and back. Run with `npm run bench:gateway` (all scenarios, about 1.5 minutes), or pick some:
+ * `npm run bench:gateway -- memory qos1`. Figures are printed, nothing is asserted.
+ * `--what-if=batch-writes,rcvbuf,...` measures a suspected bottleneck fixed from outside (bench/lib/what-if.ts).
+ *
+ * This process runs the gateway (Gateway.start, a config from parseConfig, the UDP radio on
+ * 127.0.0.1, a free port) and nothing else heavy; the sensors and the MQTT clients run in a child
+ * process (bench/lib/load-generator.ts) so they neither share the gateway's event loop nor weigh on
+ * its memory. Mosquitto is started fresh on a free loopback port. Each scenario gets a fresh gateway.
+ *
+ * Scenarios:
+ *  memory  10,000 sensors CONNECTed, one UDP socket each; then 10,000 behind 100 forwarders (§5.5):
+ *          the gateway process's RSS and heap growth per connected sensor, after a full GC.
+ *  qos1    50 sensors, QoS 1, one PUBLISH in flight each (the next goes on PUBACK), 1 s warm-up + 10 s:
+ *          PUBACKs/s, messages/s at an MQTT subscriber, PUBACK latency seen by the sensor.
+ *  qos0    50 sensors, QoS 0 paced at 20,000 then 50,000 msg/s for 5 s each: sent, delivered, %.
+ *  fanout  50 sensors subscribed to one topic at QoS 0, an MQTT client publishes 10,000 messages:
+ *          deliveries/s to the sensors.
+ * Each also prints the CPU used over its measuring window (percent of one core) by the gateway, the
+ * load generator and Mosquitto, and the kernel's UDP receive-buffer drops.
+ */
+import os from 'node:os';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { parseConfig } from '../gateway/config.js';
+import type { UdpRadioConfig } from '../gateway/config-types.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { UdpRadio } from '../radios/udp.js';
+import { startMosquitto } from '../test/support/mosquitto.js';
+import { LoadGenerator } from './lib/load-client.js';
+import type { ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, Target } from './lib/protocol.js';
+import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
+import { sleep, waitUntil } from './lib/timing.js';
+import { applyWhatIfs, parseWhatIfs, type WhatIf } from './lib/what-if.js';
+
+const SENSORS = 50;
+const QOS1 = { warmupMs: 1000, durationMs: 10_000 };
+const QOS0 = { rates: [20_000, 50_000], durationMs: 5000 };
+const MEMORY = { sensors: 10_000, forwarders: 100 };
+const FANOUT = { messages: 10_000 };
+
+type ScenarioName = 'memory' | 'qos1' | 'qos0' | 'fanout';
+const ALL: ScenarioName[] = ['memory', 'qos1', 'qos0', 'fanout'];
+
+// A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function gatewayYaml(brokerUrl: string): string {
+  return `
+gateway:
+  id: 1
+  advertiseInterval: 0
+  maxClients: 20000
+broker:
+  url: ${brokerUrl}
+radios:
+  - { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1 }
+`;
+}
+
+let whatIfs: WhatIf[] = [];
+
+async function startGateway(brokerUrl: string): Promise<{ gateway: Gateway; target: Target }> {
+  const config = parseConfig(gatewayYaml(brokerUrl), 'bench-gateway.yaml');
+  (config.radios[0] as UdpRadioConfig).port = 0; // a free port, as the end-to-end tests do
+  const gateway = await Gateway.start(config);
+  if (!(await waitUntil(() => gateway.upstream.connected, 10_000))) throw new Error('gateway did not connect to Mosquitto');
+  const gatewayPort = (gateway.radios[0] as UdpRadio).port;
+  applyWhatIfs(gateway, whatIfs);
+  return { gateway, target: { gatewayPort, brokerUrl } };
+}
+
+// ─────────────────────────────── output ───────────────────────────────
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+const pct = (n: number | undefined): string => (n === undefined ? '?' : `${Math.round(n)}%`);
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+function line(name: string, text: string): void {
+  console.log(`${name.padEnd(7)} ${text}`);
+}
+
+/**
+ * CPU as percent of one core. `busySeconds` is the part of the window where work was flowing (the
+ * fan-out window ends with a quiet second that proves the stream drained).
+ */
+function cpuLine(figures: WindowFigures, loadCpuMs: number, busySeconds = figures.seconds): void {
+  const share = (cpuMs: number | undefined): string => pct(cpuMs === undefined ? undefined : (100 * cpuMs) / (busySeconds * 1000));
+  line('', `cpu over ${busySeconds.toFixed(1)} s: gateway ${share(figures.gatewayCpuMs)}, load generator ${share(loadCpuMs)}, ` +
+    `mosquitto ${share(figures.brokerCpuMs)}; UDP datagrams dropped for a full receive buffer: ${figures.udpDrops ?? '?'}`);
+}
+
+/** Samples this machine's counters when the load generator opens and closes its window. */
+class WindowWatch {
+  private start: Counters | undefined;
+  figures: WindowFigures | undefined;
+  constructor(private readonly brokerPid: number | undefined) {}
+
+  readonly onWindow = (phase: 'start' | 'end'): void => {
+    if (phase === 'start') this.start = sample(this.brokerPid);
+    else this.figures = between(this.start!, sample(this.brokerPid));
+  };
+}
+
+// ─────────────────────────────── scenarios ───────────────────────────────
+
+/** Memory after a full GC, and again after V8 has had a moment to give back what it no longer needs. */
+async function settledMemory(): Promise<NodeJS.MemoryUsage> {
+  gc();
+  await sleep(500);
+  gc();
+  return process.memoryUsage();
+}
+
+/**
+ * Connects the sensors in two halves and reads the memory before, between and after. The second half's
+ * growth is the marginal cost per sensor: one-time growth (V8's young generation, Map tables) falls in
+ * the first half, which is why RSS from zero is noisier than heap.
+ */
+async function memory(load: LoadGenerator, brokerUrl: string): Promise<void> {
+  for (const forwarders of [0, MEMORY.forwarders]) {
+    const { gateway, target } = await startGateway(brokerUrl);
+    const half = MEMORY.sensors / 2;
+    const before = await settledMemory();
+    const first = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: half, forwarders: forwarders / 2 });
+    const middle = await settledMemory();
+    const second = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: half, forwarders: forwarders / 2 });
+    await waitUntil(() => gateway.core.connectedCount >= MEMORY.sensors, 5000);
+    const after = await settledMemory();
+    const n = gateway.core.connectedCount;
+    const how = forwarders === 0 ? 'one UDP socket each' : `behind ${forwarders} forwarders, §5.5`;
+    const perSensor = (from: NodeJS.MemoryUsage, to: NodeJS.MemoryUsage, key: 'rss' | 'heapUsed', count: number) => int((to[key] - from[key]) / count);
+    line('memory', `${int(n)} sensors connected (${how}): heap ${perSensor(before, after, 'heapUsed', n)} B/sensor, ` +
+      `RSS ${perSensor(before, after, 'rss', n)} B/sensor; marginal (${int(half)} → ${int(n)}): heap ${perSensor(middle, after, 'heapUsed', n - half)} B/sensor, ` +
+      `RSS ${perSensor(middle, after, 'rss', n - half)} B/sensor [RSS ${mb(before.rss)} → ${mb(middle.rss)} → ${mb(after.rss)}; ` +
+      `CONNECTs took ${(first.seconds + second.seconds).toFixed(1)} s, ${int(first.resent + second.resent)} resent]`);
+    await load.run({ kind: 'releaseMany' });
+    await gateway.stop();
+  }
+}
+
+async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+  const { gateway, target } = await startGateway(brokerUrl);
+  const watch = new WindowWatch(brokerPid);
+  const r = await load.run<Qos1Result>({ kind: 'qos1', target, sensors: SENSORS, ...QOS1 }, watch.onWindow);
+  line('qos1', `${SENSORS} sensors, 1 in flight each, ${r.seconds.toFixed(1)} s: ${int(r.acked / r.seconds)} msg/s acknowledged, ` +
+    `${int(r.delivered / r.seconds)} msg/s delivered; PUBACK latency p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms, max ${ms(r.latencyMs.max)} ms` +
+    ` [whole run: ${int(r.ackedTotal)} acked, ${int(r.deliveredTotal)} delivered, ${r.rejected} rejected, ${r.stalled} stalled; gateway congestion ${gateway.core.stats.congestion}]`);
+  cpuLine(watch.figures!, r.cpuMs);
+  await gateway.stop();
+}
+
+async function qos0(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+  for (const rate of QOS0.rates) {
+    const { gateway, target } = await startGateway(brokerUrl);
+    const watch = new WindowWatch(brokerPid);
+    const r = await load.run<Qos0Result>({ kind: 'qos0', target, sensors: SENSORS, rate, durationMs: QOS0.durationMs }, watch.onWindow);
+    const received = gateway.core.stats.publishedToBroker;
+    line('qos0', `${SENSORS} sensors paced at ${int(rate)} msg/s for ${r.seconds.toFixed(1)} s: sent ${int(r.sent)} (${int(r.sent / r.seconds)} msg/s), ` +
+      `delivered ${int(r.delivered)} = ${(100 * r.delivered / r.sent).toFixed(2)}% [gateway published ${int(received)} to the broker]`);
+    cpuLine(watch.figures!, r.cpuMs);
+    await gateway.stop();
+  }
+}
+
+async function fanout(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+  const { gateway, target } = await startGateway(brokerUrl);
+  const watch = new WindowWatch(brokerPid);
+  const r = await load.run<FanoutResult>({ kind: 'fanout', target, sensors: SENSORS, messages: FANOUT.messages }, watch.onWindow);
+  line('fanout', `${int(r.published)} broker messages × ${SENSORS} subscribed sensors: ${int(r.delivered / r.seconds)} deliveries/s, ` +
+    `${int(r.delivered)} of ${int(r.expected)} delivered (${(100 * r.delivered / r.expected).toFixed(2)}%) in ${r.seconds.toFixed(2)} s`);
+  cpuLine(watch.figures!, r.cpuMs, r.seconds);
+  await gateway.stop();
+}
+
+// ─────────────────────────────── main ───────────────────────────────
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  whatIfs = parseWhatIfs(process.argv.slice(2));
+  const unknown = asked.filter((a) => !ALL.includes(a as ScenarioName));
+  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
+  // Memory first, in a process whose heap has not yet grown for the throughput runs.
+  const selected = asked.length ? ALL.filter((s) => asked.includes(s)) : ALL;
+
+  const cpus = os.cpus();
+  console.log(`node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (whatIfs.length) console.log(`WHAT-IF ${whatIfs.join(', ')}: these figures are NOT those of the gateway as shipped (bench/lib/what-if.ts)`);
+  const broker = await startMosquitto();
+  const brokerPid = findChildPid('mosquitto');
+  const load = LoadGenerator.start();
+  console.log(`mosquitto on ${broker.url}; sensors and MQTT clients in a child process (pid ${process.pid} is the gateway)`);
+  try {
+    for (const scenario of selected) {
+      if (scenario === 'memory') await memory(load, broker.url);
+      if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
+      if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
+      if (scenario === 'fanout') await fanout(load, broker.url, brokerPid);
+    }
+  } finally {
+    await load.stop();
+    await broker.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,272 @@
+/**
+ * The load generator: a child process of bench/gateway.ts, so the sensors, the MQTT subscriber and the
+ * MQTT publisher never share the gateway's event loop (nor its heap, which the memory benchmark weighs).
+ * It runs one Command at a time from the IPC channel and answers with one Result (bench/lib/protocol.ts).
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { MsgType } from '../../sn-codec/index.js';
+import { BenchSensor, openSensors, PUBACK_MSGID_OFFSET, PUBACK_RC_OFFSET, PublishTemplate } from './bench-sensor.js';
+import type { Command, ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, Target } from './protocol.js';
+import { SensorCrowd } from './sensor-crowd.js';
+import { percentile, sleep, waitSettled } from './timing.js';
+
+/** 13 bytes: with the 7-byte header a 20-byte PUBLISH, as in bench/codec.ts. */
+const PAYLOAD = Buffer.from('temp=21.5C;ok');
+/** Keep-alive the sensors announce: longer than any scenario, so none is lost for silence. */
+const KEEP_ALIVE_S = 600;
+/** A QoS 1 PUBLISH with no PUBACK for this long is given up (counted as stalled) and the next one goes. */
+const STALL_MS = 1000;
+
+function reply(message: Reply): void {
+  process.send!(message);
+}
+
+/** Measures this process's CPU between window start and end, and tells the gateway's process about both. */
+class Window {
+  private cpuAtStart: NodeJS.CpuUsage | undefined;
+  cpuMs = 0;
+
+  start(): void {
+    this.cpuAtStart = process.cpuUsage();
+    reply({ kind: 'window', phase: 'start' });
+  }
+
+  end(): void {
+    const used = process.cpuUsage(this.cpuAtStart);
+    this.cpuMs = (used.user + used.system) / 1000;
+    reply({ kind: 'window', phase: 'end' });
+  }
+}
+
+/** A plain MQTT client counting what the broker delivers on a filter. */
+class Subscriber {
+  count = 0;
+  private constructor(private readonly client: MqttClient) {
+    client.on('message', () => { this.count++; });
+  }
+
+  static async open(target: Target, filter: string): Promise<Subscriber> {
+    const client = await mqtt.connectAsync(target.brokerUrl, { clientId: `bench-sub-${process.pid}-${Date.now()}`, reconnectPeriod: 0 });
+    await client.subscribeAsync(filter, { qos: 0 });
+    return new Subscriber(client);
+  }
+
+  close(): Promise<void> {
+    return this.client.endAsync(true);
+  }
+}
+
+async function connectSensors(target: Target, count: number, prefix: string): Promise<BenchSensor[]> {
+  const sensors = await openSensors(count, target.gatewayPort);
+  await Promise.all(sensors.map((s, i) => s.connect(`${prefix}-${i}`, KEEP_ALIVE_S)));
+  return sensors;
+}
+
+async function closeAll(sensors: BenchSensor[]): Promise<void> {
+  await Promise.all(sensors.map((s) => s.close()));
+}
+
+// ─────────────────────────────── QoS 1, one in flight per sensor ───────────────────────────────
+
+interface Qos1Sensor {
+  sensor: BenchSensor;
+  template: PublishTemplate;
+  msgId: number;
+  inFlight: boolean;
+  sentAt: number;
+}
+
+async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Result> {
+  const subscriber = await Subscriber.open(cmd.target, 'bench/qos1/#');
+  const sensors = await connectSensors(cmd.target, cmd.sensors, 'qos1');
+  const topicIds = await Promise.all(sensors.map((s, i) => s.register(`bench/qos1/${i}`)));
+
+  const latencies = new Float64Array(4_000_000);
+  let samples = 0;
+  let ackedTotal = 0;
+  let rejected = 0;
+  let stalled = 0;
+  let measuring = false;
+  let running = true;
+
+  const sendNext = (st: Qos1Sensor): void => {
+    st.msgId = st.msgId >= 0xffff ? 1 : st.msgId + 1;
+    st.inFlight = true;
+    st.sentAt = performance.now();
+    st.sensor.send(st.template.setMsgId(st.msgId));
+  };
+
+  const states: Qos1Sensor[] = sensors.map((sensor, i) => ({
+    sensor, template: new PublishTemplate(1, topicIds[i], PAYLOAD), msgId: 0, inFlight: false, sentAt: 0,
+  }));
+  for (const st of states) {
+    st.sensor.onFrame = (frame) => {
+      if (frame[1] !== MsgType.PUBACK || !st.inFlight || frame.readUInt16BE(PUBACK_MSGID_OFFSET) !== st.msgId) return;
+      const now = performance.now();
+      st.inFlight = false;
+      if (frame[PUBACK_RC_OFFSET] === 0) {
+        ackedTotal++;
+        if (measuring && samples < latencies.length) latencies[samples++] = now - st.sentAt;
+      } else {
+        rejected++;
+      }
+      if (running) sendNext(st);
+    };
+  }
+  const watchdog = setInterval(() => {
+    const now = performance.now();
+    for (const st of states) {
+      if (st.inFlight && now - st.sentAt > STALL_MS) {
+        stalled++;
+        if (running) sendNext(st);
+        else st.inFlight = false;
+      }
+    }
+  }, 100);
+
+  for (const st of states) sendNext(st);
+  await sleep(cmd.warmupMs);
+
+  const window = new Window();
+  window.start();
+  measuring = true;
+  const startedAt = performance.now();
+  const ackedAtStart = ackedTotal;
+  const deliveredAtStart = subscriber.count;
+  await sleep(cmd.durationMs);
+  const seconds = (performance.now() - startedAt) / 1000;
+  const acked = ackedTotal - ackedAtStart;
+  const delivered = subscriber.count - deliveredAtStart;
+  measuring = false;
+  window.end();
+
+  running = false;
+  await waitSettled(() => ackedTotal + rejected + stalled, 300, STALL_MS + 500);
+  await waitSettled(() => subscriber.count, 500, 10_000);
+  clearInterval(watchdog);
+  const result: Qos1Result = {
+    kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected, stalled,
+    latencyMs: { p50: percentile(latencies, samples, 50), p99: percentile(latencies, samples, 99), max: percentile(latencies, samples, 100) },
+    cpuMs: window.cpuMs,
+  };
+  await closeAll(sensors);
+  await subscriber.close();
+  return result;
+}
+
+// ─────────────────────────────── QoS 0 at a paced rate ───────────────────────────────
+
+async function runQos0(cmd: Extract<Command, { kind: 'qos0' }>): Promise<Qos0Result> {
+  const subscriber = await Subscriber.open(cmd.target, 'bench/qos0/#');
+  const sensors = await connectSensors(cmd.target, cmd.sensors, `qos0-${cmd.rate}`);
+  const topicIds = await Promise.all(sensors.map((s, i) => s.register(`bench/qos0/${i}`)));
+  // QoS 0 frames carry MsgId 0: one constant frame per sensor, safe to hand to send() again and again.
+  const frames = topicIds.map((id) => new PublishTemplate(0, id, PAYLOAD).frame);
+  // After a stall of the timer, catch up by at most 10 ms of messages at once: bursts stay realistic.
+  const maxBurst = Math.max(1, Math.ceil(cmd.rate / 100));
+
+  const window = new Window();
+  window.start();
+  const startedAt = performance.now();
+  let sent = 0;
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const elapsed = performance.now() - startedAt;
+      if (elapsed >= cmd.durationMs) {
+        resolve();
+        return;
+      }
+      const due = Math.min(maxBurst, Math.floor((cmd.rate * elapsed) / 1000) - sent);
+      for (let k = 0; k < due; k++) {
+        sensors[next].send(frames[next]);
+        next = next + 1 === sensors.length ? 0 : next + 1;
+      }
+      if (due > 0) sent += due;
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const seconds = (performance.now() - startedAt) / 1000;
+  window.end();
+
+  await waitSettled(() => subscriber.count, 750, 15_000);
+  const result: Qos0Result = { kind: 'qos0', seconds, sent, delivered: subscriber.count, cpuMs: window.cpuMs };
+  await closeAll(sensors);
+  await subscriber.close();
+  return result;
+}
+
+// ─────────────────────────────── many connected sensors ───────────────────────────────
+
+/** Crowds stay connected until `releaseMany`, so the gateway's memory can be read with them all on. */
+const crowds: SensorCrowd[] = [];
+
+async function runConnectMany(cmd: Extract<Command, { kind: 'connectMany' }>): Promise<ConnectManyResult> {
+  const startedAt = performance.now();
+  const crowd = await SensorCrowd.open(cmd.sensors, cmd.forwarders, cmd.target.gatewayPort, `crowd${crowds.length}`);
+  crowds.push(crowd);
+  await crowd.connectAll(KEEP_ALIVE_S);
+  return {
+    kind: 'connectMany', connected: crowd.connectedCount, sockets: crowd.socketCount, resent: crowd.resent,
+    seconds: (performance.now() - startedAt) / 1000,
+  };
+}
+
+// ─────────────────────────────── broker → sensors fan-out ───────────────────────────────
+
+async function runFanout(cmd: Extract<Command, { kind: 'fanout' }>): Promise<FanoutResult> {
+  const sensors = await connectSensors(cmd.target, cmd.sensors, 'fanout');
+  await Promise.all(sensors.map((s) => s.subscribe('bench/fanout')));
+  let delivered = 0;
+  let lastAt = 0;
+  for (const s of sensors) {
+    s.onFrame = (frame) => {
+      if (frame[1] !== MsgType.PUBLISH) return;
+      delivered++;
+      lastAt = performance.now();
+    };
+  }
+  const publisher = await mqtt.connectAsync(cmd.target.brokerUrl, { clientId: `bench-pub-${process.pid}-${Date.now()}`, reconnectPeriod: 0 });
+  const expected = cmd.messages * cmd.sensors;
+
+  const window = new Window();
+  window.start();
+  const startedAt = performance.now();
+  for (let i = 0; i < cmd.messages; i++) {
+    publisher.publish('bench/fanout', PAYLOAD, { qos: 0 });
+    // Let the socket drain now and then instead of buffering every message in mqtt.js first.
+    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await waitSettled(() => delivered, 1000, 60_000);
+  const seconds = (lastAt - startedAt) / 1000;
+  window.end();
+
+  await publisher.endAsync();
+  await closeAll(sensors);
+  return { kind: 'fanout', published: cmd.messages, expected, delivered, seconds, cpuMs: window.cpuMs };
+}
+
+// ─────────────────────────────── command loop ───────────────────────────────
+
+async function run(cmd: Command): Promise<Result> {
+  switch (cmd.kind) {
+    case 'qos1': return runQos1(cmd);
+    case 'qos0': return runQos0(cmd);
+    case 'connectMany': return runConnectMany(cmd);
+    case 'releaseMany':
+      await Promise.all(crowds.splice(0).map((c) => c.close()));
+      return { kind: 'released' };
+    case 'fanout': return runFanout(cmd);
+    case 'exit':
+      setImmediate(() => process.exit(0));
+      return { kind: 'exiting' };
+  }
+}
+
+process.on('message', (cmd: Command) => {
+  run(cmd).then(
+    (result) => reply({ kind: 'result', result }),
+    (err: unknown) => reply({ kind: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) }),
+  );
+});

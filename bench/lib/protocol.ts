@@ -1,0 +1,77 @@
+/**
+ * What bench/gateway.ts (the gateway's process) and bench/lib/load-generator.ts (a child process)
+ * say to each other over the IPC channel: one command at a time, answered by one result.
+ * While a command runs, the load generator marks the start and end of its measuring window so the
+ * gateway's process can measure its own CPU over exactly that window.
+ */
+
+/** Where the sensors and the MQTT clients connect. */
+export interface Target {
+  gatewayPort: number;
+  brokerUrl: string;
+}
+
+export type Command =
+  | { kind: 'qos1'; target: Target; sensors: number; warmupMs: number; durationMs: number }
+  | { kind: 'qos0'; target: Target; sensors: number; rate: number; durationMs: number }
+  /**
+   * CONNECTs many more sensors and keeps them (and those of earlier connectMany commands) connected
+   * until `releaseMany`. forwarders = 0: one UDP socket per sensor.
+   */
+  | { kind: 'connectMany'; target: Target; sensors: number; forwarders: number }
+  | { kind: 'releaseMany' }
+  | { kind: 'fanout'; target: Target; sensors: number; messages: number }
+  | { kind: 'exit' };
+
+export interface Qos1Result {
+  kind: 'qos1';
+  /** Length of the measuring window, after the warm-up. */
+  seconds: number;
+  /** PUBACKs (accepted) received in the window. */
+  acked: number;
+  /** Messages the MQTT subscriber received in the window. */
+  delivered: number;
+  /** Over the whole run, warm-up included: every accepted PUBLISH, and every message the subscriber saw after draining. */
+  ackedTotal: number;
+  deliveredTotal: number;
+  /** PUBACKs with a return code other than accepted (e.g. congestion). */
+  rejected: number;
+  /** PUBLISHes with no PUBACK within the stall timeout: given up on, the sensor sent its next one. */
+  stalled: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  cpuMs: number;
+}
+
+export interface Qos0Result {
+  kind: 'qos0';
+  seconds: number;
+  sent: number;
+  delivered: number;
+  cpuMs: number;
+}
+
+export interface ConnectManyResult {
+  kind: 'connectMany';
+  connected: number;
+  sockets: number;
+  /** CONNECTs sent again because no CONNACK came in time. */
+  resent: number;
+  seconds: number;
+}
+
+export interface FanoutResult {
+  kind: 'fanout';
+  published: number;
+  expected: number;
+  delivered: number;
+  /** From the first publish to the last delivery. */
+  seconds: number;
+  cpuMs: number;
+}
+
+export type Result = Qos1Result | Qos0Result | ConnectManyResult | FanoutResult | { kind: 'released' } | { kind: 'exiting' };
+
+export type Reply =
+  | { kind: 'window'; phase: 'start' | 'end' }
+  | { kind: 'result'; result: Result }
+  | { kind: 'error'; message: string };

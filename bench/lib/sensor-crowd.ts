@@ -1,0 +1,120 @@
+/**
+ * Thousands of connected sensors for the memory benchmark. Each sensor needs its own address at the
+ * gateway; two ways to give it one:
+ *  - forwarders = 0: one UDP socket (one source port) per sensor, what real UDP sensors look like;
+ *  - forwarders = F: F sockets, each a forwarder (§5.5) wrapping its sensors' frames in ENCAPSULATED
+ *    with a distinct 2-byte Wireless Node Id.
+ * No promise per sensor: CONNECTs go out in groups, CONNACKs tick a flag, the missing ones are resent.
+ */
+import dgram from 'node:dgram';
+import { decode, encode, type SnMessage } from '../../sn-codec/index.js';
+import { sleep } from './timing.js';
+
+// The gateway's UDP socket has the default receive buffer (about 200 KB, a few hundred datagrams):
+// bigger groups of CONNECTs overflow it and are only resent.
+const GROUP = 200;
+const ROUND_MS = 500;
+const ROUNDS = 10;
+
+export class SensorCrowd {
+  private readonly connected: Uint8Array;
+  resent = 0;
+
+  private constructor(
+    private readonly sockets: dgram.Socket[],
+    private readonly sensors: number,
+    private readonly perSocket: number,
+    private readonly forwarding: boolean,
+    private readonly gatewayPort: number,
+    private readonly clientIdPrefix: string,
+  ) {
+    this.connected = new Uint8Array(sensors);
+    sockets.forEach((socket, s) => socket.on('message', (frame: Buffer) => this.onFrame(s, frame)));
+  }
+
+  static async open(sensors: number, forwarders: number, gatewayPort: number, clientIdPrefix: string): Promise<SensorCrowd> {
+    const socketCount = forwarders > 0 ? forwarders : sensors;
+    const sockets: dgram.Socket[] = [];
+    for (let i = 0; i < socketCount; i += GROUP) {
+      const group = Array.from({ length: Math.min(GROUP, socketCount - i) }, () => bindLoopback());
+      sockets.push(...(await Promise.all(group)));
+    }
+    const perSocket = forwarders > 0 ? Math.ceil(sensors / forwarders) : 1;
+    return new SensorCrowd(sockets, sensors, perSocket, forwarders > 0, gatewayPort, clientIdPrefix);
+  }
+
+  get socketCount(): number {
+    return this.sockets.length;
+  }
+
+  get connectedCount(): number {
+    let n = 0;
+    for (const c of this.connected) n += c;
+    return n;
+  }
+
+  /** CONNECTs every sensor (keep-alive long enough not to expire during the measurement). */
+  async connectAll(keepAliveSeconds: number): Promise<void> {
+    for (let first = 0; first < this.sensors; first += GROUP) {
+      const last = Math.min(first + GROUP, this.sensors);
+      for (let round = 0; round < ROUNDS; round++) {
+        let missing = 0;
+        for (let i = first; i < last; i++) {
+          if (this.connected[i]) continue;
+          missing++;
+          if (round > 0) this.resent++;
+          this.sendConnect(i, keepAliveSeconds);
+        }
+        if (missing === 0) break;
+        const deadline = Date.now() + ROUND_MS;
+        while (Date.now() < deadline && !this.groupDone(first, last)) await sleep(2);
+      }
+      if (!this.groupDone(first, last)) throw new Error(`sensors ${first}..${last - 1}: no CONNACK after ${ROUNDS} rounds`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+  }
+
+  private groupDone(first: number, last: number): boolean {
+    for (let i = first; i < last; i++) if (!this.connected[i]) return false;
+    return true;
+  }
+
+  private sendConnect(sensor: number, keepAliveSeconds: number): void {
+    const connect: SnMessage = { type: 'CONNECT', will: false, cleanSession: true, duration: keepAliveSeconds, clientId: `${this.clientIdPrefix}-${sensor}` };
+    const socketIndex = Math.floor(sensor / this.perSocket);
+    const frame = this.forwarding
+      ? encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodeIdOf(sensor % this.perSocket), message: connect })
+      : encode(connect);
+    this.sockets[socketIndex].send(frame, this.gatewayPort, '127.0.0.1');
+  }
+
+  private onFrame(socketIndex: number, frame: Buffer): void {
+    let message = decode(frame);
+    let node = 0;
+    if (message.type === 'ENCAPSULATED') {
+      node = message.wirelessNodeId.readUInt16BE(0);
+      message = message.message;
+    }
+    if (message.type === 'CONNACK' && message.returnCode === 0) this.connected[socketIndex * this.perSocket + node] = 1;
+  }
+}
+
+function nodeIdOf(node: number): Buffer {
+  const id = Buffer.alloc(2);
+  id.writeUInt16BE(node);
+  return id;
+}
+
+function bindLoopback(): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+  });
+}

@@ -1,0 +1,40 @@
+/** Small timing helpers shared by the gateway benchmark's two processes. */
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `check` every `everyMs` until it holds or `timeoutMs` passes; returns whether it held. */
+export async function waitUntil(check: () => boolean, timeoutMs: number, everyMs = 10): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+  return true;
+}
+
+/** Waits until `value()` has not changed for `quietMs` (or `maxMs` passed): a stream has drained. */
+export async function waitSettled(value: () => number, quietMs: number, maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let last = value();
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(25);
+    const now = value();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return;
+    }
+  }
+}
+
+/** p-th percentile (0..100) of the first `count` samples; sorts them in place. */
+export function percentile(samples: Float64Array, count: number, p: number): number {
+  if (count === 0) return NaN;
+  const sorted = samples.subarray(0, count).sort();
+  const index = Math.min(count - 1, Math.max(0, Math.ceil((p / 100) * count) - 1));
+  return sorted[index];
+}
