@@ -14,6 +14,33 @@ import { percentile, sleep, waitSettled } from './timing.js';
 const PAYLOAD = Buffer.from('temp=21.5C;ok');
 /** Keep-alive the sensors announce: longer than any scenario, so none is lost for silence. */
 const KEEP_ALIVE_S = 600;
+/**
+ * A paced sender sends at most this many milliseconds' worth of messages in one go. When its timer
+ * was late by more, the excess is skipped (counted) rather than sent as one burst: a burst of the
+ * load generator's own making would overflow the gateway's receive buffer and be blamed on the gateway.
+ */
+const MAX_BURST_MS = 2;
+
+/** Calls `send(n)` about every millisecond with the number of messages due at `rate`; returns a stop function. */
+function pace(rate: number, send: (count: number) => void, onSkipped: (count: number) => void): () => void {
+  const startedAt = performance.now();
+  const maxBurst = Math.max(1, Math.ceil((rate * MAX_BURST_MS) / 1000));
+  let accounted = 0;
+  let stopped = false;
+  const tick = (): void => {
+    if (stopped) return;
+    const target = Math.floor((rate * (performance.now() - startedAt)) / 1000);
+    const owed = target - accounted;
+    accounted = target;
+    const burst = Math.min(maxBurst, owed);
+    if (owed > burst) onSkipped(owed - burst);
+    if (burst > 0) send(burst);
+    setTimeout(tick, 1);
+  };
+  tick();
+  return () => { stopped = true; };
+}
+
 /** A QoS 1 PUBLISH with no PUBACK for this long is given up (counted as stalled) and the next one goes. */
 const STALL_MS = 1000;
 
@@ -88,6 +115,7 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
   let stalled = 0;
   let measuring = false;
   let running = true;
+  const paced = cmd.rate;
 
   const sendNext = (st: Qos1Sensor): void => {
     st.msgId = st.msgId >= 0xffff ? 1 : st.msgId + 1;
@@ -110,7 +138,7 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
       } else {
         rejected++;
       }
-      if (running) sendNext(st);
+      if (running && paced === undefined) sendNext(st);
     };
   }
   const watchdog = setInterval(() => {
@@ -118,13 +146,33 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
     for (const st of states) {
       if (st.inFlight && now - st.sentAt > STALL_MS) {
         stalled++;
-        if (running) sendNext(st);
+        if (running && paced === undefined) sendNext(st);
         else st.inFlight = false;
       }
     }
   }, 100);
 
-  for (const st of states) sendNext(st);
+  // Closed loop: each sensor's next PUBLISH goes when its PUBACK arrives. Paced: a timer hands PUBLISHes
+  // to free sensors (still one in flight each) at `rate`; when none is free the message is skipped.
+  let skipped = 0;
+  let stopPacer: (() => void) | undefined;
+  if (paced === undefined) {
+    for (const st of states) sendNext(st);
+  } else {
+    let next = 0;
+    stopPacer = pace(paced, (count) => {
+      for (let k = 0; k < count; k++) {
+        let tries = 0;
+        while (states[next].inFlight && tries++ < states.length) next = next + 1 === states.length ? 0 : next + 1;
+        if (states[next].inFlight) {
+          skipped++;
+          continue;
+        }
+        sendNext(states[next]);
+        next = next + 1 === states.length ? 0 : next + 1;
+      }
+    }, (count) => { skipped += count; });
+  }
   await sleep(cmd.warmupMs);
 
   const window = new Window();
@@ -141,11 +189,12 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
   window.end();
 
   running = false;
+  stopPacer?.();
   await waitSettled(() => ackedTotal + rejected + stalled, 300, STALL_MS + 500);
   await waitSettled(() => subscriber.count, 500, 10_000);
   clearInterval(watchdog);
   const result: Qos1Result = {
-    kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected, stalled,
+    kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected, stalled, skipped,
     latencyMs: { p50: percentile(latencies, samples, 50), p99: percentile(latencies, samples, 99), max: percentile(latencies, samples, 100) },
     cpuMs: window.cpuMs,
   };
@@ -162,36 +211,26 @@ async function runQos0(cmd: Extract<Command, { kind: 'qos0' }>): Promise<Qos0Res
   const topicIds = await Promise.all(sensors.map((s, i) => s.register(`bench/qos0/${i}`)));
   // QoS 0 frames carry MsgId 0: one constant frame per sensor, safe to hand to send() again and again.
   const frames = topicIds.map((id) => new PublishTemplate(0, id, PAYLOAD).frame);
-  // After a stall of the timer, catch up by at most 10 ms of messages at once: bursts stay realistic.
-  const maxBurst = Math.max(1, Math.ceil(cmd.rate / 100));
-
   const window = new Window();
   window.start();
   const startedAt = performance.now();
   let sent = 0;
+  let skipped = 0;
   let next = 0;
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const elapsed = performance.now() - startedAt;
-      if (elapsed >= cmd.durationMs) {
-        resolve();
-        return;
-      }
-      const due = Math.min(maxBurst, Math.floor((cmd.rate * elapsed) / 1000) - sent);
-      for (let k = 0; k < due; k++) {
-        sensors[next].send(frames[next]);
-        next = next + 1 === sensors.length ? 0 : next + 1;
-      }
-      if (due > 0) sent += due;
-      setTimeout(tick, 1);
-    };
-    tick();
-  });
+  const stop = pace(cmd.rate, (count) => {
+    for (let k = 0; k < count; k++) {
+      sensors[next].send(frames[next]);
+      next = next + 1 === sensors.length ? 0 : next + 1;
+    }
+    sent += count;
+  }, (count) => { skipped += count; });
+  await sleep(cmd.durationMs);
+  stop();
   const seconds = (performance.now() - startedAt) / 1000;
   window.end();
 
   await waitSettled(() => subscriber.count, 750, 15_000);
-  const result: Qos0Result = { kind: 'qos0', seconds, sent, delivered: subscriber.count, cpuMs: window.cpuMs };
+  const result: Qos0Result = { kind: 'qos0', seconds, sent, skipped, delivered: subscriber.count, cpuMs: window.cpuMs };
   await closeAll(sensors);
   await subscriber.close();
   return result;

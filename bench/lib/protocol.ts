@@ -12,7 +12,8 @@ export interface Target {
 }
 
 export type Command =
-  | { kind: 'qos1'; target: Target; sensors: number; warmupMs: number; durationMs: number }
+  /** rate undefined: closed loop (next PUBLISH on PUBACK); else paced at `rate` msg/s, still one in flight per sensor. */
+  | { kind: 'qos1'; target: Target; sensors: number; warmupMs: number; durationMs: number; rate?: number }
   | { kind: 'qos0'; target: Target; sensors: number; rate: number; durationMs: number }
   /**
    * CONNECTs many more sensors and keeps them (and those of earlier connectMany commands) connected
@@ -38,6 +39,8 @@ export interface Qos1Result {
   rejected: number;
   /** PUBLISHes with no PUBACK within the stall timeout: given up on, the sensor sent its next one. */
   stalled: number;
+  /** Paced only: messages not sent because every sensor still had one in flight, or the pacer's timer was late (see MAX_BURST_MS). */
+  skipped: number;
   latencyMs: { p50: number; p99: number; max: number };
   cpuMs: number;
 }
@@ -46,6 +49,8 @@ export interface Qos0Result {
   kind: 'qos0';
   seconds: number;
   sent: number;
+  /** Messages not sent because the pacer's timer was late by more than a burst (see MAX_BURST_MS). */
+  skipped: number;
   delivered: number;
   cpuMs: number;
 }
