@@ -1,6 +1,6 @@
 /**
  * Whole-gateway benchmarks: real UDP sensors → the gateway → a real Mosquitto → an MQTT subscriber,
- * and back. Run with `npm run bench:gateway` (all scenarios, about 1.5 minutes), or pick some:
+ * and back. Run with `npm run bench:gateway` (all scenarios, under a minute), or pick some:
  * `npm run bench:gateway -- memory qos1`. Figures are printed, nothing is asserted.
  * `--what-if=batch-writes,rcvbuf,...` measures a suspected bottleneck fixed from outside (bench/lib/what-if.ts).
  *
@@ -11,9 +11,10 @@
  *
  * Scenarios:
  *  memory  10,000 sensors CONNECTed, one UDP socket each; then 10,000 behind 100 forwarders (§5.5):
- *          the gateway process's RSS and heap growth per connected sensor, after a full GC.
+ *          the gateway process's heap and RSS growth per connected sensor after a full GC, from zero and
+ *          marginal (5,000 → 10,000).
  *  qos1    50 sensors, QoS 1, one PUBLISH in flight each (the next goes on PUBACK), 1 s warm-up + 10 s:
- *          PUBACKs/s, messages/s at an MQTT subscriber, PUBACK latency seen by the sensor; then the
+ *          PUBACKs/s, messages/s at an MQTT subscriber, PUBACK latency seen by the sensor; then
  *          200 sensors paced at 20,000 msg/s in total (still one in flight each) for the latency there.
  *  qos0    50 sensors, QoS 0 paced at 20,000 then 50,000 msg/s for 5 s each: sent, delivered, %.
  *  fanout  50 sensors subscribed to one topic at QoS 0, an MQTT client publishes 10,000 messages:
