@@ -56,6 +56,8 @@ export interface UdpRadioConfig {
   /** Where ADVERTISE/GWINFO broadcasts go; 127.255.255.255 by default (loopback). */
   broadcastAddress: string;
   broadcastPort: number;
+  /** Bytes of kernel receive buffer asked for (SO_RCVBUF; capped by net.core.rmem_max); 0 = the kernel's default. */
+  receiveBufferSize: number;
 }
 
 export interface SerialRadioConfig {

@@ -531,6 +531,7 @@ const udpRadio = object(
     port: withDefault(port, 10000),
     broadcastAddress: withDefault(host(), '127.255.255.255'),
     broadcastPort: optional(port),
+    receiveBufferSize: withDefault(integer(0, 256 * 1024 * 1024), 4 * 1024 * 1024),
   },
   'a udp radio',
 );

@@ -134,6 +134,25 @@ export class UdpRadio implements Radio {
     socket.send(frame, this.config.broadcastPort, this.config.broadcastAddress, this.onSent);
   }
 
+  /**
+   * A burst of datagrams beyond the receive buffer is dropped by the kernel before the gateway sees it;
+   * the default (~200 KB, a few hundred frames) loses QoS 0 traffic at tens of thousands of frames/s.
+   */
+  private sizeReceiveBuffer(socket: dgram.Socket): void {
+    const wanted = this.config.receiveBufferSize;
+    if (!wanted) return;
+    try {
+      socket.setRecvBufferSize(wanted);
+      // Linux reports double what it granted, and caps silently at net.core.rmem_max.
+      const granted = socket.getRecvBufferSize() / 2;
+      if (granted < wanted) {
+        this.sink?.log('info', `${this.name}: UDP receive buffer is ${granted} bytes (asked ${wanted}); raise net.core.rmem_max for more`);
+      }
+    } catch (err) {
+      this.sink?.log('warn', `${this.name}: cannot set the UDP receive buffer to ${wanted} bytes: ${(err as Error).message}`);
+    }
+  }
+
   /** Binds a fresh socket; on failure logs one line and retries with backoff, resolving either way. */
   private async open(): Promise<void> {
     const socket = dgram.createSocket({ type: this.family });
@@ -158,6 +177,7 @@ export class UdpRadio implements Radio {
       return;
     }
     this.backoff.reset();
+    this.sizeReceiveBuffer(socket);
     socket.on('message', this.onMessage);
     socket.on('error', this.onError);
     this.socket = socket;

@@ -44,7 +44,7 @@ describe('the shipped gateway.yaml', () => {
 
   it('serves localhost only: one UDP radio on 127.0.0.1:10000 broadcasting to 127.255.255.255', () => {
     expect(shipped.radios).toEqual([
-      { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 10000, broadcastAddress: '127.255.255.255', broadcastPort: 10000 },
+      { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 10000, broadcastAddress: '127.255.255.255', broadcastPort: 10000, receiveBufferSize: 4194304 },
     ]);
   });
 
@@ -88,7 +88,7 @@ describe('defaults', () => {
       embedded: { host: '127.0.0.1', port: 1883 },
     });
     expect(defaults.radios).toEqual([
-      { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 10000, broadcastAddress: '127.255.255.255', broadcastPort: 10000 },
+      { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 10000, broadcastAddress: '127.255.255.255', broadcastPort: 10000, receiveBufferSize: 4194304 },
     ]);
     expect(defaults.topics.predefined.size).toBe(0);
     expect(defaults.topics.clients.size).toBe(0);

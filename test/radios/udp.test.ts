@@ -32,7 +32,7 @@ class RecordingSink implements RadioSink {
 }
 
 function udpConfig(overrides: Partial<UdpRadioConfig> = {}): UdpRadioConfig {
-  return { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 0, broadcastAddress: '127.255.255.255', broadcastPort: 10000, ...overrides };
+  return { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 0, broadcastAddress: '127.255.255.255', broadcastPort: 10000, receiveBufferSize: 0, ...overrides };
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -152,6 +152,16 @@ describe('UdpRadio on 127.0.0.1', () => {
     expect(radio.port).toBe(0);
     await new Promise<void>((resolve) => squatter.close(() => resolve()));
     await expect.poll(() => radio.port, { timeout: 5000, interval: 50 }).toBe(port);
+  });
+
+  it('asks the kernel for receiveBufferSize bytes of receive buffer, and says so when the kernel grants less', async () => {
+    const { radio, sink } = await startRadio(udpConfig({ receiveBufferSize: 1 << 20 }));
+    const socket = (radio as unknown as { socket: import('node:dgram').Socket }).socket;
+    expect(socket.getRecvBufferSize() / 2).toBe(1 << 20);
+    expect(sink.logs.filter((l) => l.message.includes('receive buffer'))).toEqual([]);
+    // Far above any net.core.rmem_max: granted less, one info line naming the sysctl.
+    const big = await startRadio(udpConfig({ receiveBufferSize: 256 * 1024 * 1024 }));
+    expect(big.sink.logs).toContainEqual({ level: 'info', message: expect.stringMatching(/UDP receive buffer is \d+ bytes \(asked 268435456\); raise net\.core\.rmem_max/) });
   });
 
   it('send() and broadcast() after stop() are silently dropped', async () => {
