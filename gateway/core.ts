@@ -318,8 +318,7 @@ export class GatewayCore {
     session.pendingWill = undefined;
     session.queue.length = 0;
     session.inflight.length = 0;
-    session.incomingQos1.clear();
-    session.incomingQos2.clear();
+    session.incoming = undefined;
   }
 
   /** Puts unfinished gateway → client publishes back at the head of the queue, to be sent again later. */

@@ -47,6 +47,8 @@ export interface Inflight {
   retries: number;
 }
 
+export type IncomingPublish = 'qos1-publishing' | 'qos2-publishing' | 'qos2-received';
+
 export interface Subscription {
   /** The MQTT filter on the broker (a short name or predefined topic resolves to its name). */
   filter: string;
@@ -78,10 +80,12 @@ export interface Session {
   queue: OutboundMessage[];
   inflight: Inflight[];
   nextMsgId: number;
-  /** QoS 2 PUBLISH msgIds from the client: 'publishing' until the broker accepted, then 'received' until PUBREL. */
-  incomingQos2: Map<number, 'publishing' | 'received'>;
-  /** QoS 1 PUBLISH msgIds from the client still waiting for the broker (a DUP resend is not published twice). */
-  incomingQos1: Set<number>;
+  /**
+   * The client's QoS 1/2 PUBLISHes by MsgId: QoS 1 'publishing' until the broker accepted (a DUP resend is
+   * not published twice); QoS 2 'publishing', then 'received' until PUBREL. Created on first use: most
+   * sensors publish QoS 0 and 10,000 of them must stay small.
+   */
+  incoming: Map<number, IncomingPublish> | undefined;
   /** Messages dropped for this client (buffer full), for the operator. */
   dropped: number;
   /** Whether this client already counts against maxClients. */
@@ -107,8 +111,7 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     queue: [],
     inflight: [],
     nextMsgId: 1,
-    incomingQos2: new Map(),
-    incomingQos1: new Set(),
+    incoming: undefined,
     dropped: 0,
     counted: false,
   };

@@ -31,31 +31,33 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
       core.publishUpstream(topic, message.payload, 0, message.retain);
       return;
     case 1: {
-      if (session.incomingQos1.has(msgId)) return; // a DUP of one still on its way to the broker
+      const incoming = (session.incoming ??= new Map());
+      if (incoming.get(msgId) === 'qos1-publishing') return; // a DUP of one still on its way to the broker
       const accepted = core.publishUpstream(topic, message.payload, 1, message.retain, (ok) => {
-        session.incomingQos1.delete(msgId);
+        incoming.delete(msgId);
         if (ok) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Accepted });
       });
-      if (accepted) session.incomingQos1.add(msgId);
+      if (accepted) incoming.set(msgId, 'qos1-publishing');
       else core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Congestion });
       return;
     }
     case 2: {
-      const seen = session.incomingQos2.get(msgId);
-      if (seen === 'received') {
+      const incoming = (session.incoming ??= new Map());
+      const seen = incoming.get(msgId);
+      if (seen === 'qos2-received') {
         core.send(session, { type: 'PUBREC', msgId }); // our PUBREC was lost; never publish twice
         return;
       }
-      if (seen === 'publishing') return;
+      if (seen === 'qos2-publishing') return;
       const accepted = core.publishUpstream(topic, message.payload, 2, message.retain, (ok) => {
         if (!ok) {
-          session.incomingQos2.delete(msgId);
+          incoming.delete(msgId);
           return;
         }
-        session.incomingQos2.set(msgId, 'received');
+        incoming.set(msgId, 'qos2-received');
         core.send(session, { type: 'PUBREC', msgId });
       });
-      if (accepted) session.incomingQos2.set(msgId, 'publishing');
+      if (accepted) incoming.set(msgId, 'qos2-publishing');
       else core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Congestion });
       return;
     }

@@ -11,7 +11,8 @@ export function handlePubrel(core: GatewayCore, peer: Peer, message: PubrelMessa
     return;
   }
   // A PUBREL for an id still 'publishing' would release it before the broker took it: wait for the resend.
-  if (session.incomingQos2.get(message.msgId) === 'publishing') return;
-  session.incomingQos2.delete(message.msgId);
+  const state = session.incoming?.get(message.msgId);
+  if (state === 'qos2-publishing') return;
+  if (state === 'qos2-received') session.incoming!.delete(message.msgId);
   core.send(session, { type: 'PUBCOMP', msgId: message.msgId });
 }
