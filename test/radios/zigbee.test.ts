@@ -7,6 +7,7 @@ import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import { ZigbeeRadio, parseZigbeeAddress } from '../../radios/zigbee.js';
 import { ZIGBEE_DEFAULTS } from '../../radios/zigbee-cluster.js';
 import { NETWORK_KEY_FILE } from '../../radios/zigbee-network-key.js';
+import { RecordingSink as KitRecordingSink } from '../support/radio-test-kit.js';
 import { Adapter, FakeZigbeeAdapter, writeHerdsmanDatabase, type SeededDevice } from '../support/fake-zigbee-adapter.js';
 
 const SENSOR: SeededDevice = { ieeeAddr: '0x00124b0012345678', networkAddress: 0x1a2b, endpoint: 1, outputClusters: [0xfc00] };
@@ -27,19 +28,7 @@ function uplinkZcl(frame: Buffer, manufacturerCode: number = ZIGBEE_DEFAULTS.man
   return Buffer.from([0x15, manufacturerCode & 0xff, manufacturerCode >> 8, tsn, 0x00, frame.length, ...frame]);
 }
 
-class RecordingSink implements RadioSink {
-  readonly frames: { address: string; frame: Buffer }[] = [];
-  readonly logs: { level: LogLevel; message: string }[] = [];
-  readonly failures: { address: string; reason: string }[] = [];
-  frame(_radio: Radio, address: string, frame: Buffer): void {
-    this.frames.push({ address, frame: Buffer.from(frame) });
-  }
-  log(level: LogLevel, message: string): void {
-    this.logs.push({ level, message });
-  }
-  deliveryFailed(_radio: Radio, address: string, reason: string): void {
-    this.failures.push({ address, reason });
-  }
+class RecordingSink extends KitRecordingSink {
   ownLines(level: LogLevel): string[] {
     return this.logs.filter((l) => l.level === level && !l.message.includes('herdsman')).map((l) => l.message);
   }
