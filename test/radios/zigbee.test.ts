@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ZigbeeRadioConfig } from '../../gateway/config-types.js';
-import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
+import type { LogLevel } from '../../radios/radio.js';
 import { ZigbeeRadio, parseZigbeeAddress } from '../../radios/zigbee.js';
 import { ZIGBEE_DEFAULTS } from '../../radios/zigbee-cluster.js';
 import { NETWORK_KEY_FILE } from '../../radios/zigbee-network-key.js';
