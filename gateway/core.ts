@@ -282,12 +282,12 @@ export class GatewayCore {
 
   setState(session: Session, to: ClientState): void {
     const from = session.state;
-    if (from === to) return;
     session.state = to;
+    // Counted even when the state does not change: a new session starts out 'connecting' uncounted.
     const wasCounted = session.counted;
     session.counted = isConnected(to);
     if (session.counted !== wasCounted) this.connectedClients += session.counted ? 1 : -1;
-    this.events.emit('clientState', session.clientId, from, to);
+    if (from !== to) this.events.emit('clientState', session.clientId, from, to);
   }
 
   /** Binds a session to the peer it now speaks from (a CONNECT from a new address takes the session over). */
@@ -343,10 +343,20 @@ export class GatewayCore {
   /** The client is gone without a clean DISCONNECT (§6.11, §6.13, §6.14): its will is published. */
   lose(session: Session, reason: string): void {
     this.log('info', `client ${session.clientId} lost: ${reason}`);
+    this.end(session, 'lost');
+  }
+
+  /** The client left cleanly (§6.12), or another client took its address: no will. */
+  disconnect(session: Session): void {
+    this.end(session, 'disconnected');
+  }
+
+  /** A connection ends: the session stays for CleanSession=0 (§6.3), and is emptied for CleanSession=1. */
+  private end(session: Session, state: 'lost' | 'disconnected'): void {
     this.requeueInflight(session);
     this.unbind(session);
-    this.setState(session, 'lost');
-    this.publishWill(session);
+    this.setState(session, state);
+    if (state === 'lost') this.publishWill(session);
     if (session.cleanSession) this.clearSession(session);
   }
 

@@ -9,8 +9,8 @@ export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMes
   let session = core.sessionsById.get(message.clientId);
   // Another client that spoke from this address before is gone; this peer is someone new now.
   if (atPeer && atPeer !== session) {
-    core.unbind(atPeer);
-    if (isConnected(atPeer.state)) core.setState(atPeer, 'disconnected');
+    if (isConnected(atPeer.state)) core.disconnect(atPeer);
+    else core.unbind(atPeer);
   }
   const joining = !session || !isConnected(session.state);
   if (joining && core.connectedCount >= core.config.maxClients) {

@@ -16,8 +16,5 @@ export function handleDisconnect(core: GatewayCore, peer: Peer, message: Disconn
     core.fallAsleep(session);
     return;
   }
-  core.requeueInflight(session);
-  core.unbind(session);
-  core.setState(session, 'disconnected');
-  if (session.cleanSession) core.clearSession(session);
+  core.disconnect(session);
 }

@@ -1224,3 +1224,20 @@ describe('bounded memory', () => {
     expect(w.core.client('clean')?.state).toBe('active');
   });
 });
+
+describe('§6.2 a new ClientId at an address', () => {
+  it('ends the CleanSession=1 client that spoke from there before: its broker subscriptions go too', () => {
+    const w = world();
+    const old = new Sensor(w, 'old');
+    old.connect();
+    old.subscribe('a/b', 0);
+    expect(w.core.subscriptions.size).toBe(1);
+    // Same address, another ClientId (a sensor re-flashed with a new id, say).
+    old.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'new' });
+    expect(w.core.client('old')).toMatchObject({ state: 'disconnected', subscriptions: [] });
+    expect(w.core.client('new')?.state).toBe('active');
+    expect(w.core.subscriptions.size).toBe(0);
+    expect(w.upstream.unsubscribes).toEqual(['a/b']);
+    expect(w.core.connectedCount).toBe(1);
+  });
+});
