@@ -70,6 +70,20 @@ export class Gateway {
     return gateway;
   }
 
+  /** A plain-text status report: counters, then one line per client (the daemon logs it on SIGUSR2). */
+  statusReport(): string[] {
+    const core = this.core;
+    const now = core.clock.now();
+    const counts = Object.entries(core.stats).map(([k, v]) => `${k}=${v}`).join(' ');
+    const lines = [`status: ${core.connectedCount} clients connected, broker ${this.upstream.connected ? 'up' : 'DOWN'} (${this.upstream.pending} pending); ${counts}`];
+    for (const c of core.clients()) {
+      const where = c.nodeId === undefined ? `${c.radio} ${c.address}` : `${c.radio} ${c.address} node ${c.nodeId}`;
+      const subs = c.subscriptions.map((s) => `${s.filter}@${s.qos}`).join(',') || '-';
+      lines.push(`client ${c.clientId}: ${c.state}, ${where}, seen ${Math.round((now - c.lastSeen) / 1000)} s ago, keep-alive ${c.keepAlive} s, buffered ${c.buffered}, in flight ${c.inflight}, dropped ${c.dropped}, will ${c.hasWill ? 'yes' : 'no'}, subscriptions ${subs}`);
+    }
+    return lines;
+  }
+
   /** Opens (seconds > 0) or closes (0) joining on every Zigbee radio; returns how many radios took it. */
   async permitJoin(seconds: number): Promise<number> {
     let count = 0;

@@ -14,7 +14,8 @@ const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
       --check        validate the configuration and exit
   -v, --verbose      debug logging (overrides log.level)
   -h, --help         this text
-Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 permits Zigbee joining for 120 s.`;
+Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 permits Zigbee joining for 120 s;
+         SIGUSR2 logs counters and every client's state.`;
 
 async function main(): Promise<number> {
   let args;
@@ -65,6 +66,10 @@ async function main(): Promise<number> {
       (n) => logger.log('info', n > 0 ? `SIGUSR1: Zigbee joining permitted for ${PERMIT_JOIN_SECONDS} s` : 'SIGUSR1: no Zigbee radio to permit joining on'),
       (err) => logger.log('warn', `SIGUSR1: permit join failed: ${(err as Error).message}`),
     );
+  });
+  // `kill -USR2 <pid>` logs the gateway's counters and every client's state.
+  process.on('SIGUSR2', () => {
+    for (const line of gateway.statusReport()) logger.log('info', line);
   });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {

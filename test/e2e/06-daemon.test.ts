@@ -50,6 +50,11 @@ describe('06 daemon', () => {
       await observer.close();
     }
 
+    // SIGUSR2: the status report names the sensor, its state and address.
+    proc.kill('SIGUSR2');
+    await until(() => log.includes('client cli-sensor: disconnected'), 5000, () => `status report; log so far:\n${log}`);
+    expect(log).toMatch(/status: 0 clients connected, broker up \(0 pending\); framesIn=\d+/);
+
     const exited = new Promise<number | null>((resolve) => proc!.once('exit', (code) => resolve(code)));
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
