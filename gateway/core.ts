@@ -17,8 +17,9 @@ import {
   type ClientState, type Inflight, type Link, type OutboundMessage, type Session,
   isConnected, nextMsgId, registerTopic,
 } from './session.js';
-import { SubscriptionTree } from './subscription-tree.js';
-import { isValidTopicName, topicMatches } from './topics.js';
+import { SharedSubscriptions } from './shared-subscriptions.js';
+import type { SubscriptionTree } from './subscription-tree.js';
+import { isValidTopicName } from './topics.js';
 import type { BrokerQoS, Upstream, UpstreamSink } from './upstream.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
@@ -85,8 +86,6 @@ export interface CoreOptions {
 /** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
 export const ENDED_SESSION_KEPT_MS = 3_600_000;
 
-/** Broker messages with retain=1 that follow a SUBACK are for the client(s) whose subscribe caused them. */
-interface RetainedTarget { filter: string; sessions: Set<Session> }
 
 export class GatewayCore {
   readonly events = new EventEmitter<CoreEvents>();
@@ -101,10 +100,11 @@ export class GatewayCore {
   readonly radios = new Map<string, Radio>();
   readonly sessionsByPeer = new Map<string, Session>();
   readonly sessionsById = new Map<string, Session>();
-  readonly subscriptions = new SubscriptionTree<Session>();
-  /** Filters clients subscribed to while the broker was away: their retained messages come on reconnect. */
-  readonly offlineSubscribers = new Map<string, Set<Session>>();
-  private retainedTarget: RetainedTarget | undefined;
+  readonly shared: SharedSubscriptions;
+  /** The broker subscriptions: one per filter, with the clients on it. */
+  get subscriptions(): SubscriptionTree<Session> {
+    return this.shared.tree;
+  }
   private connectedClients = 0;
   private sweepTimer: TimerHandle | undefined;
   private advertiseTimer: TimerHandle | undefined;
@@ -123,7 +123,7 @@ export class GatewayCore {
   /** What the upstream reports to. */
   readonly upstreamSink: UpstreamSink = {
     message: (topic, payload, qos, retain) => this.brokerMessage(topic, payload, qos, retain),
-    connectionChanged: (up) => { if (up) this.resubscribeAll(); },
+    connectionChanged: (up) => { if (up) this.shared.resubscribeAll(this.sessionsById.values()); },
     log: (level, message) => this.log(level, message),
   };
 
@@ -131,6 +131,7 @@ export class GatewayCore {
     this.config = options.gateway;
     this.clock = options.clock;
     this.upstream = options.upstream;
+    this.shared = new SharedSubscriptions(options.upstream);
     this.predefined = new PredefinedTopics(options.topics);
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength };
@@ -397,72 +398,22 @@ export class GatewayCore {
 
   // ---------------------------------------------------------------- subscriptions
 
-  /**
-   * Adds a client's subscription to the shared broker subscriptions (one broker subscription per filter,
-   * reference-counted across clients). `done` runs once the broker granted it, or at once while it is away.
-   */
+  /** A client's subscription joins the shared broker subscriptions; `done` gets the granted QoS. */
   addSubscription(session: Session, filter: string, qos: 0 | 1 | 2, done: (granted: number) => void): void {
-    this.subscriptions.add(filter, session, qos);
-    const brokerQos = this.subscriptions.maxQos(filter) as BrokerQoS;
-    if (!this.upstream.connected) {
-      let waiting = this.offlineSubscribers.get(filter);
-      if (!waiting) this.offlineSubscribers.set(filter, (waiting = new Set()));
-      waiting.add(session);
-      done(qos);
-      return;
-    }
-    // Subscribing again even when the filter is already held: the broker then re-sends retained
-    // messages, which go to this client only (see RetainedTarget).
-    this.upstream.subscribe(filter, brokerQos, (granted) => {
-      if (granted < 0x80) this.retainedTarget = { filter, sessions: new Set([session]) };
-      done(granted);
-    });
+    this.shared.add(session, filter, qos, done);
   }
 
   dropSubscription(session: Session, filter: string): void {
-    const remaining = this.subscriptions.remove(filter, session);
-    this.offlineSubscribers.get(filter)?.delete(session);
-    if (remaining === 0) {
-      this.offlineSubscribers.delete(filter);
-      this.upstream.unsubscribe(filter);
-    }
-  }
-
-  /** The broker connection is back: every filter is subscribed again (the gateway's broker session is clean). */
-  private resubscribeAll(): void {
-    const filters = new Map<string, number>();
-    for (const session of this.sessionsById.values()) {
-      for (const sub of session.subscriptions.values()) filters.set(sub.filter, Math.max(filters.get(sub.filter) ?? 0, sub.qos));
-    }
-    for (const [filter, qos] of filters) {
-      const newcomers = this.offlineSubscribers.get(filter) ?? new Set<Session>();
-      this.upstream.subscribe(filter, qos as BrokerQoS, () => {
-        this.retainedTarget = { filter, sessions: newcomers };
-      });
-    }
-    this.offlineSubscribers.clear();
+    this.shared.drop(session, filter);
   }
 
   // ---------------------------------------------------------------- broker → clients
 
   /** A message from the broker: to every client whose subscription matches (§6.10). */
   brokerMessage(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean): void {
-    const matches = this.subscriptions.match(topic);
-    if (matches.length === 0) return;
-    let onlyFor: Set<Session> | undefined;
-    if (retain) {
-      const target = this.retainedTarget;
-      if (target && topicMatches(target.filter, topic)) onlyFor = target.sessions;
-    }
-    // One delivery per client, at the highest QoS among its matching subscriptions.
-    const best = new Map<Session, number>();
-    for (const m of matches) {
-      if (onlyFor && !onlyFor.has(m.subscriber)) continue;
-      const prev = best.get(m.subscriber);
-      if (prev === undefined || m.qos > prev) best.set(m.subscriber, m.qos);
-    }
-    for (const [session, subQos] of best) {
-      this.deliver(session, { topic, payload, qos: Math.min(qos, subQos) as 0 | 1 | 2, retain: onlyFor !== undefined || retain });
+    const { clients, retained } = this.shared.recipients(topic, retain);
+    for (const [session, subQos] of clients) {
+      this.deliver(session, { topic, payload, qos: Math.min(qos, subQos) as 0 | 1 | 2, retain: retained });
     }
   }
 

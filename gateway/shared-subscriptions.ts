@@ -1,0 +1,97 @@
+/**
+ * The aggregating gateway's broker subscriptions (§4): one per filter, shared and reference-counted
+ * across clients, subscribed again after a broker reconnect; and the routing of retained messages to
+ * the client whose SUBSCRIBE caused them.
+ */
+import type { Session } from './session.js';
+import { SubscriptionTree } from './subscription-tree.js';
+import { topicMatches } from './topics.js';
+import type { BrokerQoS, Upstream } from './upstream.js';
+
+/**
+ * A broker re-sends retained messages after each SUBSCRIBE, flagged retain=1 (MQTT 3.1.1 §3.3.1.3),
+ * between that SUBACK and the next: they are for the client(s) whose subscribe caused them.
+ */
+interface RetainedTarget { filter: string; sessions: Set<Session> }
+
+export interface Recipients {
+  /** Each matching client once, with the highest QoS among its matching subscriptions. */
+  clients: Map<Session, number>;
+  /** The message was re-sent because of a new subscription: deliver it flagged retained. */
+  retained: boolean;
+}
+
+export class SharedSubscriptions {
+  readonly tree = new SubscriptionTree<Session>();
+  /** Filters clients subscribed to while the broker was away: their retained messages come on reconnect. */
+  private readonly offlineSubscribers = new Map<string, Set<Session>>();
+  private retainedTarget: RetainedTarget | undefined;
+
+  constructor(private readonly upstream: Upstream) {}
+
+  /**
+   * Adds a client's subscription; `done` runs once the broker granted it (0x80 = refused), or at once
+   * while the broker is away.
+   */
+  add(session: Session, filter: string, qos: 0 | 1 | 2, done: (granted: number) => void): void {
+    this.tree.add(filter, session, qos);
+    const brokerQos = this.tree.maxQos(filter) as BrokerQoS;
+    if (!this.upstream.connected) {
+      let waiting = this.offlineSubscribers.get(filter);
+      if (!waiting) this.offlineSubscribers.set(filter, (waiting = new Set()));
+      waiting.add(session);
+      done(qos);
+      return;
+    }
+    // Subscribing again even when the filter is already held: the broker then re-sends retained
+    // messages, which go to this client only.
+    this.upstream.subscribe(filter, brokerQos, (granted) => {
+      if (granted < 0x80) this.retainedTarget = { filter, sessions: new Set([session]) };
+      done(granted);
+    });
+  }
+
+  /** Removes a client's subscription; the broker's goes with the last client on that filter. */
+  drop(session: Session, filter: string): void {
+    const remaining = this.tree.remove(filter, session);
+    this.offlineSubscribers.get(filter)?.delete(session);
+    if (remaining === 0) {
+      this.offlineSubscribers.delete(filter);
+      this.upstream.unsubscribe(filter);
+    }
+  }
+
+  /** The broker connection is back: every filter is subscribed again (the gateway's broker session is clean). */
+  resubscribeAll(sessions: Iterable<Session>): void {
+    const filters = new Map<string, number>();
+    for (const session of sessions) {
+      for (const sub of session.subscriptions.values()) filters.set(sub.filter, Math.max(filters.get(sub.filter) ?? 0, sub.qos));
+    }
+    for (const [filter, qos] of filters) {
+      const newcomers = this.offlineSubscribers.get(filter) ?? new Set<Session>();
+      this.upstream.subscribe(filter, qos as BrokerQoS, () => {
+        this.retainedTarget = { filter, sessions: newcomers };
+      });
+    }
+    this.offlineSubscribers.clear();
+  }
+
+  /** Who gets a broker message (§6.10), and whether it goes out flagged retained. */
+  recipients(topic: string, retain: boolean): Recipients {
+    const clients = new Map<Session, number>();
+    const matches = this.tree.match(topic);
+    if (matches.length === 0) return { clients, retained: false };
+    let onlyFor: Set<Session> | undefined;
+    if (retain) {
+      const target = this.retainedTarget;
+      if (target && topicMatches(target.filter, topic)) onlyFor = target.sessions;
+    }
+    for (const m of matches) {
+      if (onlyFor && !onlyFor.has(m.subscriber)) continue;
+      const prev = clients.get(m.subscriber);
+      if (prev === undefined || m.qos > prev) clients.set(m.subscriber, m.qos);
+    }
+    // A retain=1 message matching no pending subscription is treated as live, flag kept as the broker set it.
+    return { clients, retained: onlyFor !== undefined || retain };
+  }
+}
