@@ -123,7 +123,10 @@ export class GatewayCore {
   /** What the upstream reports to. */
   readonly upstreamSink: UpstreamSink = {
     message: (topic, payload, qos, retain) => this.brokerMessage(topic, payload, qos, retain),
-    connectionChanged: (up) => { if (up) this.shared.resubscribeAll(this.sessionsById.values()); },
+    connectionChanged: (up) => {
+      if (up) this.shared.resubscribeAll(this.sessionsById.values());
+      else this.shared.connectionLost();
+    },
     log: (level, message) => this.log(level, message),
   };
 
@@ -318,6 +321,7 @@ export class GatewayCore {
     session.will = undefined;
     session.pendingWill = undefined;
     session.queue.length = 0;
+    session.held = undefined;
     session.inflight.length = 0;
     session.incoming = undefined;
   }
@@ -420,28 +424,42 @@ export class GatewayCore {
   /** Queues a message for a client: sent now when it is awake, buffered while it sleeps or is away (§6.14). */
   deliver(session: Session, message: OutboundMessage): void {
     const state = session.state;
+    const limit = Math.max(1, this.config.sleepBuffer);
+    if (session.subscribing > 0 && state !== 'lost' && state !== 'disconnected') {
+      // A SUBACK is on its way: the client must learn the topic id before a PUBLISH uses it.
+      this.enqueue(session, (session.held ??= []), message, limit, 'client queue full');
+      return;
+    }
     if (state === 'active' || state === 'awake') {
       // Messages waiting behind in-flight ones are bounded too: a slow client must not grow memory without end.
-      if (this.enqueue(session, message, Math.max(1, this.config.sleepBuffer), 'client queue full')) this.pump(session);
+      if (this.enqueue(session, session.queue, message, limit, 'client queue full')) this.pump(session);
       return;
     }
     if (state === 'connecting') {
-      this.enqueue(session, message, Math.max(1, this.config.sleepBuffer), 'client queue full');
+      this.enqueue(session, session.queue, message, limit, 'client queue full');
       return;
     }
     if ((state === 'lost' || state === 'disconnected') && session.cleanSession) return;
-    if (this.enqueue(session, message, this.config.sleepBuffer, 'sleep buffer full')) {
+    if (this.enqueue(session, session.queue, message, this.config.sleepBuffer, 'sleep buffer full')) {
       this.events.emit('messageBuffered', session.clientId, message.topic);
     }
   }
 
+  /** The broker answered one of the client's SUBSCRIBEs; with none left waiting, held messages go on. */
+  subscribeAnswered(session: Session): void {
+    session.subscribing = Math.max(0, session.subscribing - 1);
+    if (session.subscribing > 0 || !session.held) return;
+    const held = session.held;
+    session.held = undefined;
+    for (const message of held) this.deliver(session, message);
+  }
+
   /**
-   * Adds to a client's queue, bounded by `limit` (`sleepBuffer`, §6.14). When full, the oldest QoS 0
-   * message makes room; with none to spare, a new QoS 0 message is dropped, and a QoS 1/2 one replaces
-   * the oldest QoS 1/2. Every drop is counted. Returns whether `message` was queued.
+   * Adds to one of a client's queues, bounded by `limit` (`sleepBuffer`, §6.14). When full, the oldest
+   * QoS 0 message makes room; with none to spare, a new QoS 0 message is dropped, and a QoS 1/2 one
+   * replaces the oldest QoS 1/2. Every drop is counted. Returns whether `message` was queued.
    */
-  private enqueue(session: Session, message: OutboundMessage, limit: number, reason: string): boolean {
-    const queue = session.queue;
+  private enqueue(session: Session, queue: OutboundMessage[], message: OutboundMessage, limit: number, reason: string): boolean {
     if (queue.length >= limit) {
       const oldestQos0 = queue.findIndex((m) => m.qos === 0);
       let dropped: OutboundMessage;

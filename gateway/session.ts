@@ -86,6 +86,10 @@ export interface Session {
    * sensors publish QoS 0 and 10,000 of them must stay small.
    */
   incoming: Map<number, IncomingPublish> | undefined;
+  /** SUBSCRIBEs waiting for the broker's SUBACK: deliveries are held meanwhile, so SUBACK comes first. */
+  subscribing: number;
+  /** Broker messages that arrived while `subscribing`. */
+  held: OutboundMessage[] | undefined;
   /** Messages dropped for this client (buffer full), for the operator. */
   dropped: number;
   /** Whether this client already counts against maxClients. */
@@ -112,6 +116,8 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     inflight: [],
     nextMsgId: 1,
     incoming: undefined,
+    subscribing: 0,
+    held: undefined,
     dropped: 0,
     counted: false,
   };

@@ -9,10 +9,13 @@ import { topicMatches } from './topics.js';
 import type { BrokerQoS, Upstream } from './upstream.js';
 
 /**
- * A broker re-sends retained messages after each SUBSCRIBE, flagged retain=1 (MQTT 3.1.1 §3.3.1.3),
- * between that SUBACK and the next: they are for the client(s) whose subscribe caused them.
+ * A SUBSCRIBE sent to the broker. The broker re-sends retained messages after each SUBSCRIBE, flagged
+ * retain=1 (MQTT 3.1.1 §3.3.1.3), right behind its SUBACK: they are for the client(s) that caused it.
+ * mqtt.js may surface them just before the subscribe callback, so a request counts from when it is
+ * sent; it stops counting once a later request's SUBACK proves the broker moved on, or when a new
+ * request is sent after its own SUBACK (its retained messages, right behind that SUBACK, are in).
  */
-interface RetainedTarget { filter: string; sessions: Set<Session> }
+interface SubscribeRequest { filter: string; sessions: Set<Session>; answered: boolean }
 
 export interface Recipients {
   /** Each matching client once, with the highest QoS among its matching subscriptions. */
@@ -25,7 +28,8 @@ export class SharedSubscriptions {
   readonly tree = new SubscriptionTree<Session>();
   /** Filters clients subscribed to while the broker was away: their retained messages come on reconnect. */
   private readonly offlineSubscribers = new Map<string, Set<Session>>();
-  private retainedTarget: RetainedTarget | undefined;
+  /** Requests whose retained messages may still arrive, oldest first. */
+  private requests: SubscribeRequest[] = [];
 
   constructor(private readonly upstream: Upstream) {}
 
@@ -45,10 +49,25 @@ export class SharedSubscriptions {
     }
     // Subscribing again even when the filter is already held: the broker then re-sends retained
     // messages, which go to this client only.
-    this.upstream.subscribe(filter, brokerQos, (granted) => {
-      if (granted < 0x80) this.retainedTarget = { filter, sessions: new Set([session]) };
-      done(granted);
+    this.request(filter, brokerQos, new Set([session]), done);
+  }
+
+  private request(filter: string, qos: BrokerQoS, sessions: Set<Session>, done?: (granted: number) => void): void {
+    const request: SubscribeRequest = { filter, sessions, answered: false };
+    this.requests = this.requests.filter((r) => !r.answered);
+    this.requests.push(request);
+    this.upstream.subscribe(filter, qos, (granted) => {
+      request.answered = true;
+      // Every request sent before this one has had its retained messages delivered by now.
+      const i = this.requests.indexOf(request);
+      if (i > 0) this.requests.splice(0, i);
+      done?.(granted);
     });
+  }
+
+  /** The broker connection went away: answers to requests in flight will not come. */
+  connectionLost(): void {
+    this.requests = [];
   }
 
   /** Removes a client's subscription; the broker's goes with the last client on that filter. */
@@ -68,10 +87,7 @@ export class SharedSubscriptions {
       for (const sub of session.subscriptions.values()) filters.set(sub.filter, Math.max(filters.get(sub.filter) ?? 0, sub.qos));
     }
     for (const [filter, qos] of filters) {
-      const newcomers = this.offlineSubscribers.get(filter) ?? new Set<Session>();
-      this.upstream.subscribe(filter, qos as BrokerQoS, () => {
-        this.retainedTarget = { filter, sessions: newcomers };
-      });
+      this.request(filter, qos as BrokerQoS, this.offlineSubscribers.get(filter) ?? new Set<Session>());
     }
     this.offlineSubscribers.clear();
   }
@@ -83,8 +99,11 @@ export class SharedSubscriptions {
     if (matches.length === 0) return { clients, retained: false };
     let onlyFor: Set<Session> | undefined;
     if (retain) {
-      const target = this.retainedTarget;
-      if (target && topicMatches(target.filter, topic)) onlyFor = target.sessions;
+      for (const request of this.requests) {
+        if (!topicMatches(request.filter, topic)) continue;
+        onlyFor ??= new Set();
+        for (const session of request.sessions) onlyFor.add(session);
+      }
     }
     for (const m of matches) {
       if (onlyFor && !onlyFor.has(m.subscriber)) continue;

@@ -42,14 +42,16 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
     topicId = id;
   }
   session.subscriptions.set(filter, { filter, qos, topicIdType: topic.topicIdType });
+  session.subscribing++;
   core.addSubscription(session, filter, qos, (granted) => {
     if (granted >= 0x80) {
       // The broker refused (e.g. its ACL): undo, and tell the client.
       session.subscriptions.delete(filter);
       core.dropSubscription(session, filter);
       core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported });
-      return;
+    } else {
+      core.send(session, { type: 'SUBACK', qos, topicId, msgId, returnCode: ReturnCode.Accepted });
     }
-    core.send(session, { type: 'SUBACK', qos, topicId, msgId, returnCode: ReturnCode.Accepted });
+    core.subscribeAnswered(session);
   });
 }

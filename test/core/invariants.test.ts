@@ -140,6 +140,8 @@ function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
     expect(s.inflight.length).toBeLessThanOrEqual(BASE.gateway.maxInflightPerClient + 1);
     // (Messages in flight when a client sleeps or goes away come back to the queue on top of the bound.)
     expect(s.queue.length).toBeLessThanOrEqual(Math.max(1, BASE.gateway.sleepBuffer) + BASE.gateway.maxInflightPerClient);
+    expect(s.held?.length ?? 0).toBeLessThanOrEqual(Math.max(1, BASE.gateway.sleepBuffer));
+    expect(s.subscribing).toBeGreaterThanOrEqual(0);
     // Topic id maps are each other's inverse.
     expect(s.topicIds.size).toBe(s.topicNames.size);
     for (const [name, id] of s.topicIds) expect(s.topicNames.get(id)).toBe(name);

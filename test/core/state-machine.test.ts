@@ -774,6 +774,31 @@ describe('§6.9 subscriptions and retained messages', () => {
     expect(b.one('PUBLISH')).toMatchObject({ retain: false });
   });
 
+  it('§6.9 retained messages that reach the gateway before its subscribe is acknowledged (mqtt.js may do that) still go to the new subscriber alone, after its SUBACK', () => {
+    const w = world();
+    const a = new Sensor(w, 'a');
+    const b = new Sensor(w, 'b');
+    a.connect();
+    b.connect();
+    a.subscribe('k/1', 0);
+    b.send({ type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 9, topic: { topicIdType: 'normal', topicName: 'k/1' } });
+    // The broker's retained message overtakes its SUBACK; a live one comes in the same window.
+    deliver(w, 'k/1', 'kept', 0, true);
+    deliver(w, 'k/1', 'live', 0, false);
+    expect(b.take()).toEqual([]);
+    expect(a.take().map(payloadOf)).toEqual(['live']);
+    w.upstream.subscribes.at(-1)!.grant();
+    const got = b.take();
+    expect(got.map((m) => m.type)).toEqual(['SUBACK', 'PUBLISH', 'PUBLISH']);
+    expect(got[1]).toMatchObject({ retain: true, payload: Buffer.from('kept') });
+    expect(got[2]).toMatchObject({ retain: false, payload: Buffer.from('live') });
+    // Once a later subscribe is acknowledged, retain=1 from the broker is no longer b's alone.
+    a.subscribe('other', 0);
+    deliver(w, 'k/1', 'late', 0, true);
+    expect(a.take().map(payloadOf)).toEqual(['late']);
+    expect(b.take().map(payloadOf)).toEqual(['late']);
+  });
+
   it('§6.9 SUBACK waits for the broker\'s grant; a refusal is SUBACK 0x03 and leaves no subscription', () => {
     const w = world();
     const s = new Sensor(w, 'c1');

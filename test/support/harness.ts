@@ -3,7 +3,7 @@
  * on a UDP radio bound to 127.0.0.1, a ManualClock driving the gateway's timers, real MQTT-SN sensors
  * (SnUdpPeer) sending real datagrams, and a plain `mqtt` client watching the broker side.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { SnUdpPeer, type SnUdpPeerOptions } from '../../client/udp-peer.js';
 import { ManualClock } from '../../gateway/clock.js';
 import { parseConfig } from '../../gateway/config.js';
@@ -44,8 +44,8 @@ export class Observer {
     });
   }
 
-  static async connect(url: string, clientId = `observer-${Math.random().toString(16).slice(2, 8)}`): Promise<Observer> {
-    const client = await mqtt.connectAsync(url, { clientId, reconnectPeriod: 200 });
+  static async connect(url: string, clientId = `observer-${Math.random().toString(16).slice(2, 8)}`, options: IClientOptions = {}): Promise<Observer> {
+    const client = await mqtt.connectAsync(url, { clientId, reconnectPeriod: 200, ...options });
     return new Observer(client);
   }
 

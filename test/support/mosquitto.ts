@@ -3,7 +3,7 @@
  * No mocked broker: tests talk to it over TCP like any MQTT client.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,11 +45,32 @@ function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
 }
 
 
-export async function startMosquitto(): Promise<RunningBroker> {
+export interface MosquittoOptions {
+  /** Extra lines for the listener (TLS files, password_file...), given the broker's directory. */
+  listenerLines?: (dir: string) => string[];
+  /** Anonymous clients allowed (default true). */
+  allowAnonymous?: boolean;
+  /** Writes files (certificates, passwords) into the broker's directory before it starts. */
+  files?: (dir: string) => void;
+  /** URL scheme the tests connect with (default mqtt). */
+  scheme?: 'mqtt' | 'mqtts';
+}
+
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<RunningBroker & { dir: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'mosq-'));
+  // Mosquitto started as root drops to its own user before reading certificates and password files.
+  chmodSync(dir, 0o755);
+  options.files?.(dir);
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`);
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    ...(options.listenerLines?.(dir) ?? []),
+    `allow_anonymous ${options.allowAnonymous ?? true}`,
+    'persistence false',
+    'max_queued_messages 10000',
+  ];
+  writeFileSync(conf, lines.join('\n') + '\n');
   let proc: ChildProcess | undefined;
   const bin = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
   const launch = async () => {
@@ -68,8 +89,9 @@ export async function startMosquitto(): Promise<RunningBroker> {
   };
   await launch();
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.scheme ?? 'mqtt'}://127.0.0.1:${port}`,
     port,
+    dir,
     kill,
     restart: launch,
     async stop() {
