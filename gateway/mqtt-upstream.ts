@@ -22,6 +22,7 @@ export class MqttUpstream implements Upstream {
   private readonly backoff: Backoff;
   private stopping = false;
   private wasConnected = false;
+  private corked = false;
 
   constructor(private readonly options: MqttUpstreamOptions) {
     this.backoff = new Backoff({
@@ -107,11 +108,28 @@ export class MqttUpstream implements Upstream {
     const client = this.client;
     if (!client || this.inFlight >= this.options.maxQueued) return false;
     this.inFlight++;
+    this.batchWrites(client);
     client.publish(topic, payload, { qos, retain }, (err) => {
       this.inFlight--;
       done?.(err ? { error: err } : {});
     });
     return true;
+  }
+
+  /**
+   * Publishes made while handling one batch of datagrams go to the broker in one TCP write, not one
+   * write each: the socket is corked until the event loop has handled the I/O at hand.
+   */
+  private batchWrites(client: MqttClient): void {
+    if (this.corked || !client.connected) return;
+    const stream = client.stream as { cork?: () => void; uncork?: () => void };
+    if (!stream.cork || !stream.uncork) return;
+    this.corked = true;
+    stream.cork();
+    setImmediate(() => {
+      this.corked = false;
+      stream.uncork!();
+    });
   }
 
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void {
