@@ -15,7 +15,7 @@ import { dispatch } from './handlers/index.js';
 import { PredefinedTopics } from './predefined-topics.js';
 import {
   type ClientState, type Inflight, type Link, type OutboundMessage, type Session,
-  isConnected, nextMsgId, registerTopic,
+  forgetRegistrations, forgetTopicId, isConnected, nextMsgId, registerTopic,
 } from './session.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
@@ -314,10 +314,7 @@ export class GatewayCore {
   /** CleanSession=1 (§6.3): subscriptions, registrations, will, buffered and in-flight messages all go. */
   clearSession(session: Session): void {
     for (const sub of session.subscriptions.values()) this.dropSubscription(session, sub.filter);
-    session.subscriptions.clear();
-    session.topicIds.clear();
-    session.topicNames.clear();
-    session.nextTopicId = 1;
+    forgetRegistrations(session);
     session.will = undefined;
     session.pendingWill = undefined;
     session.queue.length = 0;
@@ -333,16 +330,10 @@ export class GatewayCore {
       if (f.message && f.step === 'regack') again.push(f.message);
       if (f.message && (f.step === 'puback' || f.step === 'pubrec')) again.push({ ...f.message, msgId: f.msgId });
       // A REGISTER never acknowledged: the client does not know the id, so it must be registered again.
-      if (f.step === 'regack') this.forgetTopicId(session, f.topicId);
+      if (f.step === 'regack') forgetTopicId(session, f.topicId);
     }
     session.inflight.length = 0;
     if (again.length) session.queue.unshift(...again);
-  }
-
-  private forgetTopicId(session: Session, topicId: number): void {
-    const topic = session.topicNames.get(topicId);
-    session.topicNames.delete(topicId);
-    if (topic !== undefined && session.topicIds.get(topic) === topicId) session.topicIds.delete(topic);
   }
 
   /** The client is gone without a clean DISCONNECT (§6.11, §6.13, §6.14): its will is published. */
@@ -509,7 +500,7 @@ export class GatewayCore {
         const msgId = nextMsgId(session);
         if (!this.send(session, { type: 'REGISTER', topicId, msgId, topicName: message.topic })) {
           // The client can never learn this id over this radio: drop the message, no REGACK can come.
-          this.forgetTopicId(session, topicId);
+          forgetTopicId(session, topicId);
           queue.shift();
           this.dropForClient(session, message.topic, 'REGISTER too large for the radio');
           continue;

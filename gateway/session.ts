@@ -108,10 +108,10 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     sleepSince: 0,
     will: undefined,
     pendingWill: undefined,
-    topicIds: new Map(),
-    topicNames: new Map(),
+    topicIds: none(),
+    topicNames: none(),
     nextTopicId: 1,
-    subscriptions: new Map(),
+    subscriptions: none(),
     queue: [],
     inflight: [],
     nextMsgId: 1,
@@ -123,11 +123,35 @@ export function newSession(clientId: string, link: Link, now: number): Session {
   };
 }
 
+/**
+ * The empty map every session starts with, shared: 10,000 sensors, most of which never subscribe,
+ * need not carry three empty Maps each. Reads see an empty map; the helpers below give a session its
+ * own map on first write, and a stray direct write fails loudly instead of reaching every session.
+ */
+class NoEntries<K, V> extends Map<K, V> {
+  override set(): this {
+    throw new Error('write to the shared empty map: use the session helpers');
+  }
+  override delete(): boolean {
+    return false;
+  }
+  override clear(): void {}
+}
+const NONE: Map<unknown, unknown> = new NoEntries();
+
+export function none<K, V>(): Map<K, V> {
+  return NONE as Map<K, V>;
+}
+
 /** Registers a topic name for a client (§6.5); returns its id, or undefined when all ids are used. */
 export function registerTopic(session: Session, topicName: string): number | undefined {
   const existing = session.topicIds.get(topicName);
   if (existing !== undefined) return existing;
   if (session.topicNames.size >= 0xfffe) return undefined;
+  if (session.topicIds === NONE) {
+    session.topicIds = new Map();
+    session.topicNames = new Map();
+  }
   let id = session.nextTopicId;
   // 0x0000 and 0xFFFF are reserved; skip ids still in use after wrap-around.
   while (id === 0 || id === 0xffff || session.topicNames.has(id)) id = id >= 0xfffe ? 1 : id + 1;
@@ -135,6 +159,28 @@ export function registerTopic(session: Session, topicName: string): number | und
   session.topicNames.set(id, topicName);
   session.nextTopicId = id >= 0xfffe ? 1 : id + 1;
   return id;
+}
+
+/** Forgets a topic id (the client refused or lost it); returns the topic it stood for. */
+export function forgetTopicId(session: Session, topicId: number): string | undefined {
+  const topic = session.topicNames.get(topicId);
+  session.topicNames.delete(topicId);
+  if (topic !== undefined && session.topicIds.get(topic) === topicId) session.topicIds.delete(topic);
+  return topic;
+}
+
+/** Records a client's subscription (§6.9). */
+export function setSubscription(session: Session, subscription: Subscription): void {
+  if (session.subscriptions === NONE) session.subscriptions = new Map();
+  session.subscriptions.set(subscription.filter, subscription);
+}
+
+/** CleanSession=1 (§6.3): the session's registrations and subscriptions, emptied. */
+export function forgetRegistrations(session: Session): void {
+  session.topicIds = none();
+  session.topicNames = none();
+  session.nextTopicId = 1;
+  session.subscriptions = none();
 }
 
 export function nextMsgId(session: Session): number {

@@ -2,7 +2,7 @@
 import type { PubackMessage, PubcompMessage, PubrecMessage } from '../../sn-codec/types.js';
 import { ReturnCode } from '../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
-import type { Session } from '../session.js';
+import { forgetTopicId, type Session } from '../session.js';
 import { actingSession } from './index.js';
 
 export function handlePuback(core: GatewayCore, peer: Peer, message: PubackMessage, atPeer: Session | undefined): void {
@@ -14,9 +14,7 @@ export function handlePuback(core: GatewayCore, peer: Peer, message: PubackMessa
   }
   if (message.returnCode === ReturnCode.InvalidTopicId && flight.topicIdType === 'normal') {
     // The client lost the id (e.g. it rebooted): forget it, so the next message registers it again.
-    const topic = session.topicNames.get(flight.topicId);
-    session.topicNames.delete(flight.topicId);
-    if (topic !== undefined) session.topicIds.delete(topic);
+    forgetTopicId(session, flight.topicId);
   }
   if (message.returnCode !== ReturnCode.Accepted && flight.message) {
     core.dropForClient(session, flight.message.topic, `client answered PUBACK rc ${message.returnCode}`);

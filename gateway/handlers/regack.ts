@@ -2,7 +2,7 @@
 import type { RegackMessage } from '../../sn-codec/types.js';
 import { ReturnCode } from '../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
-import type { Session } from '../session.js';
+import { forgetTopicId, type Session } from '../session.js';
 import { actingSession } from './index.js';
 
 export function handleRegack(core: GatewayCore, peer: Peer, message: RegackMessage, atPeer: Session | undefined): void {
@@ -14,10 +14,8 @@ export function handleRegack(core: GatewayCore, peer: Peer, message: RegackMessa
   }
   if (message.returnCode !== ReturnCode.Accepted) {
     // The client refused the topic: forget the id and drop the messages waiting for it.
-    const topic = session.topicNames.get(flight.topicId);
-    session.topicNames.delete(flight.topicId);
+    const topic = forgetTopicId(session, flight.topicId);
     if (topic !== undefined) {
-      session.topicIds.delete(topic);
       const before = session.queue.length;
       session.queue = session.queue.filter((m) => m.topic !== topic);
       for (let i = session.queue.length; i < before; i++) core.dropForClient(session, topic, `client refused REGISTER (rc ${message.returnCode})`);

@@ -5,7 +5,7 @@
 import type { SubscribeMessage, TopicRef } from '../../sn-codec/types.js';
 import { ReturnCode } from '../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
-import { registerTopic, type Session } from '../session.js';
+import { registerTopic, setSubscription, type Session } from '../session.js';
 import { hasWildcard, isValidTopicFilter } from '../topics.js';
 import { actingSession } from './index.js';
 
@@ -41,7 +41,7 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
     }
     topicId = id;
   }
-  session.subscriptions.set(filter, { filter, qos, topicIdType: topic.topicIdType });
+  setSubscription(session, { filter, qos, topicIdType: topic.topicIdType });
   session.subscribing++;
   core.addSubscription(session, filter, qos, (granted) => {
     if (granted >= 0x80) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/clock.js';
 import { parseConfig } from '../../gateway/config.js';
 import { GatewayCore } from '../../gateway/core.js';
-import { isConnected } from '../../gateway/session.js';
+import { isConnected, none } from '../../gateway/session.js';
 import { encode, shortTopicId, type SnMessage } from '../../sn-codec/index.js';
 import { MemoryRadio } from '../support/memory-radio.js';
 import { RecordingUpstream } from '../support/recording-upstream.js';
@@ -153,6 +153,8 @@ function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
     }
     for (const f of s.subscriptions.keys()) filters.add(f);
   }
+  // The empty map sessions share until they need their own stays empty.
+  expect(none().size).toBe(0);
   // The shared broker subscriptions are exactly the clients' subscriptions.
   expect(core.subscriptions.size).toBe(filters.size);
   // Every frame the gateway sent is one the radio can carry and the codec made.
