@@ -1,0 +1,38 @@
+/** Session data helpers: per-client topic ids (§6.5) and the shared empty map sessions start with. */
+import { describe, expect, it } from 'vitest';
+import { forgetRegistrations, forgetTopicId, newSession, none, registerTopic, setSubscription } from '../../gateway/session.js';
+
+const link = { radio: 'udp0', address: 'udp:127.0.0.1:1' };
+
+describe('session helpers', () => {
+  it('§6.5 topic ids start at 1, are stable per name, and skip 0x0000, 0xFFFF and ids still in use after wrap-around', () => {
+    const s = newSession('c', link, 0);
+    expect(registerTopic(s, 'a')).toBe(1);
+    expect(registerTopic(s, 'b')).toBe(2);
+    expect(registerTopic(s, 'a')).toBe(1);
+    s.nextTopicId = 0xfffe;
+    expect(registerTopic(s, 'c')).toBe(0xfffe);
+    // Wraps to 1, which 'a' still holds, and 2 ('b'): the next free id is 3.
+    expect(registerTopic(s, 'd')).toBe(3);
+    expect(forgetTopicId(s, 1)).toBe('a');
+    expect(s.topicIds.has('a')).toBe(false);
+    expect(registerTopic(s, 'a')).toBe(4);
+  });
+
+  it('sessions share one empty map until they write: no write can reach it, and a writer gets its own', () => {
+    const a = newSession('a', link, 0);
+    const b = newSession('b', link, 0);
+    expect(a.subscriptions).toBe(b.subscriptions);
+    expect(() => a.subscriptions.set('x', { filter: 'x', qos: 0, topicIdType: 'normal' })).toThrow(/shared empty map/);
+    setSubscription(a, { filter: 'x', qos: 1, topicIdType: 'normal' });
+    registerTopic(a, 't');
+    expect(a.subscriptions.get('x')?.qos).toBe(1);
+    expect(b.subscriptions.size).toBe(0);
+    expect(b.topicIds.size).toBe(0);
+    expect(none().size).toBe(0);
+    forgetRegistrations(a);
+    expect(a.subscriptions).toBe(none());
+    expect(a.topicIds.size).toBe(0);
+    expect(registerTopic(a, 't')).toBe(1);
+  });
+});
