@@ -27,7 +27,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     await listen(server, options.port, host);
   } catch (err) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    throw new Error(`embedded MQTT broker cannot listen on ${host}:${options.port}: ${(err as Error).message}`);
+    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      ? `; another broker may be running there (a system Mosquitto?): use it with broker.url: mqtt://${host.includes(':') ? `[${host}]` : host}:${options.port}, or move this one with broker.embedded.port`
+      : '';
+    throw new Error(`embedded MQTT broker cannot listen on ${host}:${options.port}: ${(err as Error).message}${inUse}`);
   }
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;

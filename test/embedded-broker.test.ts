@@ -75,6 +75,6 @@ describe('embedded broker', () => {
 
   it('a port in use is a clear error', async () => {
     broker = await startEmbeddedBroker({ port: 0 });
-    await expect(startEmbeddedBroker({ port: broker.port })).rejects.toThrow(/embedded MQTT broker cannot listen on 127\.0\.0\.1:\d+/);
+    await expect(startEmbeddedBroker({ port: broker.port })).rejects.toThrow(/embedded MQTT broker cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*use it with broker\.url: mqtt:\/\/127\.0\.0\.1:\d+/);
   });
 });
