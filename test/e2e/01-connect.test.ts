@@ -1,50 +1,34 @@
 /** §6.2, §6.11, §6.12: connecting, keep-alive pings, disconnecting, takeover and congestion, over real UDP. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, Observer, register, startBroker, startGateway, testConfig, type Broker, type GatewayUnderTest } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { gatewaySuite, connect, register } from '../support/harness.js';
 
 describe('01 connect (Mosquitto)', () => {
-  let broker: Broker;
-  let gw: GatewayUnderTest;
-  let observer: Observer;
-
-  beforeAll(async () => {
-    broker = await startBroker('mosquitto');
-    const config = testConfig(broker.url);
-    config.gateway.maxClients = 3;
-    gw = await startGateway(config);
-    observer = await Observer.connect(broker.url);
-    await observer.subscribe('c/#');
-  });
-  afterAll(async () => {
-    await observer?.close();
-    await gw?.stop();
-    await broker?.stop();
-  });
+  const t = gatewaySuite('mosquitto', { configure: (config) => { config.gateway.maxClients = 3; }, observe: [{ filter: 'c/#' }] });
 
   it('§6.2 CONNECT without will is answered CONNACK accepted and the client is active', async () => {
-    const s = await gw.sensor();
+    const s = await t.gw.sensor();
     s.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 30, clientId: 'c-plain' });
     expect(await s.expect('CONNACK')).toEqual({ type: 'CONNACK', returnCode: 0 });
-    expect(gw.gateway.core.client('c-plain')).toMatchObject({ state: 'active', keepAlive: 30, address: `udp:127.0.0.1:${s.port}` });
+    expect(t.gw.gateway.core.client('c-plain')).toMatchObject({ state: 'active', keepAlive: 30, address: `udp:127.0.0.1:${s.port}` });
     s.send({ type: 'DISCONNECT' });
     await s.expect('DISCONNECT');
   });
 
   it('§6.2 CONNECT with Will=1 does not hang: WILLTOPICREQ, WILLTOPIC, WILLMSGREQ, WILLMSG, CONNACK', async () => {
-    const s = await gw.sensor();
+    const s = await t.gw.sensor();
     s.send({ type: 'CONNECT', will: true, cleanSession: true, duration: 30, clientId: 'c-will' });
     await s.expect('WILLTOPICREQ');
     s.send({ type: 'WILLTOPIC', qos: 1, retain: false, willTopic: 'c/will' });
     await s.expect('WILLMSGREQ');
     s.send({ type: 'WILLMSG', willMsg: Buffer.from('gone') });
     expect(await s.expect('CONNACK')).toMatchObject({ returnCode: 0 });
-    expect(gw.gateway.core.client('c-will')).toMatchObject({ state: 'active', hasWill: true });
+    expect(t.gw.gateway.core.client('c-will')).toMatchObject({ state: 'active', hasWill: true });
     s.send({ type: 'DISCONNECT' });
     await s.expect('DISCONNECT');
   });
 
   it('§6.11 PINGREQ from a connected client is answered PINGRESP', async () => {
-    const s = await gw.sensor();
+    const s = await t.gw.sensor();
     await connect(s, 'c-ping');
     s.send({ type: 'PINGREQ' });
     await s.expect('PINGRESP');
@@ -53,42 +37,42 @@ describe('01 connect (Mosquitto)', () => {
   });
 
   it('§6.12 DISCONNECT is answered DISCONNECT; the client is disconnected and may no longer publish', async () => {
-    const s = await gw.sensor();
+    const s = await t.gw.sensor();
     await connect(s, 'c-bye');
     const id = await register(s, 'c/bye');
     s.send({ type: 'DISCONNECT' });
     expect(await s.expect('DISCONNECT')).toEqual({ type: 'DISCONNECT' });
-    expect(gw.gateway.core.client('c-bye')?.state).toBe('disconnected');
-    const unexpectedBefore = gw.gateway.core.stats.unexpected;
+    expect(t.gw.gateway.core.client('c-bye')?.state).toBe('disconnected');
+    const unexpectedBefore = t.gw.gateway.core.stats.unexpected;
     s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 9, payload: Buffer.from('late') });
     await s.expectSilence(200);
-    expect(gw.gateway.core.stats.unexpected).toBe(unexpectedBefore + 1);
-    expect(observer.messages.filter((m) => m.topic === 'c/bye')).toEqual([]);
+    expect(t.gw.gateway.core.stats.unexpected).toBe(unexpectedBefore + 1);
+    expect(t.observer.messages.filter((m) => m.topic === 'c/bye')).toEqual([]);
   });
 
   it('§6.2 a second CONNECT with the same ClientId from a new address takes the session over', async () => {
-    const first = await gw.sensor();
+    const first = await t.gw.sensor();
     await connect(first, 'c-roam');
-    const second = await gw.sensor();
+    const second = await t.gw.sensor();
     await connect(second, 'c-roam');
-    expect(gw.gateway.core.client('c-roam')).toMatchObject({ state: 'active', address: `udp:127.0.0.1:${second.port}` });
+    expect(t.gw.gateway.core.client('c-roam')).toMatchObject({ state: 'active', address: `udp:127.0.0.1:${second.port}` });
     // The old address no longer speaks for c-roam.
     first.send({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: 'c/roam' });
     await first.expectSilence(200);
     const id = await register(second, 'c/roam');
     second.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 2, payload: Buffer.from('moved') });
     await second.expect('PUBACK');
-    expect((await observer.waitFor(1, 'c/roam'))[0].payload).toBe('moved');
+    expect((await t.observer.waitFor(1, 'c/roam'))[0].payload).toBe('moved');
     second.send({ type: 'DISCONNECT' });
     await second.expect('DISCONNECT');
   });
 
   it('§6.2 CONNECT past maxClients is answered CONNACK 0x01 (congestion); a freed place can be taken', async () => {
-    const sensors = await Promise.all([gw.sensor(), gw.sensor(), gw.sensor(), gw.sensor()]);
+    const sensors = await Promise.all([t.gw.sensor(), t.gw.sensor(), t.gw.sensor(), t.gw.sensor()]);
     for (let i = 0; i < 3; i++) await connect(sensors[i], `c-full-${i}`);
     sensors[3].send({ type: 'CONNECT', will: false, cleanSession: true, duration: 30, clientId: 'c-full-3' });
     expect(await sensors[3].expect('CONNACK')).toEqual({ type: 'CONNACK', returnCode: 1 });
-    expect(gw.gateway.core.client('c-full-3')).toBeUndefined();
+    expect(t.gw.gateway.core.client('c-full-3')).toBeUndefined();
     // A connected client reconnecting is not a newcomer and is not refused.
     await connect(sensors[0], 'c-full-0');
     sensors[1].send({ type: 'DISCONNECT' });

@@ -1,32 +1,17 @@
 /** Bad input gets a clear error and loses nothing: malformed frames are counted, logged once with the sender, dropped. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, Observer, register, startBroker, startGateway, testConfig, type Broker, type GatewayUnderTest } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { gatewaySuite, connect, register } from '../support/harness.js';
 
 describe('05 malformed and unexpected frames (Mosquitto)', () => {
-  let broker: Broker;
-  let gw: GatewayUnderTest;
-  let observer: Observer;
   const logs: string[] = [];
-
-  beforeAll(async () => {
-    broker = await startBroker('mosquitto');
-    gw = await startGateway(testConfig(broker.url));
-    gw.gateway.core.events.on('log', (level, message) => logs.push(`${level} ${message}`));
-    observer = await Observer.connect(broker.url);
-    await observer.subscribe('m/#');
-  });
-  afterAll(async () => {
-    await observer?.close();
-    await gw?.stop();
-    await broker?.stop();
-  });
+  const t = gatewaySuite('mosquitto', { observe: [{ filter: 'm/#' }], started: (gw) => gw.gateway.core.events.on('log', (level, message) => logs.push(`${level} ${message}`)) });
 
   it('§5.2 a malformed frame is counted, logged once with its sender, and dropped; other sensors are served meanwhile', async () => {
-    const good = await gw.sensor();
+    const good = await t.gw.sensor();
     await connect(good, 'm-good');
     const id = await register(good, 'm/good');
-    const bad = await gw.sensor();
-    const core = gw.gateway.core;
+    const bad = await t.gw.sensor();
+    const core = t.gw.gateway.core;
     const before = core.stats.malformed;
     const garbage = [
       Buffer.from([0x05, 0x04, 0x00]),             // Length says 5, datagram has 3
@@ -38,7 +23,7 @@ describe('05 malformed and unexpected frames (Mosquitto)', () => {
     for (const frame of garbage) bad.sendRaw(frame);
     good.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 1, payload: Buffer.from('fine') });
     expect(await good.expect('PUBACK')).toMatchObject({ msgId: 1, returnCode: 0 });
-    expect((await observer.waitFor(1, 'm/good'))[0].payload).toBe('fine');
+    expect((await t.observer.waitFor(1, 'm/good'))[0].payload).toBe('fine');
     await bad.expectSilence(150);
     expect(core.stats.malformed - before).toBe(garbage.length);
     // One log line names the sender; the flood after it is counted, not logged again.
@@ -50,8 +35,8 @@ describe('05 malformed and unexpected frames (Mosquitto)', () => {
   });
 
   it('a well-formed frame out of place (PUBLISH QoS 1 before CONNECT, a CONNACK from a client) is counted and dropped', async () => {
-    const s = await gw.sensor();
-    const core = gw.gateway.core;
+    const s = await t.gw.sensor();
+    const core = t.gw.gateway.core;
     const before = core.stats.unexpected;
     s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'predefined', topicId: 1, msgId: 3, payload: Buffer.from('x') });
     s.send({ type: 'CONNACK', returnCode: 0 });

@@ -4,6 +4,7 @@
  * (SnUdpPeer) sending real datagrams, and a plain `mqtt` client watching the broker side.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll } from 'vitest';
 import { SnUdpPeer, type SnUdpPeerOptions } from '../../client/udp-peer.js';
 import { ManualClock } from '../../gateway/clock.js';
 import { parseConfig } from '../../gateway/config.js';
@@ -158,4 +159,36 @@ export async function register(sensor: SnUdpPeer, topicName: string, msgId = 1):
   const regack = await sensor.expect('REGACK');
   if (regack.returnCode !== 0 || regack.msgId !== msgId) throw new Error(`REGACK ${JSON.stringify(regack)}`);
   return regack.topicId;
+}
+
+export interface GatewaySuite {
+  broker: Broker;
+  gw: GatewayUnderTest;
+  observer: Observer;
+}
+
+/**
+ * One broker, one gateway and one observer for a describe block, started before its tests and stopped
+ * after them. The returned object's fields are set once the suite starts.
+ */
+export function gatewaySuite(
+  kind: BrokerKind,
+  options: { configure?: (config: GatewayConfig) => void; observe?: { filter: string; qos?: 0 | 1 | 2 }[]; started?: (gw: GatewayUnderTest) => void } = {},
+): GatewaySuite {
+  const suite = {} as GatewaySuite;
+  beforeAll(async () => {
+    suite.broker = await startBroker(kind);
+    const config = testConfig(suite.broker.url);
+    options.configure?.(config);
+    suite.gw = await startGateway(config);
+    options.started?.(suite.gw);
+    suite.observer = await Observer.connect(suite.broker.url);
+    for (const { filter, qos } of options.observe ?? []) await suite.observer.subscribe(filter, qos ?? 1);
+  });
+  afterAll(async () => {
+    await suite.observer?.close();
+    await suite.gw?.stop();
+    await suite.broker?.stop();
+  });
+  return suite;
 }
