@@ -245,14 +245,33 @@ export class XBeeApiParser {
     const length = this.body.readUInt16BE(0);
     if (this.bodyLength === 2 && (length === 0 || length > MAX_FRAME_DATA_LENGTH)) {
       result.problems.push({ kind: 'length', length });
-      this.reset();
+      this.resync(result);
       return;
     }
     if (this.bodyLength < length + 3) return;
     const frameData = this.body.subarray(2, 2 + length);
     const sum = this.body[2 + length];
-    if (checksum(frameData) === sum) result.frames.push(Buffer.from(frameData));
-    else result.problems.push({ kind: 'checksum', frameType: frameData[0], length });
+    if (checksum(frameData) === sum) {
+      result.frames.push(Buffer.from(frameData));
+      this.reset();
+      return;
+    }
+    result.problems.push({ kind: 'checksum', frameType: frameData[0], length });
+    this.resync(result);
+  }
+
+  /**
+   * What followed a start delimiter was not a frame. In API=1 a stray 0x7E (line noise) can swallow the
+   * real frames behind it, so its bytes are read again from just after it: a 0x7E among them may begin
+   * the real frame. (In API=2 a 0x7E is never data, so there is nothing to recover.)
+   */
+  private resync(result: XBeeParseResult): void {
+    const replay = this.apiMode === 1 ? Buffer.from(this.body.subarray(0, this.bodyLength)) : undefined;
     this.reset();
+    if (!replay) return;
+    const again = this.push(replay);
+    result.frames.push(...again.frames);
+    result.problems.push(...again.problems);
+    result.skippedBytes += again.skippedBytes;
   }
 }

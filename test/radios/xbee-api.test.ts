@@ -159,6 +159,23 @@ describe('XBeeApiParser', () => {
     expect(result.frames).toHaveLength(1);
   });
 
+  it('API=1: a stray 0x7E with a plausible length does not swallow the real frames behind it', () => {
+    // Line noise: a start byte announcing 256 bytes, then real frames arrive.
+    const noise = hex('7E 0100 12');
+    const wire = Buffer.concat([noise, DIGI_RX_PACKET, ...Array(30).fill(DIGI_TX_STATUS)]);
+    const parser = new XBeeApiParser(1);
+    const frames: Buffer[] = [];
+    const problems: unknown[] = [];
+    for (let i = 0; i < wire.length; i += 7) {
+      const r = parser.push(wire.subarray(i, i + 7));
+      frames.push(...r.frames);
+      problems.push(...r.problems);
+    }
+    expect(problems).toEqual([{ kind: 'checksum', frameType: 0x12, length: 256 }]);
+    expect(frames[0]).toEqual(DIGI_RX_PACKET.subarray(3, -1));
+    expect(frames).toHaveLength(31);
+  });
+
   it('property: any frame-data survives encode → parse in both modes, however the stream is cut', () => {
     fc.assert(
       fc.property(
