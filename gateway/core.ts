@@ -319,6 +319,7 @@ export class GatewayCore {
     session.pendingWill = undefined;
     session.queue.length = 0;
     session.held = undefined;
+    session.pendingPubrel = undefined;
     session.inflight.length = 0;
     session.incoming = undefined;
   }
@@ -331,6 +332,8 @@ export class GatewayCore {
       if (f.message && (f.step === 'puback' || f.step === 'pubrec')) again.push({ ...f.message, msgId: f.msgId });
       // A REGISTER never acknowledged: the client does not know the id, so it must be registered again.
       if (f.step === 'regack') forgetTopicId(session, f.topicId);
+      // A QoS 2 delivery waiting for PUBCOMP: its PUBREL goes again first when the client is back.
+      if (f.step === 'pubcomp') (session.pendingPubrel ??= []).push(f.msgId);
     }
     session.inflight.length = 0;
     if (again.length) session.queue.unshift(...again);
@@ -485,6 +488,14 @@ export class GatewayCore {
    * client has no id for it (§6.5). An awake client gets PINGRESP once everything is through (§6.14).
    */
   pump(session: Session): void {
+    const pubrels = session.pendingPubrel;
+    if (pubrels && (session.state === 'active' || session.state === 'awake')) {
+      session.pendingPubrel = undefined;
+      for (const msgId of pubrels) {
+        this.expect(session, 'pubcomp', msgId);
+        this.send(session, { type: 'PUBREL', msgId });
+      }
+    }
     const queue = session.queue;
     while (session.inflight.length < this.config.maxInflightPerClient && queue.length > 0) {
       const message = queue[0];

@@ -86,6 +86,8 @@ export interface Session {
    * sensors publish QoS 0 and 10,000 of them must stay small.
    */
   incoming: Map<number, IncomingPublish> | undefined;
+  /** QoS 2 deliveries whose PUBREL was sent but not completed when the client slept or went away. */
+  pendingPubrel: number[] | undefined;
   /** SUBSCRIBEs waiting for the broker's SUBACK: deliveries are held meanwhile, so SUBACK comes first. */
   subscribing: number;
   /** Broker messages that arrived while `subscribing`. */
@@ -116,6 +118,7 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     inflight: [],
     nextMsgId: 1,
     incoming: undefined,
+    pendingPubrel: undefined,
     subscribing: 0,
     held: undefined,
     dropped: 0,

@@ -1266,3 +1266,25 @@ describe('§6.2 a new ClientId at an address', () => {
     expect(w.core.connectedCount).toBe(1);
   });
 });
+
+describe('§6.14 a QoS 2 delivery cut short by sleep', () => {
+  it('§6.14 the PUBREL that waited for PUBCOMP goes again first on waking; PINGRESP follows its PUBCOMP and the buffered messages', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    s.subscribe('q/2', 2);
+    deliver(w, 'q/2', 'two', 2);
+    const p = s.one('PUBLISH');
+    s.send({ type: 'PUBREC', msgId: p.msgId });
+    expect(s.one('PUBREL')).toEqual({ type: 'PUBREL', msgId: p.msgId });
+    s.sleep(60);
+    deliver(w, 'q/2', 'later', 0);
+    s.send({ type: 'PINGREQ', clientId: 'c1' });
+    expect(s.one('PUBREL')).toEqual({ type: 'PUBREL', msgId: p.msgId });
+    s.send({ type: 'PUBCOMP', msgId: p.msgId });
+    const rest = s.take();
+    expect(rest.map((m) => m.type)).toEqual(['PUBLISH', 'PINGRESP']);
+    expect(payloadOf(rest[0])).toBe('later');
+    expect(w.core.client('c1')).toMatchObject({ state: 'asleep', inflight: 0, buffered: 0 });
+  });
+});
