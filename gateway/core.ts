@@ -499,8 +499,8 @@ export class GatewayCore {
     const queue = session.queue;
     while (session.inflight.length < this.config.maxInflightPerClient && queue.length > 0) {
       const message = queue[0];
-      let ref = this.topicRefFor(session, message.topic);
-      if (ref && ref.topicIdType === 'normal' && session.inflight.some((f) => f.step === 'regack' && f.topicId === ref!.topicId)) break;
+      const ref = this.topicRefFor(session, message.topic);
+      if (ref && ref.topicIdType === 'normal' && session.inflight.some((f) => f.step === 'regack' && f.topicId === ref.topicId)) break;
       if (!ref) {
         const topicId = registerTopic(session, message.topic);
         if (topicId === undefined) {
