@@ -1,18 +1,17 @@
 /** Publishing (§5.4.12 PUBLISH, §5.4.13 PUBACK, §5.4.14 PUBREC, PUBREL, PUBCOMP). */
 import type { MessageCodec } from '../codec.js';
 import { Flags, MsgType } from '../constants.js';
-import { expectBodyAtLeast, expectBodyLength, qosOf, readUint16, topicIdTypeOf } from '../read.js';
+import { expectBodyAtLeast, qosOf, topicIdTypeOf } from '../read.js';
 import type { PubackMessage, PublishMessage } from '../types.js';
 import {
   allocFrame,
   checkBytes,
   checkUint16,
-  checkUint8,
   qosFlags,
   topicIdTypeFlags,
   writeUint16,
 } from '../write.js';
-import { msgIdCodec } from './shapes.js';
+import { msgIdCodec, topicAckCodec } from './shapes.js';
 
 /** §5.4.12: Flags(1: DUP, QoS, Retain, TopicIdType) TopicId(2) MsgId(2) Data(n). The hot path: keep it lean. */
 export const PUBLISH: MessageCodec<PublishMessage> = {
@@ -52,23 +51,7 @@ export const PUBLISH: MessageCodec<PublishMessage> = {
 };
 
 /** §5.4.13: TopicId(2) MsgId(2) ReturnCode(1). */
-export const PUBACK: MessageCodec<PubackMessage> = {
-  code: MsgType.PUBACK,
-  decode(buf, p, end) {
-    expectBodyLength('PUBACK', end - p, 5);
-    return { type: 'PUBACK', topicId: readUint16(buf, p), msgId: readUint16(buf, p + 2), returnCode: buf[p + 4] };
-  },
-  encode(m) {
-    const topicId = checkUint16('PUBACK', 'topicId', m.topicId);
-    const msgId = checkUint16('PUBACK', 'msgId', m.msgId);
-    const returnCode = checkUint8('PUBACK', 'returnCode', m.returnCode);
-    const out = allocFrame('PUBACK', MsgType.PUBACK, 5);
-    writeUint16(out, 2, topicId);
-    writeUint16(out, 4, msgId);
-    out[6] = returnCode;
-    return out;
-  },
-};
+export const PUBACK: MessageCodec<PubackMessage> = topicAckCodec('PUBACK');
 
 /** §5.4.14: MsgId(2) each. */
 export const PUBCOMP = msgIdCodec('PUBCOMP');

@@ -1,9 +1,10 @@
 /** Topic registration (§5.4.10 REGISTER, §5.4.11 REGACK). */
 import type { MessageCodec } from '../codec.js';
 import { MsgType } from '../constants.js';
-import { expectBodyAtLeast, expectBodyLength, fail, readUint16, readUtf8 } from '../read.js';
+import { expectBodyAtLeast, fail, readUint16, readUtf8 } from '../read.js';
 import type { RegackMessage, RegisterMessage } from '../types.js';
-import { allocFrame, checkUint16, checkUint8, nonEmptyUtf8Length, writeUint16 } from '../write.js';
+import { allocFrame, checkUint16, nonEmptyUtf8Length, writeUint16 } from '../write.js';
+import { topicAckCodec } from './shapes.js';
 
 /** §5.4.10: TopicId(2) MsgId(2) TopicName(n), the name mandatory. */
 export const REGISTER: MessageCodec<RegisterMessage> = {
@@ -32,20 +33,4 @@ export const REGISTER: MessageCodec<RegisterMessage> = {
 };
 
 /** §5.4.11: TopicId(2) MsgId(2) ReturnCode(1). */
-export const REGACK: MessageCodec<RegackMessage> = {
-  code: MsgType.REGACK,
-  decode(buf, p, end) {
-    expectBodyLength('REGACK', end - p, 5);
-    return { type: 'REGACK', topicId: readUint16(buf, p), msgId: readUint16(buf, p + 2), returnCode: buf[p + 4] };
-  },
-  encode(m) {
-    const topicId = checkUint16('REGACK', 'topicId', m.topicId);
-    const msgId = checkUint16('REGACK', 'msgId', m.msgId);
-    const returnCode = checkUint8('REGACK', 'returnCode', m.returnCode);
-    const out = allocFrame('REGACK', MsgType.REGACK, 5);
-    writeUint16(out, 2, topicId);
-    writeUint16(out, 4, msgId);
-    out[6] = returnCode;
-    return out;
-  },
-};
+export const REGACK: MessageCodec<RegackMessage> = topicAckCodec('REGACK');

@@ -1,6 +1,6 @@
 /**
  * Codecs for the message shapes several types share: no variable part, a lone ReturnCode,
- * a lone MsgId, and WillTopic / WillMsg bodies.
+ * a lone MsgId, TopicId + MsgId + ReturnCode, and WillTopic / WillMsg bodies.
  */
 import type { MessageCodec } from '../codec.js';
 import { Flags, MsgType } from '../constants.js';
@@ -11,6 +11,7 @@ import { allocFrame, checkBytes, checkUint16, checkUint8, qosFlags, utf8Length, 
 type EmptyType = 'WILLTOPICREQ' | 'WILLMSGREQ' | 'PINGRESP';
 type ReturnCodeType = 'CONNACK' | 'WILLTOPICRESP' | 'WILLMSGRESP';
 type MsgIdType = 'PUBCOMP' | 'PUBREC' | 'PUBREL' | 'UNSUBACK';
+type TopicAckType = 'REGACK' | 'PUBACK';
 type WillTopicType = 'WILLTOPIC' | 'WILLTOPICUPD';
 type WillMsgType = 'WILLMSG' | 'WILLMSGUPD';
 
@@ -42,6 +43,28 @@ export function returnCodeCodec<T extends ReturnCodeType>(type: T): MessageCodec
       const returnCode = checkUint8(type, 'returnCode', m.returnCode);
       const out = allocFrame(type, code, 1);
       out[2] = returnCode;
+      return out;
+    },
+  };
+}
+
+/** TopicId(2) MsgId(2) ReturnCode(1): REGACK (§5.4.11) and PUBACK (§5.4.13). */
+export function topicAckCodec<T extends TopicAckType>(type: T): MessageCodec<SnMessageOf<T>> {
+  const code = MsgType[type];
+  return {
+    code,
+    decode(buf, p, end) {
+      expectBodyLength(type, end - p, 5);
+      return { type, topicId: readUint16(buf, p), msgId: readUint16(buf, p + 2), returnCode: buf[p + 4] } as SnMessageOf<T>;
+    },
+    encode(m: { topicId: number; msgId: number; returnCode: number }) {
+      const topicId = checkUint16(type, 'topicId', m.topicId);
+      const msgId = checkUint16(type, 'msgId', m.msgId);
+      const returnCode = checkUint8(type, 'returnCode', m.returnCode);
+      const out = allocFrame(type, code, 5);
+      writeUint16(out, 2, topicId);
+      writeUint16(out, 4, msgId);
+      out[6] = returnCode;
       return out;
     },
   };
