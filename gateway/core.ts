@@ -7,7 +7,6 @@
 import { EventEmitter } from 'node:events';
 import { decode, encode, shortTopicName, SnCodecError } from '../sn-codec/index.js';
 import type { SnMessage } from '../sn-codec/types.js';
-import { ReturnCode } from '../sn-codec/types.js';
 import type { LogLevel, Radio, RadioSink } from '../radios/radio.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { GatewaySection, TopicsSection } from './config-types.js';
@@ -86,6 +85,11 @@ export interface CoreOptions {
 /** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
 export const ENDED_SESSION_KEPT_MS = 3_600_000;
 
+
+/** The key a session is found by: radio name | address [| Wireless Node Id in hex]. */
+function peerKey(radio: string, address: string, nodeIdHex: string | undefined): string {
+  return nodeIdHex === undefined ? radio + '|' + address : radio + '|' + address + '|' + nodeIdHex;
+}
 
 export class GatewayCore {
   readonly events = new EventEmitter<CoreEvents>();
@@ -184,16 +188,17 @@ export class GatewayCore {
       return;
     }
     let nodeId: Buffer | undefined;
-    let key = radio.name + '|' + address;
+    let nodeIdHex: string | undefined;
     if (message.type === 'ENCAPSULATED') {
       nodeId = Buffer.from(message.wirelessNodeId);
-      key += '|' + nodeId.toString('hex');
+      nodeIdHex = nodeId.toString('hex');
       message = message.message;
       if (message.type === 'ENCAPSULATED') {
         this.malformed(radio, address, 'nested-encapsulation', 'an encapsulated frame inside another', bytes);
         return;
       }
     }
+    const key = peerKey(radio.name, address, nodeIdHex);
     const peer: Peer = { radio, address, nodeId, key };
     const session = this.sessionsByPeer.get(key);
     if (session) session.lastSeen = this.clock.now();
@@ -210,7 +215,7 @@ export class GatewayCore {
     this.stats.malformed++;
     this.events.emit('frameDropped', radio.name, address, reason);
     const now = this.clock.now();
-    const key = radio.name + '|' + address;
+    const key = peerKey(radio.name, address, undefined);
     const last = this.malformedLoggedAt.get(key);
     if (last === undefined || now - last >= 60_000) {
       // Bounded: spoofed senders must not grow this map without end.
@@ -308,7 +313,7 @@ export class GatewayCore {
   }
 
   keyOf(link: Link): string {
-    return link.nodeId === undefined ? link.radio + '|' + link.address : link.radio + '|' + link.address + '|' + link.nodeId;
+    return peerKey(link.radio, link.address, link.nodeId);
   }
 
   /** CleanSession=1 (§6.3): subscriptions, registrations, will, buffered and in-flight messages all go. */
@@ -328,7 +333,6 @@ export class GatewayCore {
   requeueInflight(session: Session): void {
     const again: OutboundMessage[] = [];
     for (const f of session.inflight) {
-      if (f.message && f.step === 'regack') again.push(f.message);
       if (f.message && (f.step === 'puback' || f.step === 'pubrec')) again.push({ ...f.message, msgId: f.msgId });
       // A REGISTER never acknowledged: the client does not know the id, so it must be registered again.
       if (f.step === 'regack') forgetTopicId(session, f.topicId);
@@ -653,4 +657,3 @@ export class GatewayCore {
   }
 }
 
-export { ReturnCode };
