@@ -26,7 +26,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseConfig } from '../gateway/config.js';
-import type { UdpRadioConfig } from '../gateway/config-types.js';
+import type { UdpRadioConfig } from '../radios/udp.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { UdpRadio } from '../radios/udp.js';
 import { startMosquitto } from '../test/support/mosquitto.js';

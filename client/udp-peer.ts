@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { formatUdpAddress } from '../radios/udp.js';
+import { formatUdpAddress } from '../common/udp-address.js';
 import { decode, encode, SnCodecError } from '../sn-codec/index.js';
 import type { DecodeOptions, SnMessage, SnMessageOf, SnMessageType } from '../sn-codec/index.js';
 import { formatMessage, hex } from './format.js';

@@ -1,4 +1,5 @@
 /** The validated shape of gateway.yaml, every default filled in. Loaded by gateway/config.ts. */
+import type { RadioConfig } from '../radios/index.js';
 
 export interface RetryConfig {
   /** Seconds before a gateway → client message that expects a reply is resent (§6.13 T_RETRY). */
@@ -47,63 +48,8 @@ export interface BrokerSection {
   embedded: { host: string; port: number };
 }
 
-export interface UdpRadioConfig {
-  type: 'udp';
-  name: string;
-  /** Address to bind; 127.0.0.1 by default (localhost only, like Mosquitto 2). '::1' / '::' for IPv6. */
-  host: string;
-  port: number;
-  /** Where ADVERTISE/GWINFO broadcasts go; 127.255.255.255 by default (loopback). */
-  broadcastAddress: string;
-  broadcastPort: number;
-  /** Bytes of kernel receive buffer asked for (SO_RCVBUF; capped by net.core.rmem_max); 0 = the kernel's default. */
-  receiveBufferSize: number;
-}
-
-export interface SerialRadioConfig {
-  type: 'serial';
-  name: string;
-  path: string;
-  baudRate: number;
-  framing: 'slip' | 'raw';
-  /** raw framing: a gap this long (ms) between bytes resynchronises the stream. */
-  interByteGapMs: number;
-  maxFrameSize: number;
-}
-
-export interface XBeeRadioConfig {
-  type: 'xbee';
-  name: string;
-  path: string;
-  baudRate: number;
-  apiMode: 1 | 2;
-  maxFrameSize: number;
-}
-
-export interface ZigbeeRadioConfig {
-  type: 'zigbee';
-  name: string;
-  adapter: 'zstack' | 'ember' | 'deconz' | 'zigate' | 'zboss' | 'ezsp';
-  path: string;
-  baudRate?: number;
-  rtscts?: boolean;
-  panId: number;
-  extendedPanId?: number[];
-  channel: number;
-  /** 16 bytes; undefined = generate once and keep in stateDir. */
-  networkKey?: number[];
-  /** Seconds to permit joining at start-up; 0 = closed. */
-  permitJoin: number;
-  databasePath: string;
-  backupPath: string;
-  /** Manufacturer-specific cluster and code carrying MQTT-SN frames. */
-  clusterId: number;
-  manufacturerCode: number;
-  endpoint: number;
-  maxFrameSize: number;
-}
-
-export type RadioConfig = UdpRadioConfig | SerialRadioConfig | XBeeRadioConfig | ZigbeeRadioConfig;
+/** Each radio defines its own config type (radios/<kind>.ts); this module only assembles them. */
+export type { RadioConfig };
 
 export interface TopicsSection {
   /** Predefined topic ids known to every client: id → concrete topic name. */

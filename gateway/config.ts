@@ -16,8 +16,8 @@ import type {
   RadioConfig,
   TlsConfig,
   TopicsSection,
-  ZigbeeRadioConfig,
 } from './config-types.js';
+import type { ZigbeeRadioConfig } from '../radios/zigbee.js';
 import {
   INVALID,
   type Infer,

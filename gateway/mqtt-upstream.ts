@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { Backoff } from '../radios/backoff.js';
+import { Backoff } from '../common/backoff.js';
 import type { BrokerSection } from './config-types.js';
 import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from './upstream.js';
 

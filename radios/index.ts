@@ -3,8 +3,14 @@
  * gateway never loads serialport or zigbee-herdsman.
  */
 import type { SerialBinding } from './serial-port.js';
-import type { RadioConfig } from '../gateway/config-types.js';
+import type { SerialRadioConfig } from './serial.js';
+import type { UdpRadioConfig } from './udp.js';
+import type { XBeeRadioConfig } from './xbee.js';
+import type { ZigbeeRadioConfig } from './zigbee.js';
 import type { Radio } from './radio.js';
+
+/** One entry of gateway.yaml's `radios:` list; each radio module defines its own. */
+export type RadioConfig = UdpRadioConfig | SerialRadioConfig | XBeeRadioConfig | ZigbeeRadioConfig;
 
 export interface RadioFactoryOptions {
   /** serialport binding for serial and XBee radios (tests pass @serialport/binding-mock). */

@@ -4,7 +4,7 @@
  * Shared by the serial and XBee radios; the binding is injectable so tests run on MockBinding.
  */
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../common/backoff.js';
 import type { LogLevel } from './radio.js';
 
 /** serialport's hardware access interface (native, or MockBinding in tests). */

@@ -3,8 +3,7 @@
  * Framing is 'slip' (RFC 1055) or 'raw' (bare frames delimited by their own Length field; see raw-framing.ts).
  * A forwarder on the line (§5.5) still has this one address; the core tells its nodes apart by Node Id.
  */
-import type { SerialRadioConfig } from '../gateway/config-types.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../common/backoff.js';
 import type { Radio, RadioKind, RadioSink } from './radio.js';
 import { RawFramer, type RawDiscard } from './raw-framing.js';
 import { SerialLink, type SerialBinding } from './serial-port.js';
@@ -28,6 +27,18 @@ export interface SerialRadioStats {
   framesDropped: number;
   /** Times the port was (re)opened. */
   opens: number;
+}
+
+/** One `type: serial` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config.ts reads it). */
+export interface SerialRadioConfig {
+  type: 'serial';
+  name: string;
+  path: string;
+  baudRate: number;
+  framing: 'slip' | 'raw';
+  /** raw framing: a gap this long (ms) between bytes resynchronises the stream. */
+  interByteGapMs: number;
+  maxFrameSize: number;
 }
 
 export class SerialRadio implements Radio {

@@ -7,8 +7,8 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { UdpRadioConfig } from '../gateway/config-types.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../common/backoff.js';
+import { formatUdpAddress, parseUdpAddress, type UdpEndpoint } from '../common/udp-address.js';
 import type { Radio, RadioSink } from './radio.js';
 
 /** Largest UDP payload: 65535 minus the IPv4 (20) and UDP (8) headers; IPv6 has no header in the 65535. */
@@ -18,34 +18,18 @@ const MAX_UDP6_PAYLOAD = 65_527;
 /** Parsed addresses are cached for the send path; past this many the cache starts over (spoofed sources). */
 const ADDRESS_CACHE_LIMIT = 100_000;
 
-export interface UdpEndpoint { host: string; port: number }
-
-/** `udp:127.0.0.1:50123`, or `udp:[::1]:50123` for IPv6. */
-export function formatUdpAddress(host: string, port: number): string {
-  return host.includes(':') ? `udp:[${host}]:${port}` : `udp:${host}:${port}`;
-}
-
-/** The inverse of formatUdpAddress; undefined for anything that is not a UDP address. */
-export function parseUdpAddress(address: string): UdpEndpoint | undefined {
-  if (!address.startsWith('udp:')) return undefined;
-  let host: string;
-  let portText: string;
-  if (address.charCodeAt(4) === 0x5b /* [ */) {
-    const close = address.indexOf(']:', 5);
-    if (close < 0) return undefined;
-    host = address.slice(5, close);
-    portText = address.slice(close + 2);
-  } else {
-    const colon = address.lastIndexOf(':');
-    if (colon <= 4) return undefined;
-    host = address.slice(4, colon);
-    portText = address.slice(colon + 1);
-    if (host.includes(':')) return undefined; // IPv6 without brackets is ambiguous
-  }
-  if (host.length === 0 || !/^\d{1,5}$/.test(portText)) return undefined;
-  const port = Number(portText);
-  if (port < 1 || port > 65_535) return undefined;
-  return { host, port };
+/** One `type: udp` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config.ts reads it). */
+export interface UdpRadioConfig {
+  type: 'udp';
+  name: string;
+  /** Address to bind; 127.0.0.1 by default (localhost only, like Mosquitto 2). '::1' / '::' for IPv6. */
+  host: string;
+  port: number;
+  /** Where ADVERTISE/GWINFO broadcasts go; 127.255.255.255 by default (loopback). */
+  broadcastAddress: string;
+  broadcastPort: number;
+  /** Bytes of kernel receive buffer asked for (SO_RCVBUF; capped by net.core.rmem_max); 0 = the kernel's default. */
+  receiveBufferSize: number;
 }
 
 export class UdpRadio implements Radio {

@@ -9,8 +9,7 @@
  * switches to the 802.15.4 frames (0x00 TX64, 0x01 TX16 / 0x89 TX Status) once it hears an 802.15.4
  * frame (0x80, 0x81, 0x89) from its module; `xbee16:` peers are always sent TX16.
  */
-import type { XBeeRadioConfig } from '../gateway/config-types.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../common/backoff.js';
 import type { Radio, RadioKind, RadioSink } from './radio.js';
 import { SerialLink, type SerialBinding } from './serial-port.js';
 import {
@@ -98,6 +97,16 @@ type ModuleFamily = 'zigbee' | '802.15.4';
 interface AwaitingStatus {
   address: string;
   timer: NodeJS.Timeout;
+}
+
+/** One `type: xbee` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config.ts reads it). */
+export interface XBeeRadioConfig {
+  type: 'xbee';
+  name: string;
+  path: string;
+  baudRate: number;
+  apiMode: 1 | 2;
+  maxFrameSize: number;
 }
 
 export class XBeeRadio implements Radio {

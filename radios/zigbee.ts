@@ -8,8 +8,7 @@
  */
 import { dirname } from 'node:path';
 import { Controller, setLogger, Zcl, type Events, type Models } from 'zigbee-herdsman';
-import { Backoff, type BackoffOptions } from './backoff.js';
-import type { ZigbeeRadioConfig } from '../gateway/config-types.js';
+import { Backoff, type BackoffOptions } from '../common/backoff.js';
 import type { LogLevel, Radio, RadioSink } from './radio.js';
 import { MQTT_SN_CLUSTER_NAME, MQTT_SN_FRAME_COMMAND, mqttSnCluster, type ZclClusterDefinition } from './zigbee-cluster.js';
 import { loadOrCreateNetworkKey } from './zigbee-network-key.js';
@@ -46,6 +45,30 @@ export function parseZigbeeAddress(address: string): string | undefined {
   if (!address.startsWith('zigbee:')) return undefined;
   const ieee = address.slice('zigbee:'.length).toLowerCase();
   return IEEE_ADDRESS.test(ieee) ? ieee : undefined;
+}
+
+/** One `type: zigbee` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config.ts reads it). */
+export interface ZigbeeRadioConfig {
+  type: 'zigbee';
+  name: string;
+  adapter: 'zstack' | 'ember' | 'deconz' | 'zigate' | 'zboss' | 'ezsp';
+  path: string;
+  baudRate?: number;
+  rtscts?: boolean;
+  panId: number;
+  extendedPanId?: number[];
+  channel: number;
+  /** 16 bytes; undefined = generate once and keep in stateDir. */
+  networkKey?: number[];
+  /** Seconds to permit joining at start-up; 0 = closed. */
+  permitJoin: number;
+  databasePath: string;
+  backupPath: string;
+  /** Manufacturer-specific cluster and code carrying MQTT-SN frames. */
+  clusterId: number;
+  manufacturerCode: number;
+  endpoint: number;
+  maxFrameSize: number;
 }
 
 export class ZigbeeRadio implements Radio {

@@ -4,7 +4,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../gateway/config.js';
-import type { SerialRadioConfig, UdpRadioConfig, XBeeRadioConfig, ZigbeeRadioConfig } from '../gateway/config-types.js';
+import type { SerialRadioConfig } from '../radios/serial.js';
+import type { UdpRadioConfig } from '../radios/udp.js';
+import type { XBeeRadioConfig } from '../radios/xbee.js';
+import type { ZigbeeRadioConfig } from '../radios/zigbee.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shippedConfig = join(repoRoot, 'gateway.yaml');

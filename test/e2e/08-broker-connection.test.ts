@@ -7,7 +7,7 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../gateway/config.js';
-import type { UdpRadioConfig } from '../../gateway/config-types.js';
+import type { UdpRadioConfig } from '../../radios/udp.js';
 import { connect, Observer, register, startGateway, until, type GatewayUnderTest } from '../support/harness.js';
 import { startMosquitto, type RunningBroker } from '../support/mosquitto.js';
 

@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { UdpRadioConfig } from '../../gateway/config-types.js';
+import type { UdpRadioConfig } from '../../radios/udp.js';
 import { decode } from '../../sn-codec/index.js';
 import type { SnMessage } from '../../sn-codec/types.js';
 import { startBroker, startGateway, testConfig, until, type Broker, type GatewayUnderTest } from '../support/harness.js';

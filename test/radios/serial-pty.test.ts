@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SerialRadioConfig } from '../../gateway/config-types.js';
+import type { SerialRadioConfig } from '../../radios/serial.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import { SerialRadio } from '../../radios/serial.js';
 

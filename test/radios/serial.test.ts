@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SerialRadioConfig } from '../../gateway/config-types.js';
+import type { SerialRadioConfig } from '../../radios/serial.js';
 import { MockBinding, RecordingSink, recordingBinding } from '../support/radio-test-kit.js';
 import { RawFramer } from '../../radios/raw-framing.js';
 import { SerialRadio } from '../../radios/serial.js';

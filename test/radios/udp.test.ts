@@ -1,9 +1,10 @@
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { UdpRadioConfig } from '../../gateway/config-types.js';
+import type { UdpRadioConfig } from '../../radios/udp.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
-import { UdpRadio, formatUdpAddress, parseUdpAddress } from '../../radios/udp.js';
+import { UdpRadio } from '../../radios/udp.js';
+import { formatUdpAddress, parseUdpAddress } from '../../common/udp-address.js';
 
 interface Received { address: string; frame: Buffer }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { XBeeRadioConfig } from '../../gateway/config-types.js';
+import type { XBeeRadioConfig } from '../../radios/xbee.js';
 import { MockBinding, RecordingSink, recordingBinding } from '../support/radio-test-kit.js';
 import { encodeApiFrame } from '../../radios/xbee-api.js';
 import { XBeeRadio } from '../../radios/xbee.js';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ZigbeeRadioConfig } from '../../gateway/config-types.js';
+import type { ZigbeeRadioConfig } from '../../radios/zigbee.js';
 import type { LogLevel } from '../../radios/radio.js';
 import { ZigbeeRadio, parseZigbeeAddress } from '../../radios/zigbee.js';
 import { ZIGBEE_DEFAULTS } from '../../radios/zigbee-cluster.js';
