@@ -25,7 +25,7 @@
 import os from 'node:os';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseConfig } from '../gateway/config.js';
+import { parseConfig } from '../gateway/config/config.js';
 import type { UdpRadioConfig } from '../radios/udp.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { UdpRadio } from '../radios/udp.js';

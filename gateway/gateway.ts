@@ -5,12 +5,12 @@
 import { resolve } from 'node:path';
 import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
 import type { Radio } from '../radios/radio.js';
-import { systemClock, type Clock } from './clock.js';
-import type { GatewayConfig } from './config-types.js';
-import { GatewayCore } from './core.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { GatewayConfig } from './config/config-types.js';
+import { GatewayCore } from './core/core.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
-import { MqttUpstream } from './mqtt-upstream.js';
+import { MqttUpstream } from './broker/mqtt-upstream.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;

@@ -3,7 +3,7 @@
  * stops cleanly on Ctrl-C / SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config/config.js';
 import { Gateway } from './gateway.js';
 import { consoleLogger } from './logger.js';
 

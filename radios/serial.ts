@@ -29,7 +29,7 @@ export interface SerialRadioStats {
   opens: number;
 }
 
-/** One `type: serial` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config.ts reads it). */
+/** One `type: serial` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config/config.ts reads it). */
 export interface SerialRadioConfig {
   type: 'serial';
   name: string;

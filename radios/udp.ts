@@ -18,7 +18,7 @@ const MAX_UDP6_PAYLOAD = 65_527;
 /** Parsed addresses are cached for the send path; past this many the cache starts over (spoofed sources). */
 const ADDRESS_CACHE_LIMIT = 100_000;
 
-/** One `type: udp` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config.ts reads it). */
+/** One `type: udp` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config/config.ts reads it). */
 export interface UdpRadioConfig {
   type: 'udp';
   name: string;

@@ -99,7 +99,7 @@ interface AwaitingStatus {
   timer: NodeJS.Timeout;
 }
 
-/** One `type: xbee` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config.ts reads it). */
+/** One `type: xbee` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config/config.ts reads it). */
 export interface XBeeRadioConfig {
   type: 'xbee';
   name: string;

@@ -47,7 +47,7 @@ export function parseZigbeeAddress(address: string): string | undefined {
   return IEEE_ADDRESS.test(ieee) ? ieee : undefined;
 }
 
-/** One `type: zigbee` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config.ts reads it). */
+/** One `type: zigbee` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config/config.ts reads it). */
 export interface ZigbeeRadioConfig {
   type: 'zigbee';
   name: string;

@@ -50,6 +50,18 @@ describe('architecture: each part imports only what lies below it', () => {
     });
   }
 
+  it('gateway/core/ knows no concrete part: only the upstream interface, config types, the radio interface and the codec', () => {
+    const mayImport = ['gateway/core/', 'gateway/broker/upstream.ts', 'gateway/config/config-types.ts', 'radios/radio.ts', 'sn-codec/'];
+    const offending: string[] = [];
+    for (const file of sourceFiles(join(root, 'gateway/core'))) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+        const target = relative(root, resolve(dirname(file), match[1])).replace(/\.js$/, '.ts');
+        if (!mayImport.some((prefix) => target.startsWith(prefix))) offending.push(`${relative(root, file)} → ${target}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
   it('nothing imports the daemon entry point (gateway/main.ts)', () => {
     const importers = Object.keys(allowed)
       .flatMap((part) => sourceFiles(join(root, part)))

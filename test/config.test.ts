@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../gateway/config.js';
+import { ConfigError, loadConfig, parseConfig } from '../gateway/config/config.js';
 import type { SerialRadioConfig } from '../radios/serial.js';
 import type { UdpRadioConfig } from '../radios/udp.js';
 import type { XBeeRadioConfig } from '../radios/xbee.js';

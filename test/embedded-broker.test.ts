@@ -1,6 +1,6 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../gateway/embedded-broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../gateway/broker/embedded-broker.js';
 
 const opened: MqttClient[] = [];
 let broker: EmbeddedBroker | undefined;

@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
-import { parseConfig } from '../../gateway/config.js';
-import { GatewayCore } from '../../gateway/core.js';
-import { isConnected, none } from '../../gateway/session.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { parseConfig } from '../../gateway/config/config.js';
+import { GatewayCore } from '../../gateway/core/core.js';
+import { isConnected, none } from '../../gateway/core/session.js';
 import { encode, shortTopicId, type SnMessage } from '../../sn-codec/index.js';
 import { MemoryRadio } from '../support/memory-radio.js';
 import { RecordingUpstream } from '../support/recording-upstream.js';

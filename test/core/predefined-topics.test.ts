@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PredefinedTopics } from '../../gateway/predefined-topics.js';
-import type { TopicsSection } from '../../gateway/config-types.js';
+import { PredefinedTopics } from '../../gateway/core/predefined-topics.js';
+import type { TopicsSection } from '../../gateway/config/config-types.js';
 
 function topics(global: [number, string][], clients: Record<string, [number, string][]> = {}): PredefinedTopics {
   const section: TopicsSection = {

@@ -1,6 +1,6 @@
 /** Session data helpers: per-client topic ids (§6.5) and the shared empty map sessions start with. */
 import { describe, expect, it } from 'vitest';
-import { forgetRegistrations, forgetTopicId, newSession, none, registerTopic, setSubscription } from '../../gateway/session.js';
+import { forgetRegistrations, forgetTopicId, newSession, none, registerTopic, setSubscription } from '../../gateway/core/session.js';
 
 const link = { radio: 'udp0', address: 'udp:127.0.0.1:1' };
 

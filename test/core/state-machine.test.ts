@@ -4,12 +4,12 @@
  * the test says so, and a ManualClock drives the once-a-second sweep. No real timers, no sockets.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
-import { parseConfig } from '../../gateway/config.js';
-import type { GatewaySection, TopicsSection } from '../../gateway/config-types.js';
-import { ENDED_SESSION_KEPT_MS, GatewayCore } from '../../gateway/core.js';
-import type { ClientState } from '../../gateway/session.js';
-import type { BrokerQoS } from '../../gateway/upstream.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { parseConfig } from '../../gateway/config/config.js';
+import type { GatewaySection, TopicsSection } from '../../gateway/config/config-types.js';
+import { ENDED_SESSION_KEPT_MS, GatewayCore } from '../../gateway/core/core.js';
+import type { ClientState } from '../../gateway/core/session.js';
+import type { BrokerQoS } from '../../gateway/broker/upstream.js';
 import type { PublishMessage, QoS, SnMessage, SnMessageOf, SnMessageType } from '../../sn-codec/types.js';
 import { shortTopicId } from '../../sn-codec/index.js';
 import { MemoryRadio } from '../support/memory-radio.js';

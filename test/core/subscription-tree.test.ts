@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SubscriptionTree } from '../../gateway/subscription-tree.js';
-import { topicMatches } from '../../gateway/topics.js';
+import { SubscriptionTree } from '../../gateway/core/subscription-tree.js';
+import { topicMatches } from '../../gateway/core/topics.js';
 
 /** Sorted "subscriber@filter:qos" strings, so comparisons ignore walk order. */
 function matched(tree: SubscriptionTree<string>, topic: string): string[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasWildcard, isValidTopicFilter, isValidTopicName, topicMatches } from '../../gateway/topics.js';
+import { hasWildcard, isValidTopicFilter, isValidTopicName, topicMatches } from '../../gateway/core/topics.js';
 
 describe('MQTT 3.1.1 §4.7 topic names', () => {
   it.each([

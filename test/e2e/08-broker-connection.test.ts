@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../gateway/config.js';
+import { parseConfig } from '../../gateway/config/config.js';
 import type { UdpRadioConfig } from '../../radios/udp.js';
 import { connect, Observer, register, startGateway, until, type GatewayUnderTest } from '../support/harness.js';
 import { startMosquitto, type RunningBroker } from '../support/mosquitto.js';
@@ -107,7 +107,7 @@ describe('08 broker connection (Mosquitto)', () => {
       listenerLines: (d) => [`password_file ${d}/passwords`],
     });
     const { Gateway } = await import('../../gateway/gateway.js');
-    const { ManualClock } = await import('../../gateway/clock.js');
+    const { ManualClock } = await import('../../gateway/core/clock.js');
     const logs: string[] = [];
     const gateway = await Gateway.start(configFor(`  url: ${broker.url}\n  username: gateway\n  password: wrong`), {
       clock: new ManualClock(),

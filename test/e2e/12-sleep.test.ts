@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SnUdpPeer } from '../../client/udp-peer.js';
-import type { ClientState } from '../../gateway/session.js';
+import type { ClientState } from '../../gateway/core/session.js';
 import {
   connect, Observer, register, startBroker, startGateway, testConfig, until, type Broker, type BrokerKind, type GatewayUnderTest,
 } from '../support/harness.js';

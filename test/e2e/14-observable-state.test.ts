@@ -3,7 +3,7 @@
  * 'clientState' event, checked against real sensors driving a client through every §6.14 state.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ClientState } from '../../gateway/session.js';
+import type { ClientState } from '../../gateway/core/session.js';
 import { connect, Observer, startBroker, startGateway, testConfig, type Broker, type GatewayUnderTest } from '../support/harness.js';
 import { connectWithWill, receivePublish, settled, subscribe } from '../support/flows.js';
 

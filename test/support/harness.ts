@@ -6,11 +6,11 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll } from 'vitest';
 import { SnUdpPeer, type SnUdpPeerOptions } from '../../client/udp-peer.js';
-import { ManualClock } from '../../gateway/clock.js';
-import { parseConfig } from '../../gateway/config.js';
-import type { GatewayConfig } from '../../gateway/config-types.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { parseConfig } from '../../gateway/config/config.js';
+import type { GatewayConfig } from '../../gateway/config/config-types.js';
 import type { UdpRadioConfig } from '../../radios/udp.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/embedded-broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
 import { Gateway } from '../../gateway/gateway.js';
 import type { UdpRadio } from '../../radios/udp.js';
 import { startMosquitto, type RunningBroker } from './mosquitto.js';

@@ -4,7 +4,7 @@
  * accepts (by running the done callbacks), takes the connection down and up, and delivers messages.
  * Real-broker behaviour (Mosquitto, the embedded broker) is covered by test/e2e.
  */
-import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../../gateway/upstream.js';
+import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../../gateway/broker/upstream.js';
 
 export interface PublishCall {
   topic: string;

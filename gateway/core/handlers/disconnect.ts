@@ -3,7 +3,7 @@
  * buffered. Without: it is disconnected, its will is not published, CleanSession=1 forgets its session.
  * Either way the gateway answers DISCONNECT.
  */
-import type { DisconnectMessage } from '../../sn-codec/types.js';
+import type { DisconnectMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
 

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { Backoff } from '../common/backoff.js';
-import type { BrokerSection } from './config-types.js';
+import { Backoff } from '../../common/backoff.js';
+import type { BrokerSection } from '../config/config-types.js';
 import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from './upstream.js';
 
 export interface MqttUpstreamOptions {

@@ -5,11 +5,11 @@
  * the state they share and the flows that span several messages (delivery, retries, sleep, wills).
  */
 import { EventEmitter } from 'node:events';
-import { decode, encode, shortTopicName, SnCodecError } from '../sn-codec/index.js';
-import type { SnMessage } from '../sn-codec/types.js';
-import type { LogLevel, Radio, RadioSink } from '../radios/radio.js';
+import { decode, encode, shortTopicName, SnCodecError } from '../../sn-codec/index.js';
+import type { SnMessage } from '../../sn-codec/types.js';
+import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import type { Clock, TimerHandle } from './clock.js';
-import type { GatewaySection, TopicsSection } from './config-types.js';
+import type { GatewaySection, TopicsSection } from '../config/config-types.js';
 import { dispatch } from './handlers/index.js';
 import { PredefinedTopics } from './predefined-topics.js';
 import {
@@ -19,7 +19,7 @@ import {
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
-import type { BrokerQoS, Upstream, UpstreamSink } from './upstream.js';
+import type { BrokerQoS, Upstream, UpstreamSink } from '../broker/upstream.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
 export interface Peer {

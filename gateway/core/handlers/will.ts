@@ -1,5 +1,5 @@
 /** WILLTOPIC and WILLMSG during the CONNECT handshake (§6.2). */
-import type { WillMsgMessage, WillTopicMessage } from '../../sn-codec/types.js';
+import type { WillMsgMessage, WillTopicMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { brokerQos, type Session } from '../session.js';
 import { completeConnect } from './connect.js';

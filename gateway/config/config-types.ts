@@ -1,5 +1,5 @@
-/** The validated shape of gateway.yaml, every default filled in. Loaded by gateway/config.ts. */
-import type { RadioConfig } from '../radios/index.js';
+/** The validated shape of gateway.yaml, every default filled in. Loaded by gateway/config/config.ts. */
+import type { RadioConfig } from '../../radios/index.js';
 
 export interface RetryConfig {
   /** Seconds before a gateway → client message that expects a reply is resent (§6.13 T_RETRY). */

@@ -2,7 +2,7 @@
  * The broker side of the gateway. An interface, so a transparent mode (one connection per sensor)
  * can sit beside the aggregating one later; the core only ever talks to this.
  */
-import type { LogLevel } from '../radios/radio.js';
+import type { LogLevel } from '../../radios/radio.js';
 
 export type BrokerQoS = 0 | 1 | 2;
 

@@ -1,6 +1,6 @@
 /** The client's answers to the gateway's PUBLISH (§6.10): PUBACK (QoS 1), PUBREC then PUBCOMP (QoS 2). */
-import type { PubackMessage, PubcompMessage, PubrecMessage } from '../../sn-codec/types.js';
-import { ReturnCode } from '../../sn-codec/types.js';
+import type { PubackMessage, PubcompMessage, PubrecMessage } from '../../../sn-codec/types.js';
+import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { forgetTopicId, type Session } from '../session.js';
 import { actingSession } from './index.js';

@@ -17,7 +17,7 @@ import type {
   TlsConfig,
   TopicsSection,
 } from './config-types.js';
-import type { ZigbeeRadioConfig } from '../radios/zigbee.js';
+import type { ZigbeeRadioConfig } from '../../radios/zigbee.js';
 import {
   INVALID,
   type Infer,

@@ -1,6 +1,6 @@
 /** WILLTOPICUPD / WILLMSGUPD while connected (§6.4). */
-import type { WillMsgUpdMessage, WillTopicUpdMessage } from '../../sn-codec/types.js';
-import { ReturnCode } from '../../sn-codec/types.js';
+import type { WillMsgUpdMessage, WillTopicUpdMessage } from '../../../sn-codec/types.js';
+import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { brokerQos, type Session } from '../session.js';
 import { actingSession } from './index.js';

@@ -2,7 +2,7 @@
  * A client's session: plain, serialisable data (no sockets or timers inside), so a later
  * `stateDir` can persist it. The core changes it; handlers read and write it through the core.
  */
-import type { QoS } from '../sn-codec/types.js';
+import type { QoS } from '../../sn-codec/types.js';
 
 /** §6.14 client states, plus 'connecting' while the will handshake of §6.2 is under way. */
 export type ClientState = 'connecting' | 'active' | 'asleep' | 'awake' | 'lost' | 'disconnected';

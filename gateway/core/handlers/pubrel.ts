@@ -1,5 +1,5 @@
 /** PUBREL from a client (§6.6 QoS 2): the message id is released and PUBCOMP answers, even for an unknown id. */
-import type { PubrelMessage } from '../../sn-codec/types.js';
+import type { PubrelMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
 import { actingSession } from './index.js';

@@ -1,5 +1,5 @@
 /** One handler per message type (like aedes' lib/handlers/), dispatched from a table. */
-import type { SnMessage, SnMessageOf, SnMessageType } from '../../sn-codec/types.js';
+import type { SnMessage, SnMessageOf, SnMessageType } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
 import { handleConnect } from './connect.js';

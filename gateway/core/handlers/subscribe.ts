@@ -2,8 +2,8 @@
  * SUBSCRIBE (§6.9) by name (wildcards allowed), short name or predefined id. SUBACK carries the topic id
  * the gateway will publish with (0x0000 for wildcards and short names) and the granted QoS.
  */
-import type { SubscribeMessage, TopicRef } from '../../sn-codec/types.js';
-import { ReturnCode } from '../../sn-codec/types.js';
+import type { SubscribeMessage, TopicRef } from '../../../sn-codec/types.js';
+import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { registerTopic, setSubscription, type Session } from '../session.js';
 import { hasWildcard, isValidTopicFilter } from '../topics.js';

@@ -6,7 +6,7 @@
 import type { Session } from './session.js';
 import { SubscriptionTree } from './subscription-tree.js';
 import { topicMatches } from './topics.js';
-import type { BrokerQoS, Upstream } from './upstream.js';
+import type { BrokerQoS, Upstream } from '../broker/upstream.js';
 
 /**
  * A SUBSCRIBE sent to the broker. The broker re-sends retained messages after each SUBSCRIBE, flagged

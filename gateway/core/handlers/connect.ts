@@ -1,6 +1,6 @@
 /** CONNECT (§6.2, §6.3): CONNACK at once, or the will handshake first when Will=1. */
-import type { ConnectMessage } from '../../sn-codec/types.js';
-import { ReturnCode } from '../../sn-codec/types.js';
+import type { ConnectMessage } from '../../../sn-codec/types.js';
+import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { isConnected, newSession, type Session } from '../session.js';
 

@@ -3,7 +3,7 @@
  * sleeping client: it is awake; buffered messages are sent, each completing its QoS flow, then PINGRESP,
  * and it sleeps again.
  */
-import type { PingreqMessage } from '../../sn-codec/types.js';
+import type { PingreqMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
 

@@ -2,7 +2,7 @@
  * Predefined topic ids (§6.7), known in advance to client and gateway: global ones from
  * `topics.predefined`, and per-client ones from `topics.clients.<ClientId>.predefined` that override them.
  */
-import type { TopicsSection } from './config-types.js';
+import type { TopicsSection } from '../config/config-types.js';
 
 export class PredefinedTopics {
   private readonly global: Map<number, string>;

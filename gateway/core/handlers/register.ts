@@ -1,6 +1,6 @@
 /** REGISTER from a client (§6.5): REGACK with the topic id, per client and stable for the session. */
-import type { RegisterMessage } from '../../sn-codec/types.js';
-import { ReturnCode } from '../../sn-codec/types.js';
+import type { RegisterMessage } from '../../../sn-codec/types.js';
+import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { registerTopic, type Session } from '../session.js';
 import { isValidTopicName } from '../topics.js';

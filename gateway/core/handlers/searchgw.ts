@@ -1,6 +1,6 @@
 /** SEARCHGW (§6.1): answered with GWINFO, broadcast on the radio it came from (to the forwarder, if relayed). */
-import type { SearchGwMessage } from '../../sn-codec/types.js';
-import { encode } from '../../sn-codec/index.js';
+import type { SearchGwMessage } from '../../../sn-codec/types.js';
+import { encode } from '../../../sn-codec/index.js';
 import type { GatewayCore, Peer } from '../core.js';
 
 export function handleSearchgw(core: GatewayCore, peer: Peer, _message: SearchGwMessage): void {

@@ -1,6 +1,6 @@
 /** REGACK from a client, answering the gateway's REGISTER (§6.5): the waiting PUBLISH can go. */
-import type { RegackMessage } from '../../sn-codec/types.js';
-import { ReturnCode } from '../../sn-codec/types.js';
+import type { RegackMessage } from '../../../sn-codec/types.js';
+import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { forgetTopicId, type Session } from '../session.js';
 import { actingSession } from './index.js';

@@ -1,5 +1,5 @@
 /** UNSUBSCRIBE (§6.9): the broker subscription goes when its last client leaves it. */
-import type { UnsubscribeMessage } from '../../sn-codec/types.js';
+import type { UnsubscribeMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
 import { actingSession } from './index.js';

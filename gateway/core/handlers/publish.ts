@@ -3,8 +3,8 @@
  * the broker accepted the message (held while the broker is away); exactly once for QoS 2 even when
  * the client retransmits with DUP.
  */
-import type { PublishMessage } from '../../sn-codec/types.js';
-import { ReturnCode } from '../../sn-codec/types.js';
+import type { PublishMessage } from '../../../sn-codec/types.js';
+import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
 import { actingSession } from './index.js';
