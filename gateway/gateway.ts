@@ -11,6 +11,7 @@ import { GatewayCore } from './core/core.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
 import { MqttUpstream } from './broker/mqtt-upstream.js';
+import { AccessRules } from './access/access-rules.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
@@ -50,6 +51,8 @@ export class Gateway {
       upstream,
       clock: options.clock ?? systemClock,
       sweepIntervalMs: options.sweepIntervalMs,
+      // No rules: the core's default lets everyone do everything.
+      access: config.access.rules.length > 0 || config.access.anonymous ? new AccessRules(config.access) : undefined,
     });
     const gateway = new Gateway(config, upstream, core, embedded);
     if (options.logger) {

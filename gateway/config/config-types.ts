@@ -58,11 +58,31 @@ export interface TopicsSection {
   clients: Map<string, { predefined: Map<number, string> }>;
 }
 
+/** One access rule (`access.rules[]`): the first whose clientId and from match a client applies to it. */
+export interface AccessRule {
+  /** Exact ClientId or a glob (`*`, `?`). */
+  clientId: string;
+  /** Radio names or address globs (`udp:192.168.1.*`, `zigbee:*`); absent = from anywhere. */
+  from?: string[];
+  /** Topic filters it may publish to, `{clientId}` standing for its ClientId; absent = any topic. */
+  publish?: string[];
+  /** Topic filters it may subscribe within; absent = any. */
+  subscribe?: string[];
+}
+
+export interface AccessSection {
+  /** No rules = everyone may connect, publish and subscribe. */
+  rules: AccessRule[];
+  /** QoS -1 (§6.8) from senders that never connected; absent = refused when there are rules, allowed when not. */
+  anonymous?: { from?: string[]; publish?: string[] };
+}
+
 export interface GatewayConfig {
   gateway: GatewaySection;
   broker: BrokerSection;
   radios: RadioConfig[];
   topics: TopicsSection;
+  access: AccessSection;
   /** Directory for state the gateway keeps (Zigbee database, network key). */
   stateDir: string;
   log: { level: 'error' | 'warn' | 'info' | 'debug' };

@@ -18,6 +18,7 @@ import type {
   TopicsSection,
 } from './config-types.js';
 import type { ZigbeeRadioConfig } from '../../radios/zigbee.js';
+import { isValidTopicFilter } from '../core/topics.js';
 import {
   INVALID,
   type Infer,
@@ -375,6 +376,33 @@ const topicsSection = section({
   clients: withDefault(mapOf('ClientId', clientIdKey, object({ predefined: predefinedTopics }, 'a client')), {}),
 });
 
+/** A topic filter in an access rule; `{clientId}` may stand for a whole level or part of one. */
+const ruleFilter = refine(text(), (filter, path, issues) => {
+  const concrete = filter.replaceAll('{clientId}', 'x');
+  if (/\{\w*\}/.test(concrete)) return issues.report(path, `only {clientId} may be templated (got ${JSON.stringify(filter)})`);
+  return isValidTopicFilter(concrete) ? filter : issues.report(path, `must be an MQTT topic filter: '+' and '#' alone in their level, '#' last (got ${JSON.stringify(filter)})`);
+});
+
+const accessRule = object(
+  {
+    clientId: text(),
+    from: optional(list(text(), 1)),
+    publish: optional(list(ruleFilter)),
+    subscribe: optional(list(ruleFilter)),
+  },
+  'an access rule',
+);
+
+const accessSection = section({
+  rules: withDefault(list(accessRule), []),
+  anonymous: optional(
+    object({
+      from: optional(list(text(), 1)),
+      publish: optional(list(refine(ruleFilter, (f, path, issues) => (f.includes('{clientId}') ? issues.report(path, 'a sender that never connected has no ClientId: {clientId} means nothing here') : f)))),
+    }, 'anonymous senders'),
+  ),
+});
+
 /** Localhost only, like Mosquitto 2: one UDP radio on 127.0.0.1:10000 unless the file lists radios. */
 const radiosList = refine(withDefault(list(radio, 1), [{ type: 'udp' }]), nameRadios);
 
@@ -384,6 +412,7 @@ const configFile = section(
     broker: brokerSection,
     radios: radiosList,
     topics: topicsSection,
+    access: accessSection,
     stateDir: withDefault(text(), './state'),
     log: section({ level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info') }),
   },
@@ -429,7 +458,7 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   const radios = finishRadios(raw.radios, stateDir, baseDir, issues);
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
   if (issues.list.length !== before) return INVALID;
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, stateDir, log: raw.log };
+  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, stateDir, log: raw.log };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {

@@ -20,6 +20,7 @@ import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
 import type { BrokerQoS, Upstream, UpstreamSink } from '../broker/upstream.js';
+import { allowEverything, type AccessPolicy, type Requester } from './access-policy.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
 export interface Peer {
@@ -63,6 +64,8 @@ export interface CoreStats {
   willsPublished: number;
   /** Frames whose handling threw: a bug, logged with its stack; the gateway carries on. */
   internalErrors: number;
+  /** CONNECT, REGISTER, PUBLISH, SUBSCRIBE or a will refused by the access rules. */
+  refused: number;
 }
 
 export interface CoreEvents {
@@ -71,6 +74,8 @@ export interface CoreEvents {
   frameDropped: [radio: string, address: string, reason: string];
   messageBuffered: [clientId: string, topic: string];
   messageDropped: [clientId: string, topic: string, reason: string];
+  /** The access rules refused something; clientId is '' for a sender that never connected. */
+  accessRefused: [clientId: string, radio: string, address: string, what: string];
 }
 
 export interface CoreOptions {
@@ -80,6 +85,8 @@ export interface CoreOptions {
   clock: Clock;
   /** How often timers are checked (keep-alive, sleep, retries); one sweep for all clients. Default 1000 ms. */
   sweepIntervalMs?: number;
+  /** Who may connect, publish and subscribe; default: everyone, everything. */
+  access?: AccessPolicy;
 }
 
 /** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
@@ -95,12 +102,13 @@ export class GatewayCore {
   readonly events = new EventEmitter<CoreEvents>();
   readonly stats: CoreStats = {
     framesIn: 0, framesOut: 0, malformed: 0, unexpected: 0, oversize: 0, publishedToBroker: 0,
-    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0,
+    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0, refused: 0,
   };
   readonly config: GatewaySection;
   readonly clock: Clock;
   readonly upstream: Upstream;
   readonly predefined: PredefinedTopics;
+  readonly access: AccessPolicy;
   readonly radios = new Map<string, Radio>();
   readonly sessionsByPeer = new Map<string, Session>();
   readonly sessionsById = new Map<string, Session>();
@@ -116,6 +124,8 @@ export class GatewayCore {
   private readonly decodeOptions: { maxClientIdLength: number };
   /** Last time a malformed frame from an address was logged, so a babbling sensor cannot flood the log. */
   private readonly malformedLoggedAt = new Map<string, number>();
+  /** Per client (or anonymous address): when its refusals were last logged, and how many since. */
+  private readonly refusalsLogged = new Map<string, { at: number; since: number }>();
 
   /** What radios report to. */
   readonly radioSink: RadioSink = {
@@ -140,6 +150,7 @@ export class GatewayCore {
     this.upstream = options.upstream;
     this.shared = new SharedSubscriptions(options.upstream);
     this.predefined = new PredefinedTopics(options.topics);
+    this.access = options.access ?? allowEverything;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength };
   }
@@ -231,6 +242,32 @@ export class GatewayCore {
     this.stats.unexpected++;
     this.events.emit('frameDropped', peer.radio.name, peer.address, `unexpected ${message.type}: ${why}`);
     this.log('debug', `${peer.radio.name}: ${message.type} from ${peer.address} dropped: ${why}`);
+  }
+
+  /** A session as the access rules see it. */
+  requester(session: Session): Requester {
+    return { clientId: session.clientId, radio: session.link.radio, address: session.link.address };
+  }
+
+  /**
+   * The access rules refused something: counted, reported by the `accessRefused` event, and logged at
+   * most once a minute per client (with how many were refused meanwhile), so a looping sensor cannot flood the log.
+   */
+  refuse(clientId: string, radio: string, address: string, what: string): void {
+    this.stats.refused++;
+    this.events.emit('accessRefused', clientId, radio, address, what);
+    const key = clientId === '' ? `${radio}|${address}` : clientId;
+    const now = this.clock.now();
+    const entry = this.refusalsLogged.get(key);
+    if (entry && now - entry.at < 60_000) {
+      entry.since++;
+      return;
+    }
+    if (this.refusalsLogged.size >= 10_000) this.refusalsLogged.clear();
+    this.refusalsLogged.set(key, { at: now, since: 0 });
+    const who = clientId === '' ? `${radio} ${address}` : `client ${clientId} (${radio} ${address})`;
+    const more = entry && entry.since > 0 ? ` (and ${entry.since} more refusals in the last minute)` : '';
+    this.log('warn', `access: ${who} refused: ${what}${more}`);
   }
 
   // ---------------------------------------------------------------- frames out
@@ -367,6 +404,10 @@ export class GatewayCore {
     const will = session.will;
     session.will = undefined;
     if (!will || !will.topic) return;
+    if (!this.access.mayPublish(this.requester(session), will.topic)) {
+      this.refuse(session.clientId, session.link.radio, session.link.address, `will on ${will.topic} not published`);
+      return;
+    }
     this.stats.willsPublished++;
     this.log('info', `client ${session.clientId}: publishing will on ${will.topic}`);
     this.upstream.publish(will.topic, will.message, will.qos, will.retain);

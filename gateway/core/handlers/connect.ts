@@ -5,6 +5,12 @@ import type { GatewayCore, Peer } from '../core.js';
 import { isConnected, newSession, type Session } from '../session.js';
 
 export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMessage, atPeer: Session | undefined): void {
+  if (!core.access.mayConnect({ clientId: message.clientId, radio: peer.radio.name, address: peer.address })) {
+    // Refused before anything changes: a session (or another client) at this address is left as it was.
+    core.refuse(message.clientId, peer.radio.name, peer.address, 'CONNECT');
+    core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.NotSupported });
+    return;
+  }
   const now = core.clock.now();
   let session = core.sessionsById.get(message.clientId);
   // Another client that spoke from this address before is gone; this peer is someone new now.

@@ -26,6 +26,12 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
     return;
   }
   const { msgId, topicId } = message;
+  if (!core.access.mayPublish(core.requester(session), topic)) {
+    core.refuse(session.clientId, session.link.radio, session.link.address, `PUBLISH to ${topic}`);
+    // QoS 0 has no answer to carry a refusal: dropped (counted above).
+    if (message.qos > 0) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.NotSupported });
+    return;
+  }
   switch (message.qos) {
     case 0:
       core.publishUpstream(topic, message.payload, 0, message.retain);
@@ -74,6 +80,13 @@ function publishQosMinusOne(core: GatewayCore, peer: Peer, message: PublishMessa
   const topic = core.resolveTopic(clientId, message.topicIdType, message.topicId);
   if (topic === undefined) {
     core.unexpected(peer, message, `unknown ${message.topicIdType} topic id ${message.topicId}`);
+    return;
+  }
+  const allowed = clientId
+    ? core.access.mayPublish(core.requester(clientId), topic)
+    : core.access.mayPublishAnonymously(peer.radio.name, peer.address, topic);
+  if (!allowed) {
+    core.refuse(clientId?.clientId ?? '', peer.radio.name, peer.address, `QoS -1 PUBLISH to ${topic}`);
     return;
   }
   core.publishUpstream(topic, message.payload, 0, message.retain);

@@ -31,6 +31,12 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
     core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.InvalidTopicId });
     return;
   }
+  if (!core.access.maySubscribe(core.requester(session), filter)) {
+    core.refuse(session.clientId, session.link.radio, session.link.address, `SUBSCRIBE ${filter}`);
+    const topicId = topic.topicIdType === 'predefined' ? topic.topicId : 0;
+    core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported });
+    return;
+  }
   let topicId = 0;
   if (topic.topicIdType === 'predefined') topicId = topic.topicId;
   else if (topic.topicIdType === 'normal' && !hasWildcard(filter)) {

@@ -13,6 +13,11 @@ export function handleWillTopicUpd(core: GatewayCore, peer: Peer, message: WillT
   }
   if (message.willTopic === '') {
     session.will = undefined; // an empty WILLTOPICUPD deletes topic and message
+  } else if (!core.access.mayPublish(core.requester(session), message.willTopic)) {
+    // A will it could never publish: refused now, while the client can still hear why.
+    core.refuse(session.clientId, session.link.radio, session.link.address, `WILLTOPICUPD ${message.willTopic}`);
+    core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NotSupported });
+    return;
   } else {
     session.will = {
       topic: message.willTopic,
