@@ -52,6 +52,7 @@ export class Gateway {
       clock: options.clock ?? systemClock,
       sweepIntervalMs: options.sweepIntervalMs,
       // No rules: the core's default lets everyone do everything.
+      limits: config.limits,
       access: config.access.rules.length > 0 || config.access.anonymous ? new AccessRules(config.access) : undefined,
     });
     const gateway = new Gateway(config, upstream, core, embedded);

@@ -77,12 +77,27 @@ export interface AccessSection {
   anonymous?: { from?: string[]; publish?: string[] };
 }
 
+/** Flood limits: what one sender or client may cost the gateway. */
+export interface LimitsSection {
+  /** Frames a second one sender address may send (token bucket refill); 0 = no limit. */
+  frameRate: number;
+  /** Frames one sender may send at once before frameRate applies. */
+  frameBurst: number;
+  /** Clients at most in the `connecting` state (will handshake, or waiting for the broker); beyond: CONNACK 0x01. */
+  maxConnecting: number;
+  /** Topic ids one client may register (REGISTER, SUBSCRIBE by name); beyond: REGACK / SUBACK 0x01. */
+  maxTopicIdsPerClient: number;
+  /** Subscriptions one client may hold; beyond: SUBACK 0x01. */
+  maxSubscriptionsPerClient: number;
+}
+
 export interface GatewayConfig {
   gateway: GatewaySection;
   broker: BrokerSection;
   radios: RadioConfig[];
   topics: TopicsSection;
   access: AccessSection;
+  limits: LimitsSection;
   /** Directory for state the gateway keeps (Zigbee database, network key). */
   stateDir: string;
   log: { level: 'error' | 'warn' | 'info' | 'debug' };

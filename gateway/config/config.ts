@@ -403,6 +403,14 @@ const accessSection = section({
   ),
 });
 
+const limitsSection = section({
+  frameRate: withDefault(number({ min: 0 }), 2000),
+  frameBurst: withDefault(integer(1), 4000),
+  maxConnecting: withDefault(integer(1), 1000),
+  maxTopicIdsPerClient: withDefault(integer(1, 65534), 1000),
+  maxSubscriptionsPerClient: withDefault(integer(1), 100),
+});
+
 /** Localhost only, like Mosquitto 2: one UDP radio on 127.0.0.1:10000 unless the file lists radios. */
 const radiosList = refine(withDefault(list(radio, 1), [{ type: 'udp' }]), nameRadios);
 
@@ -413,6 +421,7 @@ const configFile = section(
     radios: radiosList,
     topics: topicsSection,
     access: accessSection,
+    limits: limitsSection,
     stateDir: withDefault(text(), './state'),
     log: section({ level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info') }),
   },
@@ -458,7 +467,7 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   const radios = finishRadios(raw.radios, stateDir, baseDir, issues);
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
   if (issues.list.length !== before) return INVALID;
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, stateDir, log: raw.log };
+  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, limits: raw.limits, stateDir, log: raw.log };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {

@@ -9,7 +9,8 @@ import { decode, encode, shortTopicName, SnCodecError } from '../../sn-codec/ind
 import type { SnMessage } from '../../sn-codec/types.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import type { Clock, TimerHandle } from './clock.js';
-import type { GatewaySection, TopicsSection } from '../config/config-types.js';
+import type { GatewaySection, LimitsSection, TopicsSection } from '../config/config-types.js';
+import { RateLimiter } from './rate-limiter.js';
 import { dispatch } from './handlers/index.js';
 import { PredefinedTopics } from './predefined-topics.js';
 import {
@@ -66,6 +67,8 @@ export interface CoreStats {
   internalErrors: number;
   /** CONNECT, REGISTER, PUBLISH, SUBSCRIBE or a will refused by the access rules. */
   refused: number;
+  /** Frames dropped unread because their sender exceeded its frame rate (flood limit). */
+  rateLimited: number;
 }
 
 export interface CoreEvents {
@@ -87,7 +90,13 @@ export interface CoreOptions {
   sweepIntervalMs?: number;
   /** Who may connect, publish and subscribe; default: everyone, everything. */
   access?: AccessPolicy;
+  /** Flood limits; default: none (gateway.yaml's `limits:` gives the shipped ones). */
+  limits?: Partial<LimitsSection>;
 }
+
+const NO_LIMITS: LimitsSection = {
+  frameRate: 0, frameBurst: 1, maxConnecting: Infinity, maxTopicIdsPerClient: 0xfffe, maxSubscriptionsPerClient: Infinity,
+};
 
 /** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
 export const ENDED_SESSION_KEPT_MS = 3_600_000;
@@ -102,13 +111,18 @@ export class GatewayCore {
   readonly events = new EventEmitter<CoreEvents>();
   readonly stats: CoreStats = {
     framesIn: 0, framesOut: 0, malformed: 0, unexpected: 0, oversize: 0, publishedToBroker: 0,
-    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0, refused: 0,
+    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0, refused: 0, rateLimited: 0,
   };
   readonly config: GatewaySection;
   readonly clock: Clock;
   readonly upstream: Upstream;
   readonly predefined: PredefinedTopics;
   readonly access: AccessPolicy;
+  readonly limits: LimitsSection;
+  private readonly rateLimiter: RateLimiter | undefined;
+  /** Last time a rate-limited sender was logged: once a minute each. */
+  private readonly limitedLoggedAt = new Map<string, number>();
+  private connectingClients = 0;
   readonly radios = new Map<string, Radio>();
   readonly sessionsByPeer = new Map<string, Session>();
   readonly sessionsById = new Map<string, Session>();
@@ -151,6 +165,8 @@ export class GatewayCore {
     this.shared = new SharedSubscriptions(options.upstream);
     this.predefined = new PredefinedTopics(options.topics);
     this.access = options.access ?? allowEverything;
+    this.limits = { ...NO_LIMITS, ...options.limits };
+    this.rateLimiter = this.limits.frameRate > 0 ? new RateLimiter(this.limits.frameRate, this.limits.frameBurst) : undefined;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength };
   }
@@ -190,6 +206,11 @@ export class GatewayCore {
   /** A frame arrived on a radio. Malformed frames are counted, logged with the sender, and dropped. */
   frame(radio: Radio, address: string, bytes: Buffer): void {
     this.stats.framesIn++;
+    // A flooding sender is turned away before its frame is even decoded (forwarded nodes share their forwarder's bucket).
+    if (this.rateLimiter && !this.rateLimiter.take(radio.name + '|' + address, this.clock.now())) {
+      this.rateLimited(radio, address);
+      return;
+    }
     let message: SnMessage;
     try {
       message = decode(bytes, this.decodeOptions);
@@ -235,6 +256,17 @@ export class GatewayCore {
       const head = bytes.subarray(0, 16).toString('hex');
       this.log('warn', `${radio.name}: malformed frame from ${address} dropped (${reason}: ${detail}) [${bytes.length} bytes: ${head}${bytes.length > 16 ? '…' : ''}]`);
     }
+  }
+
+  private rateLimited(radio: Radio, address: string): void {
+    this.stats.rateLimited++;
+    const now = this.clock.now();
+    const key = radio.name + '|' + address;
+    const last = this.limitedLoggedAt.get(key);
+    if (last !== undefined && now - last < 60_000) return;
+    if (this.limitedLoggedAt.size >= 10_000) this.limitedLoggedAt.clear();
+    this.limitedLoggedAt.set(key, now);
+    this.log('warn', `${radio.name}: ${address} sends more than ${this.limits.frameRate} frames/s; frames over the limit are dropped (limits.frameRate)`);
   }
 
   /** A well-formed frame that makes no sense from this sender now. */
@@ -326,9 +358,16 @@ export class GatewayCore {
     return this.connectedClients;
   }
 
+  /** Clients in the `connecting` state: what limits.maxConnecting bounds. */
+  get connectingCount(): number {
+    return this.connectingClients;
+  }
+
   setState(session: Session, to: ClientState): void {
     const from = session.state;
     session.state = to;
+    if (from === 'connecting' && session.counted) this.connectingClients--;
+    if (to === 'connecting') this.connectingClients++;
     // Counted even when the state does not change: a new session starts out 'connecting' uncounted.
     const wasCounted = session.counted;
     session.counted = isConnected(to);

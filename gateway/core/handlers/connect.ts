@@ -24,6 +24,12 @@ export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMes
     core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.Congestion });
     return;
   }
+  if (core.connectingCount >= core.limits.maxConnecting && session?.state !== 'connecting') {
+    // A CONNECT storm (spoofed ports, unfinished will handshakes) must not hold unbounded half-open sessions.
+    core.log('warn', `CONNECT from ${message.clientId} at ${peer.address} refused: ${core.connectingCount} clients connecting (limits.maxConnecting)`);
+    core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.Congestion });
+    return;
+  }
   if (!session) {
     session = newSession(message.clientId, core.linkOf(peer), now);
     core.sessionsById.set(message.clientId, session);
