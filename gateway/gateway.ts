@@ -11,6 +11,8 @@ import { GatewayCore } from './core/core.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
 import { MqttUpstream } from './broker/mqtt-upstream.js';
+import { TransparentUpstream } from './broker/transparent-upstream.js';
+import type { Upstream } from './broker/upstream.js';
 import { AccessRules } from './access/access-rules.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
@@ -22,10 +24,10 @@ export interface GatewayOptions extends RadioFactoryOptions {
 export class Gateway {
   readonly core: GatewayCore;
   readonly radios: Radio[] = [];
-  readonly upstream: MqttUpstream;
+  readonly upstream: Upstream;
   private embedded: EmbeddedBroker | undefined;
 
-  private constructor(readonly config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined) {
+  private constructor(readonly config: GatewayConfig, upstream: Upstream, core: GatewayCore, embedded: EmbeddedBroker | undefined) {
     this.upstream = upstream;
     this.core = core;
     this.embedded = embedded;
@@ -44,7 +46,10 @@ export class Gateway {
       url = embedded.url;
       options.logger?.log('info', `no broker configured: embedded MQTT broker listening on ${url}`);
     }
-    const upstream = new MqttUpstream({ url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue });
+    const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue };
+    const upstream = config.broker.mode === 'transparent'
+      ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
+      : new MqttUpstream(upstreamOptions);
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,

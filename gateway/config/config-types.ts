@@ -33,8 +33,12 @@ export interface TlsConfig { ca?: string; cert?: string; key?: string; rejectUna
 export interface BrokerSection {
   /** mqtt://, mqtts://, ws:// URL; undefined = start the embedded broker on `embedded`. */
   url?: string;
-  mode: 'aggregating';
+  /** aggregating: one connection for all sensors (§4); transparent: one per sensor. */
+  mode: 'aggregating' | 'transparent';
+  /** The gateway's own connection (aggregating mode; QoS -1 from unconnected sensors in transparent mode). */
   clientId: string;
+  /** Transparent mode: put before each sensor's ClientId at the broker. */
+  clientIdPrefix: string;
   username?: string;
   password?: string;
   tls?: TlsConfig;
@@ -91,6 +95,15 @@ export interface LimitsSection {
   maxSubscriptionsPerClient: number;
 }
 
+/** A sensor's own broker credentials (transparent mode), by ClientId; absent keys fall back to the broker section's. */
+export interface ClientCredentials {
+  username?: string;
+  password?: string;
+  /** Client certificate and key files for mqtts:// (together). */
+  cert?: string;
+  key?: string;
+}
+
 export interface GatewayConfig {
   gateway: GatewaySection;
   broker: BrokerSection;
@@ -98,6 +111,7 @@ export interface GatewayConfig {
   topics: TopicsSection;
   access: AccessSection;
   limits: LimitsSection;
+  clients: Map<string, ClientCredentials>;
   /** Directory for state the gateway keeps (Zigbee database, network key). */
   stateDir: string;
   log: { level: 'error' | 'warn' | 'info' | 'debug' };

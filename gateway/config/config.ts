@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type {
   BrokerSection,
+  ClientCredentials,
   GatewayConfig,
   RadioConfig,
   TlsConfig,
@@ -325,12 +326,7 @@ const brokerUrl = refine(text(), (url, path, issues) => {
   return url;
 });
 
-const brokerMode: Schema<'aggregating'> = {
-  parse(input, path, issues) {
-    if (input === 'transparent') return issues.report(path, 'transparent mode is not supported yet; use aggregating');
-    return oneOf('aggregating').parse(input, path, issues);
-  },
-};
+const brokerMode = oneOf('aggregating', 'transparent');
 
 const gatewaySection = section({
   id: withDefault(integer(0, 255), 1),
@@ -351,6 +347,7 @@ const brokerSection = section({
   url: optional(brokerUrl),
   mode: withDefault(brokerMode, 'aggregating'),
   clientId: optional(text()),
+  clientIdPrefix: withDefault(text({ allowEmpty: true }), ''),
   username: optional(text({ allowEmpty: true })),
   password: optional(text({ allowEmpty: true })),
   tls: optional(
@@ -403,6 +400,16 @@ const accessSection = section({
   ),
 });
 
+const clientsSection = withDefault(
+  mapOf('ClientId', clientIdKey, object({
+    username: optional(text({ allowEmpty: true })),
+    password: optional(text({ allowEmpty: true })),
+    cert: optional(text()),
+    key: optional(text()),
+  }, 'a client')),
+  {},
+);
+
 const limitsSection = section({
   frameRate: withDefault(number({ min: 0 }), 2000),
   frameBurst: withDefault(integer(1), 4000),
@@ -422,6 +429,7 @@ const configFile = section(
     topics: topicsSection,
     access: accessSection,
     limits: limitsSection,
+    clients: clientsSection,
     stateDir: withDefault(text(), './state'),
     log: section({ level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info') }),
   },
@@ -466,8 +474,9 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   const broker = finishBroker(raw.broker, raw.gateway.id, baseDir, issues);
   const radios = finishRadios(raw.radios, stateDir, baseDir, issues);
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
+  const clients = finishClients(raw.clients, baseDir, issues);
   if (issues.list.length !== before) return INVALID;
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, limits: raw.limits, stateDir, log: raw.log };
+  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, limits: raw.limits, clients, stateDir, log: raw.log };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {
@@ -504,6 +513,21 @@ function finishRadios(radios: NamedRadio[], stateDir: string, baseDir: string, i
       backupPath: r.backupPath === undefined ? join(stateDir, 'zigbee-backup.json') : resolve(baseDir, r.backupPath),
     };
   });
+}
+
+/** Per-sensor certificates come in pairs; their paths are relative to the config file. */
+function finishClients(clients: Infer<typeof clientsSection>, baseDir: string, issues: Issues): Map<string, ClientCredentials> {
+  const out = new Map<string, ClientCredentials>();
+  for (const [clientId, c] of clients) {
+    if (c.cert !== undefined && c.key === undefined) issues.report(['clients', clientId, 'key'], `required when clients.${clientId}.cert is set`);
+    if (c.key !== undefined && c.cert === undefined) issues.report(['clients', clientId, 'cert'], `required when clients.${clientId}.key is set`);
+    out.set(clientId, {
+      ...c,
+      ...(c.cert !== undefined && { cert: resolve(baseDir, c.cert) }),
+      ...(c.key !== undefined && { key: resolve(baseDir, c.key) }),
+    });
+  }
+  return out;
 }
 
 function checkClientIds(topics: TopicsSection, maxLength: number, issues: Issues): void {

@@ -61,6 +61,12 @@ export function completeConnect(core: GatewayCore, session: Session): void {
       ? { topic: pending.topic, message: pending.message ?? Buffer.alloc(0), qos: pending.qos ?? 0, retain: pending.retain ?? false }
       : undefined;
   }
+  // Transparent mode: CONNACK waits for the broker's answer to the sensor's own connection.
+  if (core.transparent) core.openBrokerSession(session, () => activate(core, session));
+  else activate(core, session);
+}
+
+function activate(core: GatewayCore, session: Session): void {
   core.setState(session, 'active');
   core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
   core.pump(session);

@@ -34,15 +34,16 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
   }
   switch (message.qos) {
     case 0:
-      core.publishUpstream(topic, message.payload, 0, message.retain);
+      core.publishUpstream(topic, message.payload, 0, message.retain, undefined, session);
       return;
     case 1: {
       const incoming = (session.incoming ??= new Map());
       if (incoming.get(msgId) === 'qos1-publishing') return; // a DUP of one still on its way to the broker
-      const accepted = core.publishUpstream(topic, message.payload, 1, message.retain, (ok) => {
+      const accepted = core.publishUpstream(topic, message.payload, 1, message.retain, (result) => {
         incoming.delete(msgId);
-        if (ok) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Accepted });
-      });
+        if (!result.error) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Accepted });
+        else if (result.refused !== undefined) refusedByBroker(core, session, topic, topicId, msgId, result.refused);
+      }, session);
       if (accepted) incoming.set(msgId, 'qos1-publishing');
       else core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Congestion });
       return;
@@ -55,9 +56,10 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
         return;
       }
       if (seen === 'qos2-publishing') return;
-      const accepted = core.publishUpstream(topic, message.payload, 2, message.retain, (ok) => {
-        if (!ok) {
+      const accepted = core.publishUpstream(topic, message.payload, 2, message.retain, (result) => {
+        if (result.error) {
           incoming.delete(msgId);
+          if (result.refused !== undefined) refusedByBroker(core, session, topic, topicId, msgId, result.refused);
           return;
         }
         incoming.set(msgId, 'qos2-received');
@@ -68,6 +70,12 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
       return;
     }
   }
+}
+
+/** The broker refused the message (MQTT 5 reason >= 0x80, e.g. 0x87 not authorised by its ACL): PUBACK 0x03. */
+function refusedByBroker(core: GatewayCore, session: Session, topic: string, topicId: number, msgId: number, reason: number): void {
+  core.log('info', `client ${session.clientId}: the broker refused its PUBLISH to ${topic} (reason 0x${reason.toString(16)})`);
+  core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.NotSupported });
 }
 
 /** §6.8: QoS -1 from any sender, connected or not, on a predefined id or short name only. */
@@ -89,5 +97,5 @@ function publishQosMinusOne(core: GatewayCore, peer: Peer, message: PublishMessa
     core.refuse(clientId?.clientId ?? '', peer.radio.name, peer.address, `QoS -1 PUBLISH to ${topic}`);
     return;
   }
-  core.publishUpstream(topic, message.payload, 0, message.retain);
+  core.publishUpstream(topic, message.payload, 0, message.retain, undefined, clientId);
 }

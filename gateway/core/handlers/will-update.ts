@@ -11,6 +11,11 @@ export function handleWillTopicUpd(core: GatewayCore, peer: Peer, message: WillT
     core.unexpected(peer, message, 'not connected');
     return;
   }
+  if (core.transparent) {
+    // The will is registered at the broker with the connection; MQTT cannot change it on an open connection.
+    core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NotSupported });
+    return;
+  }
   if (message.willTopic === '') {
     session.will = undefined; // an empty WILLTOPICUPD deletes topic and message
   } else if (!core.access.mayPublish(core.requester(session), message.willTopic)) {
@@ -35,7 +40,7 @@ export function handleWillMsgUpd(core: GatewayCore, peer: Peer, message: WillMsg
     core.unexpected(peer, message, 'not connected');
     return;
   }
-  if (!session.will) {
+  if (core.transparent || !session.will) {
     // A message without a topic cannot be published; the spec leaves this open (docs/spec-interpretation.md).
     core.send(session, { type: 'WILLMSGRESP', returnCode: ReturnCode.NotSupported });
     return;
