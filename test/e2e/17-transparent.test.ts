@@ -161,6 +161,23 @@ describe('17 transparent mode (mosquitto, password file + ACL, MQTT 5)', () => {
     expect(observer.messages.filter((m) => m.payload === 'clean')).toEqual([]);
   });
 
+  it('§6.14 a sleeping sensor keeps its broker connection; what arrives is buffered and delivered on wake-up', async () => {
+    const s = await gw.sensor();
+    await connect(s, 'tp-sleeper', { duration: 60 });
+    s.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 1, topic: { topicIdType: 'normal', topicName: 'commands/sn-tp-sleeper/set' } });
+    const { topicId } = await s.expect('SUBACK', 10_000);
+    s.send({ type: 'DISCONNECT', duration: 300 });
+    await s.expect('DISCONNECT');
+    await observer.publish('commands/sn-tp-sleeper/set', 'while asleep', 1);
+    await until(() => gw.gateway.core.client('tp-sleeper')?.buffered === 1, 10_000, () => JSON.stringify(gw.gateway.core.client('tp-sleeper')));
+    expect(brokerLog()).not.toMatch(/Client sn-tp-sleeper disconnected/);
+    s.send({ type: 'PINGREQ', clientId: 'tp-sleeper' });
+    const p = await receivePublish(s);
+    expect(p).toMatchObject({ topicId, qos: 1 });
+    expect(p.payload.toString()).toBe('while asleep');
+    await s.expect('PINGRESP');
+  });
+
   it('§6.4 WILLTOPICUPD in transparent mode: WILLTOPICRESP 0x03 (a will cannot change on an open MQTT connection)', async () => {
     const s = await gw.sensor();
     await connect(s, 'tp-b');
