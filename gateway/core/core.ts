@@ -20,7 +20,8 @@ import {
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
-import type { BrokerQoS, ClientSession, PublishResult, Upstream, UpstreamSink } from '../broker/upstream.js';
+import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../broker/upstream.js';
+import { BrokerSessions } from './broker-sessions.js';
 import { allowEverything, type AccessPolicy, type Requester } from './access-policy.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
@@ -123,10 +124,8 @@ export class GatewayCore {
   /** Last time a rate-limited sender was logged: once a minute each. */
   private readonly limitedLoggedAt = new Map<string, number>();
   private connectingClients = 0;
-  /** Transparent mode: each connected sensor's own broker session, by ClientId. */
-  private readonly brokerSessions = new Map<string, ClientSession>();
-  /** Transparent mode: the broker CONNECT under way per ClientId; a newer CONNECT makes an older answer stale. */
-  private readonly brokerOpening = new Map<string, object>();
+  /** Transparent mode: each connected client's own broker session. */
+  readonly brokerSessions = new BrokerSessions(this);
   readonly radios = new Map<string, Radio>();
   readonly sessionsByPeer = new Map<string, Session>();
   readonly sessionsById = new Map<string, Session>();
@@ -428,72 +427,6 @@ export class GatewayCore {
     return this.upstream.openClient !== undefined;
   }
 
-  /**
-   * Transparent mode: opens the sensor's own broker session (its ClientId, CleanSession, keep-alive and
-   * will) and calls `accepted` once the broker accepted it. A refusal is answered CONNACK 0x03 (the broker
-   * unreachable: 0x01) with the broker's reason logged, and the sensor is disconnected.
-   */
-  openBrokerSession(session: Session, accepted: () => void): void {
-    const clientId = session.clientId;
-    const attempt = {};
-    this.brokerOpening.set(clientId, attempt);
-    const will = session.will?.topic && this.access.mayPublish(this.requester(session), session.will.topic)
-      ? { topic: session.will.topic, payload: session.will.message, qos: session.will.qos, retain: session.will.retain }
-      : undefined;
-    if (session.will?.topic && !will) this.refuse(clientId, session.link.radio, session.link.address, `will on ${session.will.topic} not registered at the broker`);
-    const open = () => this.upstream.openClient!(
-      { clientId, cleanSession: session.cleanSession, keepAlive: session.keepAlive, will },
-      {
-        message: (topic, payload, qos, retain) => {
-          const current = this.sessionsById.get(clientId);
-          if (current && this.brokerSessions.get(clientId) === opened) this.deliver(current, { topic, payload, qos, retain });
-        },
-        closed: (reason) => {
-          if (this.brokerSessions.get(clientId) !== opened) return;
-          this.brokerSessions.delete(clientId);
-          const current = this.sessionsById.get(clientId);
-          if (!current || !isConnected(current.state)) return;
-          // Tell the sensor, so it connects again rather than publishing into nothing (§6.12: the gateway may DISCONNECT).
-          this.send(current, { type: 'DISCONNECT' });
-          this.lose(current, `broker: ${reason}`);
-        },
-      },
-      (result) => {
-        const stale = this.brokerOpening.get(clientId) !== attempt || session.state !== 'connecting';
-        if (this.brokerOpening.get(clientId) === attempt) this.brokerOpening.delete(clientId);
-        if ('session' in result) {
-          if (stale) {
-            result.session.close(true);
-            return;
-          }
-          opened = result.session;
-          this.brokerSessions.set(clientId, opened);
-          accepted();
-          return;
-        }
-        if (stale) return;
-        this.log('warn', `client ${clientId}: the broker ${result.refused ? 'refused' : 'could not be reached for'} its connection: ${result.error}`);
-        this.send(session, { type: 'CONNACK', returnCode: result.refused ? 0x03 : 0x01 });
-        this.disconnect(session);
-      },
-    );
-    let opened: ClientSession | undefined;
-    const previous = this.brokerSessions.get(clientId);
-    this.brokerSessions.delete(clientId);
-    // The sensor reconnected (or moved): its old connection ends cleanly first, so the broker does not see a takeover and publish the will.
-    if (previous) previous.close(true, open);
-    else open();
-  }
-
-  /** Transparent mode: ends a sensor's broker connection, with DISCONNECT (`clean`) or cut so the broker publishes the will. */
-  private closeBrokerSession(session: Session, clean: boolean): void {
-    this.brokerOpening.delete(session.clientId);
-    const broker = this.brokerSessions.get(session.clientId);
-    if (!broker) return;
-    this.brokerSessions.delete(session.clientId);
-    broker.close(clean);
-  }
-
   /** The client is gone without a clean DISCONNECT (§6.11, §6.13, §6.14): its will is published. */
   lose(session: Session, reason: string): void {
     this.log('info', `client ${session.clientId} lost: ${reason}`);
@@ -511,7 +444,7 @@ export class GatewayCore {
     this.unbind(session);
     this.setState(session, state);
     // Transparent mode: the broker holds the will and publishes it when the connection is cut.
-    if (this.transparent) this.closeBrokerSession(session, state === 'disconnected');
+    if (this.transparent) this.brokerSessions.close(session, state === 'disconnected');
     else if (state === 'lost') this.publishWill(session);
     if (session.cleanSession) this.clearSession(session);
   }

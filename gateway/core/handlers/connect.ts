@@ -62,7 +62,7 @@ export function completeConnect(core: GatewayCore, session: Session): void {
       : undefined;
   }
   // Transparent mode: CONNACK waits for the broker's answer to the sensor's own connection.
-  if (core.transparent) core.openBrokerSession(session, () => activate(core, session));
+  if (core.transparent) core.brokerSessions.connect(session, () => activate(core, session));
   else activate(core, session);
 }
 
