@@ -1,7 +1,7 @@
 /**
  * Access rules (issue 10, both modes): which ClientIds may connect, from where, and which topics each may
  * publish to and subscribe within; refusals on the wire, counted, and logged once a minute per client.
- * Real Mosquitto, real UDP sensors.
+ * The same rules in both broker modes. Real Mosquitto, real UDP sensors.
  */
 import { describe, expect, it } from 'vitest';
 import { gatewaySuite, connect, register, until } from '../support/harness.js';
@@ -26,9 +26,12 @@ access:
     publish: ['sn/predefined/two']
 `;
 
-describe('15 access rules (mosquitto)', () => {
+describe.each(['aggregating', 'transparent'] as const)('15 access rules (mosquitto, %s mode)', (mode) => {
   const t = gatewaySuite('mosquitto', {
-    configure: (config) => { config.access = parseConfig(ACCESS_YAML, 'access.yaml').access; },
+    configure: (config) => {
+      config.access = parseConfig(ACCESS_YAML, 'access.yaml').access;
+      config.broker.mode = mode;
+    },
     observe: [{ filter: '#', qos: 2 }],
   });
 
@@ -159,7 +162,8 @@ describe('15 access rules (mosquitto)', () => {
     expect(await s.expect('SUBACK')).toEqual({ type: 'SUBACK', qos: 0, topicId: 1, msgId: 34, returnCode: 3 });
   });
 
-  it('§6.4 WILLTOPICUPD to a topic it may not publish to: WILLTOPICRESP 0x03, will unchanged', async () => {
+  // (In transparent mode every WILLTOPICUPD is answered 0x03: test/e2e/17-transparent.test.ts.)
+  if (mode === 'aggregating') it('§6.4 WILLTOPICUPD to a topic it may not publish to: WILLTOPICRESP 0x03, will unchanged', async () => {
     const s = await t.gw.sensor();
     await connectWithWill(s, 'dev-will', { topic: 'devices/dev-will/status', message: 'gone', qos: 0, retain: false });
     s.send({ type: 'WILLTOPICUPD', qos: 0, retain: false, willTopic: 'alarms/all' });

@@ -231,3 +231,31 @@ describe('17 transparent mode (mosquitto, dynamic-security roles, MQTT 5)', () =
     expect(await s.expect('SUBACK', 10_000)).toMatchObject({ msgId: 6, returnCode: 0, qos: 1 });
   });
 });
+
+describe('17 transparent mode (mosquitto going away)', () => {
+  let broker: RunningBroker;
+  let gw: GatewayUnderTest;
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    const config = testConfig(broker.url);
+    config.broker.mode = 'transparent';
+    gw = await startGateway(config);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await broker?.stop();
+  });
+
+  it('§6.12 the broker going away ends each sensor\'s connection: DISCONNECT to the sensor, lost; CONNECT meanwhile: CONNACK 0x01; back: connected again', async () => {
+    const s = await gw.sensor();
+    await connect(s, 'tp-outage');
+    await broker.kill();
+    expect(await s.expect('DISCONNECT', 10_000)).toEqual({ type: 'DISCONNECT' });
+    expect(gw.gateway.core.client('tp-outage')?.state).toBe('lost');
+    s.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'tp-outage' });
+    expect(await s.expect('CONNACK', 15_000)).toEqual({ type: 'CONNACK', returnCode: 1 });
+    await broker.restart();
+    await connect(s, 'tp-outage');
+    expect(gw.gateway.core.client('tp-outage')?.state).toBe('active');
+  });
+});
