@@ -3,8 +3,8 @@
  * with its own credentials, CleanSession, keep-alive and will. Proof against a real Mosquitto with a
  * password file and an ACL file whose `pattern` lines use %u (username) and %c (ClientId), over MQTT 5.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type RunningBroker } from '../support/mosquitto.js';
@@ -257,5 +257,64 @@ describe('17 transparent mode (mosquitto going away)', () => {
     await broker.restart();
     await connect(s, 'tp-outage');
     expect(gw.gateway.core.client('tp-outage')?.state).toBe('active');
+  });
+});
+
+/** A private CA, a server certificate for 127.0.0.1, and client certificates whose CN is the broker username. */
+function writeCertificates(dir: string, clients: string[]): void {
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=transparent test CA');
+  const sign = (name: string, subject: string, ext?: string) => {
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
+    run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...(ext ? ['-extfile', ext] : []));
+  };
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  sign('server', '/CN=127.0.0.1', 'san.ext');
+  for (const name of clients) sign(name, `/CN=${name}`);
+  writeFileSync(join(dir, 'acl'), 'pattern readwrite sensors/%u/#\n');
+  for (const file of readdirSync(dir)) chmodSync(join(dir, file), 0o644);
+}
+
+describe('17 transparent mode (mosquitto over TLS, a client certificate per sensor)', () => {
+  let broker: RunningBroker & { dir: string };
+  let gw: GatewayUnderTest;
+  beforeAll(async () => {
+    broker = await startMosquitto({
+      scheme: 'mqtts',
+      allowAnonymous: false,
+      files: (dir) => writeCertificates(dir, ['gateway', 'tp-cert']),
+      listenerLines: (d) => [
+        `cafile ${d}/ca.pem`, `certfile ${d}/server.pem`, `keyfile ${d}/server.key`,
+        'require_certificate true', 'use_identity_as_username true', `acl_file ${d}/acl`, 'log_dest stderr', 'log_type all',
+      ],
+    });
+    const config = testConfig(broker.url);
+    const d = broker.dir;
+    Object.assign(config.broker, { mode: 'transparent', protocolVersion: 5, tls: { ca: `${d}/ca.pem`, cert: `${d}/gateway.pem`, key: `${d}/gateway.key`, rejectUnauthorized: true } });
+    config.clients = new Map([['tp-cert', { cert: `${d}/tp-cert.pem`, key: `${d}/tp-cert.key` }]]);
+    gw = await startGateway(config);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await broker?.stop();
+  });
+
+  it('§6.2 a sensor with its own certificate is its own user at the broker (clients.<ClientId>.cert/key); its ACL applies', async () => {
+    const s = await gw.sensor();
+    await connect(s, 'tp-cert');
+    await until(() => broker.output().includes('as tp-cert'), 5000, () => broker.output());
+    expect(broker.output()).toMatch(/as tp-cert \(p5, c1, k60, u'tp-cert'\)/);
+    const mine = await register(s, 'sensors/tp-cert/t', 1);
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: mine, msgId: 2, payload: Buffer.from('ok') });
+    expect(await s.expect('PUBACK', 10_000)).toMatchObject({ msgId: 2, returnCode: 0 });
+    const other = await register(s, 'sensors/gateway/t', 3);
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: other, msgId: 4, payload: Buffer.from('no') });
+    expect(await s.expect('PUBACK', 10_000)).toMatchObject({ msgId: 4, returnCode: 3 });
+  });
+
+  it('§6.2 a sensor without a certificate of its own falls back to the broker section\'s', async () => {
+    await connect(await gw.sensor(), 'tp-nocert');
+    await until(() => broker.output().includes('as tp-nocert'), 5000, () => broker.output());
+    expect(broker.output()).toMatch(/as tp-nocert \(p5, c1, k60, u'gateway'\)/);
   });
 });
