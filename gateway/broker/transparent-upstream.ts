@@ -106,7 +106,7 @@ export class TransparentUpstream implements Upstream {
       clientOptions.rejectUnauthorized = b.tls?.rejectUnauthorized ?? true;
     }
     const client = mqtt.connect(this.options.url, clientOptions);
-    const session = new SensorSession(client, this, sink);
+    const session = new SensorSession(client, this);
     let answered = false;
     client.once('connect', () => {
       answered = true;
@@ -150,7 +150,6 @@ class SensorSession implements ClientSession {
   constructor(
     private readonly client: MqttClient,
     private readonly upstream: TransparentUpstream,
-    private readonly sink: ClientSessionSink,
   ) {}
 
   publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {

@@ -686,7 +686,10 @@ export class GatewayCore {
    */
   publishUpstream(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, done?: (result: PublishResult) => void, session?: Session): boolean {
     const own = session && this.brokerSessions.get(session.clientId);
-    const accepted = own ? own.publish(topic, payload, qos, retain, done) : this.upstream.publish(topic, payload, qos, retain, done);
+    // Never under the gateway's own identity for a client that has one of its own: that would bypass the broker's ACL.
+    const accepted = own ? own.publish(topic, payload, qos, retain, done)
+      : session && this.transparent ? false
+      : this.upstream.publish(topic, payload, qos, retain, done);
     if (accepted) this.stats.publishedToBroker++;
     else this.stats.congestion++;
     return accepted;
