@@ -161,6 +161,21 @@ describe('17 transparent mode (mosquitto, password file + ACL, MQTT 5)', () => {
     expect(observer.messages.filter((m) => m.payload === 'clean')).toEqual([]);
   });
 
+  it('§4 aggregating mode over MQTT 5 maps the broker\'s PUBACK refusal the same way: PUBACK 0x03', async () => {
+    const config = testConfig(broker.url);
+    Object.assign(config.broker, { protocolVersion: 5, username: 'shared', password: 'shared-pw' });
+    const aggregating = await startGateway(config);
+    try {
+      const s = await aggregating.sensor();
+      await connect(s, 'agg-sensor');
+      const id = await register(s, 'sensors/tp-a/temp'); // the gateway's user is 'shared': not its topic
+      s.send(publish(id, 1, 8, 'refused'));
+      expect(await s.expect('PUBACK', 10_000)).toEqual({ type: 'PUBACK', topicId: id, msgId: 8, returnCode: 3 });
+    } finally {
+      await aggregating.stop();
+    }
+  });
+
   it('§6.14 a sleeping sensor keeps its broker connection; what arrives is buffered and delivered on wake-up', async () => {
     const s = await gw.sensor();
     await connect(s, 'tp-sleeper', { duration: 60 });

@@ -30,7 +30,7 @@ async function startDaemon(dir: string, id: number, brokerUrl: string): Promise<
   const proc = spawn(process.execPath, [daemon, '--config', config, '-v'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (d) => { log += d; });
-  await until(() => log.includes('running'), 15_000, () => `gateway ${id} start-up; log so far:\n${log}`);
+  await until(() => log.includes('running'), 40_000, () => `gateway ${id} start-up; log so far:\n${log}`);
   return { proc, port, log: () => log };
 }
 
@@ -65,7 +65,7 @@ describe('18 two gateways in transparent mode, one Mosquitto', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-pair-'));
     [a, b] = await Promise.all([startDaemon(dir, 1, broker.url), startDaemon(dir, 2, broker.url)]);
     observer = await Observer.connect(broker.url);
-  }, 40_000);
+  }, 90_000);
   afterAll(async () => {
     await Promise.all(sensors.map((s) => s.close()));
     await observer?.close();
