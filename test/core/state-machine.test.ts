@@ -253,9 +253,9 @@ describe('§6.14 client states and the clientState events', () => {
     expect(s.state).toBe('disconnected');
     expect(w.states).toEqual(['c1:connecting→active', 'c1:active→disconnected']);
     expect(w.core.connectedCount).toBe(0);
-    // Disconnected: a PINGREQ is not answered.
+    // Disconnected: a PINGREQ cannot be mapped to a session, so it is answered DISCONNECT (§5.4.21).
     s.send({ type: 'PINGREQ' });
-    expect(s.take()).toEqual([]);
+    expect(s.take()).toEqual([{ type: 'DISCONNECT' }]);
     expect(w.core.stats.unexpected).toBe(1);
   });
 
