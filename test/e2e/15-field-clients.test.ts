@@ -90,6 +90,13 @@ describe('15 field clients: a trailing NUL (C strlen + 1) is forgiven', () => {
     expect(t.gw.gateway.core.client(`${id}\0`)).toBeUndefined();
   });
 
+  it('§5.4.4 a NUL inside the ClientId ("a\\0b") is refused with CONNACK 0x03', async () => {
+    const s = await t.gw.sensor();
+    s.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 30, clientId: 'nul\0inside' });
+    expect(await s.expect('CONNACK', WAIT)).toEqual({ type: 'CONNACK', returnCode: 3 });
+    expect(t.gw.gateway.core.client('nul\0inside')).toBeUndefined();
+  });
+
   it('§5.4.7 WILLTOPIC "topic\\0" installs the will on "topic": published there when the client is lost', async () => {
     const s = await t.gw.sensor();
     await connectWithWill(s, 'nul-will', { topic: 'field/nul/will\0', message: 'gone', qos: 1, retain: false }, { duration: 10 });

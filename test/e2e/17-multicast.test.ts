@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const CHILD = fileURLToPath(new URL('../support/multicast-namespace-child.ts', import.meta.url));
 /** Namespace set-up, then the child; root needs no user namespace (and Mosquitto then drops to its own user). */
@@ -45,30 +45,38 @@ function runInNamespace(): Promise<Report> {
   });
 }
 
-describe('17 multicast discovery in a network namespace of its own', () => {
-  let report: Report;
-  beforeAll(async () => {
-    report = await runInNamespace();
-    expect(report.error, JSON.stringify(report.logs)).toBeUndefined();
-  }, 60_000);
+/** One run of the scene for all the tests below; each awaits it, so a failed run fails each of them. */
+let run: Promise<Report> | undefined;
+async function scene(): Promise<Report> {
+  run ??= runInNamespace();
+  const report = await run;
+  expect(report.error, JSON.stringify(report.logs)).toBeUndefined();
+  return report;
+}
 
-  it('§6.1 ADVERTISE reaches a sensor listening on 225.1.1.1:1883, sent from the gateway\'s own address', () => {
+describe('17 multicast discovery in a network namespace of its own', { timeout: 60_000 }, () => {
+  it('§6.1 ADVERTISE reaches a sensor listening on 225.1.1.1:1883, sent from the gateway\'s own address', async () => {
+    const report = await scene();
     expect(report.advertise).toEqual({ type: 'ADVERTISE', gwId: 42, from: '127.0.0.1:10000' });
   });
 
-  it('§6.1 a SEARCHGW sent to the group is answered: GWINFO to the searcher, from the address to CONNECT to', () => {
+  it('§6.1 a SEARCHGW sent to the group is answered: GWINFO to the searcher, from the address to CONNECT to', async () => {
+    const report = await scene();
     expect(report.found).toEqual([{ gwId: 42, host: '127.0.0.1', port: 10000, via: 'GWINFO' }]);
   });
 
-  it('§6.1 the GWINFO also goes to the group, so other searchers there can cancel theirs', () => {
+  it('§6.1 the GWINFO also goes to the group, so other searchers there can cancel theirs', async () => {
+    const report = await scene();
     expect(report.gwinfoOnGroup).toEqual({ type: 'GWINFO', gwId: 42, from: '127.0.0.1:10000' });
   });
 
-  it('§6.1 `mqtt-sn search -h 225.1.1.1 -p 1883` finds the gateway', () => {
+  it('§6.1 `mqtt-sn search -h 225.1.1.1 -p 1883` finds the gateway', async () => {
+    const report = await scene();
     expect(report.cli).toEqual({ code: 0, stdout: 'GWINFO gwId=42 from 127.0.0.1:10000\n', stderr: '' });
   });
 
-  it('§6.1 the sensor that found the gateway by multicast connects and publishes to Mosquitto through it', () => {
+  it('§6.1 the sensor that found the gateway by multicast connects and publishes to Mosquitto through it', async () => {
+    const report = await scene();
     expect(report.published).toEqual(['mc/hello found by multicast']);
   });
 });

@@ -47,18 +47,9 @@ const published: string[] = [];
 observer.on('message', (topic, payload) => published.push(`${topic} ${payload.toString()}`));
 await observer.subscribeAsync('mc/#', { qos: 1 });
 
-// A Paho-based sensor listens on the group for ADVERTISE and GWINFO.
-const onGroup: { type: string; gwId: number; from: string }[] = [];
-const groupListener = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-await new Promise<void>((resolve) => groupListener.bind(GROUP_PORT, GROUP, () => resolve()));
-groupListener.addMembership(GROUP, '127.0.0.1');
-groupListener.on('message', (frame, rinfo) => {
-  const m = decode(frame);
-  if (m.type === 'ADVERTISE' || m.type === 'GWINFO') onGroup.push({ type: m.type, gwId: m.gwId, from: `${rinfo.address}:${rinfo.port}` });
-});
-
+// advertiseInterval 1: the group listener, which joins later, hears an ADVERTISE soon after.
 const gateway = await Gateway.start(parseConfig(`
-gateway: { id: 42, advertiseInterval: 900 }
+gateway: { id: 42, advertiseInterval: 1 }
 broker: { url: ${broker.url} }
 radios:
   - { type: udp, host: 127.0.0.1, port: ${GATEWAY_PORT}, multicast: { group: ${GROUP}, port: ${GROUP_PORT}, ttl: 1 } }
@@ -66,18 +57,30 @@ radios:
 const logs: string[] = [];
 gateway.core.events.on('log', (level, message) => logs.push(`${level} ${message}`));
 
+const onGroup: { type: string; gwId: number; from: string }[] = [];
+let groupListener: dgram.Socket | undefined;
 const result: Record<string, unknown> = {};
 try {
+  // First, while the gateway is the only member of the group: a SEARCHGW to the group reaches it
+  // only because the gateway joined (Linux delivers group traffic once any socket on the host has).
+  const found = await searchGateways({ to: { host: GROUP, port: GROUP_PORT }, count: 1, timeoutMs: 10_000, multicastInterface: '127.0.0.1' });
+  result.found = found;
+
+  // Then a Paho-based sensor listens on the group for ADVERTISE and GWINFO.
+  groupListener = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise<void>((resolve) => groupListener!.bind(GROUP_PORT, GROUP, () => resolve()));
+  groupListener.addMembership(GROUP, '127.0.0.1');
+  groupListener.on('message', (frame, rinfo) => {
+    const m = decode(frame);
+    if (m.type === 'ADVERTISE' || m.type === 'GWINFO') onGroup.push({ type: m.type, gwId: m.gwId, from: `${rinfo.address}:${rinfo.port}` });
+  });
   await until(() => onGroup.some((m) => m.type === 'ADVERTISE'), 'ADVERTISE on the group');
   result.advertise = onGroup.find((m) => m.type === 'ADVERTISE');
 
-  const found = await searchGateways({ to: { host: GROUP, port: GROUP_PORT }, count: 1, timeoutMs: 10_000, multicastInterface: '127.0.0.1' });
-  result.found = found;
-  await until(() => onGroup.some((m) => m.type === 'GWINFO'), 'GWINFO on the group');
-  result.gwinfoOnGroup = onGroup.find((m) => m.type === 'GWINFO');
-
   const cli = await runCli(['search', '-h', GROUP, '-p', String(GROUP_PORT), '--interface', '127.0.0.1', '-C', '1', '-W', '10']);
   result.cli = cli;
+  await until(() => onGroup.some((m) => m.type === 'GWINFO'), 'GWINFO on the group');
+  result.gwinfoOnGroup = onGroup.find((m) => m.type === 'GWINFO');
 
   // The sensor connects to the address the GWINFO came from and publishes.
   const [first] = found;
@@ -95,7 +98,7 @@ try {
   result.logs = logs;
 } finally {
   await gateway.stop();
-  groupListener.close();
+  groupListener?.close();
   await observer.endAsync();
   await broker.stop();
 }
