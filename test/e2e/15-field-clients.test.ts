@@ -105,6 +105,20 @@ describe('15 field clients: a trailing NUL (C strlen + 1) is forgiven', () => {
     expect((await t.observer.waitFor(1, 'field/nul/will'))[0].payload).toBe('gone');
   });
 
+  it('§5.4.22 WILLTOPICUPD "topic\\0" sets the will on "topic"; a wildcard will topic is refused WILLTOPICRESP 0x03, keeping it', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'nul-willupd', { duration: 10 });
+    s.send({ type: 'WILLTOPICUPD', qos: 1, retain: false, willTopic: 'field/nul/willupd\0' });
+    expect(await s.expect('WILLTOPICRESP', WAIT)).toEqual({ type: 'WILLTOPICRESP', returnCode: 0 });
+    s.send({ type: 'WILLMSGUPD', willMsg: Buffer.from('updated will') });
+    expect(await s.expect('WILLMSGRESP', WAIT)).toEqual({ type: 'WILLMSGRESP', returnCode: 0 });
+    s.send({ type: 'WILLTOPICUPD', qos: 0, retain: false, willTopic: 'field/#' });
+    expect(await s.expect('WILLTOPICRESP', WAIT)).toEqual({ type: 'WILLTOPICRESP', returnCode: 3 });
+    t.gw.advance(16);
+    expect(t.gw.gateway.core.client('nul-willupd')?.state).toBe('lost');
+    expect(await t.observer.waitFor(1, 'field/nul/willupd')).toMatchObject([{ payload: 'updated will', qos: 1 }]);
+  });
+
   it('§5.4.19 PINGREQ with ClientId "id\\0" wakes the sleeping client "id"', async () => {
     const s = await t.gw.sensor();
     await asleep(s, 'nul-wake', 'field/nul/wake');
