@@ -47,7 +47,9 @@ export function handlePubrec(core: GatewayCore, peer: Peer, message: PubrecMessa
  */
 function completeWhileAsleep(session: Session, msgId: number): void {
   const i = session.queue.findIndex((m) => m.qos === 2 && m.msgId === msgId);
-  if (i >= 0) session.queue.splice(i, 1);
+  // Not a delivery of ours: PUBREL answers once, as for an awake client, and nothing is kept for it.
+  if (i < 0) return;
+  session.queue.splice(i, 1);
   const pending = (session.pendingPubrel ??= []);
   if (!pending.includes(msgId)) pending.push(msgId);
 }
