@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SnUdpPeer } from '../../client/udp-peer.js';
-import { shortTopicId } from '../../sn-codec/index.js';
+import { encode, shortTopicId } from '../../sn-codec/index.js';
 import type { SnMessage } from '../../sn-codec/types.js';
 import { connect, gatewaySuite, register, until } from '../support/harness.js';
 import { connectWithWill, subscribe } from '../support/flows.js';
@@ -159,6 +159,28 @@ describe('15 field clients: PUBLISH from an asleep client is served (§6.14)', (
     expect(t.gw.gateway.core.client('sleep-q0')?.state).toBe('asleep');
   });
 
+  const combos: [0 | 1 | 2, 'normal' | 'predefined' | 'short'][] = [[0, 'normal'], [1, 'predefined'], [1, 'short'], [2, 'predefined'], [2, 'short']];
+  for (const [qos, kind] of combos) {
+    it(`§6.14 QoS ${qos} on a ${kind} topic id while asleep reaches the broker, with its QoS flow`, async () => {
+      const s = await t.gw.sensor();
+      const clientId = `sleep-${qos}-${kind}`;
+      const registered = await asleep(s, clientId, `field/asleep/${qos}/${kind}`);
+      const [topicId, topic] = kind === 'normal' ? [registered, `field/asleep/${qos}/${kind}`]
+        : kind === 'predefined' ? [1, 'sn/predefined/one'] : [shortTopicId('fw'), 'fw'];
+      const before = t.observer.messages.filter((m) => m.topic === topic).length;
+      s.send(publish(qos, kind, topicId, 50 + qos, `${qos}-${kind}`));
+      if (qos === 1) expect(await s.expect('PUBACK', WAIT)).toMatchObject({ msgId: 51, returnCode: 0 });
+      if (qos === 2) {
+        await s.expect('PUBREC', WAIT);
+        s.send({ type: 'PUBREL', msgId: 52 });
+        await s.expect('PUBCOMP', WAIT);
+      }
+      const seen = await t.observer.waitFor(before + 1, topic);
+      expect(seen.at(-1)).toMatchObject({ payload: `${qos}-${kind}` });
+      expect(t.gw.gateway.core.client(clientId)?.state).toBe('asleep');
+    });
+  }
+
   it('§6.14 a PUBLISH while asleep is a sign of life: the sleep deadline counts from it', async () => {
     const s = await t.gw.sensor();
     const topicId = await asleep(s, 'sleep-alive', 'field/asleep/alive');
@@ -284,6 +306,21 @@ describe('15 field clients: DISCONNECT to what the gateway cannot map to a sessi
     await s.expect('DISCONNECT', WAIT);
     s.send({ type: 'SEARCHGW', radius: 0 });
     await s.expect('GWINFO', WAIT);
+  });
+  it('§5.4.21/§5.5 nodes behind one forwarder share its address\'s one DISCONNECT per second', async () => {
+    const node1 = Buffer.from([0x01]);
+    const fw = await t.gw.sensor({ forwarder: { wirelessNodeId: node1 } });
+    const stats = t.gw.gateway.core.stats;
+    const suppressed = stats.unmappedDisconnectsSuppressed;
+    fw.send({ type: 'PINGREQ' });
+    expect(await fw.expect('DISCONNECT', WAIT)).toEqual({ type: 'DISCONNECT' });
+    // Node 2 behind the same forwarder, within the same second: counted, not answered.
+    fw.sendRaw(encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([0x02]), message: { type: 'PINGREQ' } }));
+    await until(() => stats.unmappedDisconnectsSuppressed === suppressed + 1, WAIT);
+    t.gw.advance(1);
+    fw.send({ type: 'PINGREQ' });
+    // The next frame is node 1's DISCONNECT (one wrapped for node 2 would fail this peer's unwrap check).
+    expect(await fw.expect('DISCONNECT', WAIT)).toEqual({ type: 'DISCONNECT' });
   });
 });
 
