@@ -66,10 +66,25 @@ describe('decide()', () => {
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function runScript(env: Record<string, string>, asNobody = false): Promise<Run> {
+const isRoot = process.getuid?.() === 0;
+
+/** unshare(1), found on the tests' own PATH (the script's PATH is made to lack everything). */
+function unshareBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'unshare'))) return join(dir, 'unshare');
+  throw new Error('unshare (util-linux) is needed to run the script as root in a user namespace');
+}
+
+/**
+ * Runs the script as `who`: 'root' in a user namespace that maps this user to root (so the root branch
+ * is exercised whoever runs the tests), 'user' as a non-root user (nobody when the tests run as root).
+ */
+function runScript(env: Record<string, string>, who: 'self' | 'root' | 'user' = 'self'): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT], {
-      env, stdio: ['ignore', 'pipe', 'pipe'], ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
+    const [command, args] = who === 'root'
+      ? [unshareBinary(), ['--map-root-user', '--', process.execPath, SCRIPT]]
+      : [process.execPath, [SCRIPT]];
+    const child = spawn(command, args, {
+      env, stdio: ['ignore', 'pipe', 'pipe'], ...(who === 'user' && isRoot ? { uid: 65534, gid: 65534 } : {}),
     });
     let stdout = '';
     let stderr = '';
@@ -112,10 +127,9 @@ afterEach(() => {
 
 describe('scripts/test-prerequisites.mjs as a process', () => {
   it('as root with the tools missing: one line says so, apt-get update and install run, exit 0', async () => {
-    expect(process.getuid?.()).toBe(0); // this branch needs root; CI and this machine run as root
     const s = standIns({ sudo: 'grants' });
     made.push(s.dir);
-    const run = await runScript(s.env);
+    const run = await runScript(s.env, 'root');
     expect(run.stderr).toBe(`test prerequisites: mosquitto, socat, openssl, ip, unshare missing; installing ${ALL_PACKAGES} with apt-get\n`);
     expect(run.code).toBe(0);
     expect(s.calls()).toEqual([
@@ -127,7 +141,7 @@ describe('scripts/test-prerequisites.mjs as a process', () => {
   it('as a user with passwordless sudo: asks `sudo -n true`, then installs through sudo', async () => {
     const s = standIns({ sudo: 'grants' });
     made.push(s.dir);
-    const run = await runScript(s.env, true);
+    const run = await runScript(s.env, 'user');
     expect(run.stderr).toBe(`test prerequisites: mosquitto, socat, openssl, ip, unshare missing; installing ${ALL_PACKAGES} with apt-get (sudo)\n`);
     expect(run.code).toBe(0);
     expect(s.calls()).toEqual([
@@ -142,7 +156,7 @@ describe('scripts/test-prerequisites.mjs as a process', () => {
   it('as a user whose sudo wants a password: installs nothing, prints the one command, exit 1', async () => {
     const s = standIns({ sudo: 'refuses' });
     made.push(s.dir);
-    const run = await runScript(s.env, true);
+    const run = await runScript(s.env, 'user');
     expect(run.code).toBe(1);
     expect(run.stderr.trim().split('\n').at(-1)).toBe(`  sudo apt-get install -y --no-install-recommends ${ALL_PACKAGES}`);
     expect(s.calls()).toEqual(['sudo -n true']);
@@ -151,7 +165,7 @@ describe('scripts/test-prerequisites.mjs as a process', () => {
   it('as a user without sudo at all: the same advice, exit 1', async () => {
     const s = standIns({});
     made.push(s.dir);
-    const run = await runScript(s.env, true);
+    const run = await runScript(s.env, 'user');
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^test prerequisites: mosquitto, socat, openssl, ip, unshare missing \(mosquitto: .*\)\. Install with:\n {2}sudo apt-get install -y --no-install-recommends mosquitto socat openssl iproute2 util-linux\n$/);
     expect(s.calls()).toEqual([]);
