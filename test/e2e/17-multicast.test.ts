@@ -24,10 +24,12 @@ interface Report {
 }
 
 function runInNamespace(): Promise<Report> {
-  const unshareFlags = process.getuid?.() === 0 ? ['--net'] : ['--map-root-user', '--net'];
+  const userNamespace = process.getuid?.() !== 0;
+  const unshareFlags = userNamespace ? ['--map-root-user', '--net'] : ['--net'];
   return new Promise((resolve, reject) => {
     const child = spawn('unshare', [...unshareFlags, 'sh', '-c', NAMESPACE_SETUP, process.execPath, CHILD], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MULTICAST_TEST_USER_NAMESPACE: userNamespace ? '1' : '0' },
     });
     let stdout = '';
     let stderr = '';

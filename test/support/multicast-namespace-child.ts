@@ -41,7 +41,10 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-const broker = await startMosquitto();
+// In a user namespace (tests not run as root) Mosquitto, seeing uid 0, would try to drop to its own
+// user and fail: there it stays the mapped root.
+const inUserNamespace = process.env.MULTICAST_TEST_USER_NAMESPACE === '1';
+const broker = await startMosquitto(inUserNamespace ? { listenerLines: () => ['user root'] } : {});
 const observer = await mqtt.connectAsync(broker.url, { clientId: 'mc-observer' });
 const published: string[] = [];
 observer.on('message', (topic, payload) => published.push(`${topic} ${payload.toString()}`));
