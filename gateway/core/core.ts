@@ -258,11 +258,12 @@ export class GatewayCore {
   /**
    * A message the gateway cannot map to a session (§5.4.21): counted as unexpected and answered with
    * DISCONNECT, so the sensor reconnects at once (e.g. after a gateway restart). At most one per
-   * sender per second; the rest are counted.
+   * address per second; the rest are counted.
    */
   unmapped(peer: Peer, message: SnMessage, why: string): void {
     this.unexpected(peer, message, why);
-    if (!this.unmappedAnswers.allow(peer.key, this.clock.now())) {
+    // Per address, not per node behind a forwarder: the forwarder's address is what a flood would hit.
+    if (!this.unmappedAnswers.allow(peerKey(peer.radio.name, peer.address, undefined), this.clock.now())) {
       this.stats.unmappedDisconnectsSuppressed++;
       return;
     }
