@@ -264,7 +264,10 @@ export class ZigbeeRadio implements Radio {
     controller.on('message', (message) => this.onMessage(message));
     // Custom clusters live only in memory: teach every new or re-interviewed device ours.
     controller.on('deviceJoined', ({ device }) => this.register(device));
-    controller.on('deviceInterview', ({ device }) => this.register(device));
+    controller.on('deviceInterview', ({ status, device }) => {
+      this.register(device);
+      this.logInterview(status, device);
+    });
     controller.on('deviceLeave', ({ ieeeAddr }) => this.peers.delete(ieeeAddr));
     controller.on('adapterDisconnected', () => void this.onAdapterLost(controller));
   }
@@ -272,6 +275,17 @@ export class ZigbeeRadio implements Radio {
   private register(device: Device): void {
     if (device.type === 'Coordinator' || device.type === 'GreenPower') return;
     device.addCustomCluster(MQTT_SN_CLUSTER_NAME, this.cluster);
+  }
+
+  /** One line per join an operator can act on: who joined, and whether it declared our cluster (so hears ADVERTISE). */
+  private logInterview(status: 'started' | 'successful' | 'failed', device: Device): void {
+    const address = zigbeeAddress(device.ieeeAddr);
+    if (status === 'failed') {
+      this.log('warn', `Zigbee device ${address} joined but its interview failed; it can still speak MQTT-SN, but hears ADVERTISE only once it has`);
+    } else if (status === 'successful') {
+      const declares = this.speaksMqttSn(device) ? `lists cluster 0x${this.config.clusterId.toString(16)}` : `does not list cluster 0x${this.config.clusterId.toString(16)}`;
+      this.log('info', `Zigbee device ${address} joined and was interviewed (network address 0x${device.networkAddress.toString(16).padStart(4, '0')}, ${declares})`);
+    }
   }
 
   private onMessage(message: Events.MessagePayload): void {

@@ -16,7 +16,7 @@ import type { Logger } from '../../gateway/logger.js';
 import type { ZigbeeRadio } from '../../radios/zigbee.js';
 import { NETWORK_KEY_FILE } from '../../radios/zigbee-network-key.js';
 import { Observer, startBroker, until, type Broker } from '../support/harness.js';
-import { Nv, PtyLink, ZnpDongle } from '../support/znp-emulator.js';
+import { DataConfirmStatus, mqttSnInZcl, Nv, PtyLink, ZnpDongle } from '../support/znp-emulator.js';
 
 const PAN_ID = 0x2b7c;
 const CHANNEL = 20;
@@ -51,9 +51,9 @@ interface Running {
   logs: LogLines;
 }
 
-async function startGateway(stateDir: string, path: string, extra = ''): Promise<Running> {
+async function startGateway(stateDir: string, path: string, extra = '', advertiseInterval = 0): Promise<Running> {
   const config = parseConfig(`
-gateway: { advertiseInterval: 0, retry: { interval: 10, count: 3 } }
+gateway: { id: 7, advertiseInterval: ${advertiseInterval}, retry: { interval: 10, count: 3 } }
 broker: { url: ${broker.url} }
 radios:
   - { type: zigbee, adapter: zstack, path: '${path}', panId: ${PAN_ID}, channel: ${CHANNEL}${extra} }
@@ -120,5 +120,158 @@ describe('21 Zigbee over ZNP: formation and resume (pty)', () => {
     expect(dongle.formations).toBe(1);
     expect(dongle.networkKey).toEqual(keyBefore);
     expect(running.logs.matching(/Zigbee coordinator started \(resumed\)/)).toHaveLength(1);
+  });
+});
+
+/** A sensor whose firmware follows README's contract, on endpoint 8, declaring the MQTT-SN cluster. */
+const SENSOR = { ieee: '0x00124b00aabbcc01', nwk: 0x4a11, manufacturerCode: 0xfff1, endpoints: [{ id: 8, profileId: 0x0104, deviceId: 0x0302, inClusters: [], outClusters: [0xfc00] }] };
+/** A lamp on the same network: no MQTT-SN cluster, so it must never be sent MQTT-SN frames. */
+const LAMP = { ieee: '0x00124b00aabbcc02', nwk: 0x5b22, manufacturerCode: 0x1234, endpoints: [{ id: 11, profileId: 0x0104, deviceId: 0x0100, inClusters: [0x0006], outClusters: [] }] };
+
+describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', () => {
+  const dongle = new ZnpDongle();
+  const sensor = dongle.device(SENSOR);
+  const lamp = dongle.device(LAMP);
+  let stateDir: string;
+  let link: PtyLink;
+  let running: Running;
+  let topicId = 0;
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
+    link = await PtyLink.open(dongle);
+    running = await startGateway(stateDir, link.path, ', permitJoin: 60', 60);
+  });
+  afterEach(() => dongle.assertNoProblems());
+  afterAll(async () => {
+    await running?.gateway.stop();
+    await link?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const dataRequestsTo = (nwk: number) => dongle.dataRequests.filter((r) => r.dstaddr === nwk);
+
+  it('permitJoin from the config reaches the dongle as a broadcast ZDO permit-join request', async () => {
+    await until(() => dongle.permitJoins.length > 0, 10_000, () => 'a permit-join request');
+    expect(dongle.permitJoins[0]).toEqual({ addrMode: 0x0f, dstaddr: 0xfffc, duration: 60 });
+    expect(dongle.joinPermitted).toBe(true);
+  });
+
+  it('a device joins, is interviewed, and is named zigbee:0x<ieee>', async () => {
+    sensor.join();
+    lamp.join();
+    // The start-up ADVERTISE went out before anyone joined; the periodic one is checked below.
+    await until(() => running.logs.matching(/joined and was interviewed/).length === 2, 15_000, () => `two interviews; log: ${running.logs.matching(/zigbee/i).join('\n')}`);
+    expect(running.logs.matching(/joined and was interviewed/)).toEqual([
+      expect.stringContaining(`zigbee:${SENSOR.ieee} joined and was interviewed (network address 0x4a11, lists cluster 0xfc00)`),
+      expect.stringContaining(`zigbee:${LAMP.ieee} joined and was interviewed (network address 0x5b22, does not list cluster 0xfc00)`),
+    ]);
+    for (const name of ['SREQ ZDO nodeDescReq', 'SREQ ZDO activeEpReq', 'SREQ ZDO simpleDescReq']) expect(dongle.received).toContain(name);
+  });
+
+  it('§6.2/§6.5/§6.6 CONNECT, REGISTER and a QoS 1 PUBLISH from the device reach Mosquitto', async () => {
+    sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-sensor' });
+    expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
+    expect(running.gateway.core.client('zb-sensor')?.address).toBe(`zigbee:${SENSOR.ieee}`);
+    sensor.send({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: 'zb/sensor/temp' });
+    const regack = await sensor.expect('REGACK');
+    expect(regack).toMatchObject({ msgId: 1, returnCode: 0 });
+    topicId = regack.topicId;
+    sensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 2, payload: Buffer.from('21.5') });
+    expect(await sensor.expect('PUBACK')).toEqual({ type: 'PUBACK', topicId, msgId: 2, returnCode: 0 });
+    const [message] = await observer.waitFor(1, 'zb/sensor/temp');
+    expect(message).toMatchObject({ payload: '21.5', qos: 1 });
+  });
+
+  it('§6.10 a broker message to a subscribed topic reaches the dongle as AF_DATA_REQUEST in cluster 0xFC00, to the device endpoint, with manufacturer code 0xFFF1', async () => {
+    sensor.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 3, topic: { topicIdType: 'normal', topicName: 'zb/sensor/set' } });
+    const suback = await sensor.expect('SUBACK');
+    expect(suback).toMatchObject({ msgId: 3, qos: 1, returnCode: 0 });
+    const before = sensor.zcl.length;
+    await observer.publish('zb/sensor/set', 'on', 1);
+    const publish = await sensor.expect('PUBLISH', 10_000);
+    expect(publish).toMatchObject({ qos: 1, topicId: suback.topicId, payload: Buffer.from('on') });
+    const zcl = sensor.zcl[before];
+    expect(zcl.request).toMatchObject({ dstaddr: SENSOR.nwk, destendpoint: 8, srcendpoint: 1, clusterid: 0xfc00 });
+    // Cluster-specific, manufacturer-specific, server→client, no default response; command 0x00.
+    expect(zcl.frameControl).toBe(0x1d);
+    expect(zcl.manufacturerCode).toBe(0xfff1);
+    expect(zcl.commandId).toBe(0x00);
+    sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
+    await until(() => running.gateway.core.client('zb-sensor')?.inflight === 0, 5000, () => 'PUBACK taken');
+  });
+
+  it('§6.1 ADVERTISE goes to the devices that list the cluster, not to the others', async () => {
+    const toSensor = dataRequestsTo(SENSOR.nwk).length;
+    const toLamp = dataRequestsTo(LAMP.nwk).length;
+    running.clock.advance(60_000);
+    expect(await sensor.expect('ADVERTISE')).toEqual({ type: 'ADVERTISE', gwId: 7, duration: 60 });
+    expect(dataRequestsTo(SENSOR.nwk)).toHaveLength(toSensor + 1);
+    expect(dataRequestsTo(LAMP.nwk)).toHaveLength(toLamp);
+  });
+});
+
+describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', () => {
+  const dongle = new ZnpDongle();
+  const sensor = dongle.device(SENSOR);
+  let stateDir: string;
+  let link: PtyLink;
+  let running: Running;
+  let setTopicId = 0;
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
+    link = await PtyLink.open(dongle);
+    running = await startGateway(stateDir, link.path, ', permitJoin: 30');
+    await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
+    sensor.join();
+    await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
+    sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-rejoin' });
+    expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
+    sensor.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 1, topic: { topicIdType: 'normal', topicName: 'zb/rejoin/set' } });
+    setTopicId = (await sensor.expect('SUBACK')).topicId;
+  });
+  afterEach(() => dongle.assertNoProblems());
+  afterAll(async () => {
+    await running?.gateway.stop();
+    await link?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('§6.2 a device that rejoins with a new network address is still the same client, its session intact', async () => {
+    sensor.rejoin(0x6c33);
+    // Its next frame comes from the new address; the answer goes there too.
+    sensor.send({ type: 'PINGREQ' });
+    expect(await sensor.expect('PINGRESP', 10_000)).toEqual({ type: 'PINGRESP' });
+    expect(sensor.zcl.at(-1)!.request.dstaddr).toBe(0x6c33);
+    const client = running.gateway.core.client('zb-rejoin')!;
+    expect(client).toMatchObject({ state: 'active', address: `zigbee:${SENSOR.ieee}` });
+    expect(client.subscriptions.map((s) => s.filter)).toEqual(['zb/rejoin/set']);
+    expect(running.gateway.core.clients()).toHaveLength(1);
+    await observer.publish('zb/rejoin/set', 'after-rejoin', 1);
+    const publish = await sensor.expect('PUBLISH', 10_000);
+    expect(publish).toMatchObject({ topicId: setTopicId, payload: Buffer.from('after-rejoin') });
+    expect(sensor.zcl.at(-1)!.request.dstaddr).toBe(0x6c33);
+    sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
+    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
+  });
+
+  it('§6.13 a delivery the dongle reports unacknowledged (APS no ack) is counted and the PUBLISH is sent again with DUP', async () => {
+    const failuresBefore = running.zigbee.stats.sendFailures;
+    const requestsBefore = dongle.dataRequests.length;
+    dongle.failNextDataConfirms(DataConfirmStatus.APS_NO_ACK);
+    await observer.publish('zb/rejoin/set', 'lost-once', 1);
+    await until(() => running.zigbee.stats.sendFailures === failuresBefore + 1, 10_000, () => 'the failed delivery counted');
+    expect(dongle.dataRequests[requestsBefore].confirmed).toBe(DataConfirmStatus.APS_NO_ACK);
+    expect(mqttSnInZcl(dongle.dataRequests[requestsBefore].data)).toMatchObject({ type: 'PUBLISH', dup: false, payload: Buffer.from('lost-once') });
+    expect(running.logs.matching(/frame to zigbee:0x00124b00aabbcc01 not delivered: .*APS_NO_ACK/)).toHaveLength(1);
+    // T_RETRY later the gateway sends it again, with DUP set, and this time it arrives.
+    running.clock.advance(10_000);
+    const publish = await sensor.expect('PUBLISH', 10_000);
+    expect(publish).toMatchObject({ dup: true, topicId: setTopicId, payload: Buffer.from('lost-once') });
+    expect(dongle.dataRequests).toHaveLength(requestsBefore + 2);
+    sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
+    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
+    expect(running.gateway.core.client('zb-rejoin')?.state).toBe('active');
   });
 });
