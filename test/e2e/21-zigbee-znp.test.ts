@@ -15,8 +15,10 @@ import { Gateway } from '../../gateway/gateway.js';
 import type { Logger } from '../../gateway/logger.js';
 import type { ZigbeeRadio } from '../../radios/zigbee.js';
 import { NETWORK_KEY_FILE } from '../../radios/zigbee-network-key.js';
-import { Observer, startBroker, until, type Broker } from '../support/harness.js';
-import { DataConfirmStatus, mqttSnInZcl, Nv, PtyLink, ZnpDongle } from '../support/znp-emulator.js';
+import { SnUdpPeer } from '../../client/udp-peer.js';
+import { connect, Observer, register, startBroker, until, type Broker } from '../support/harness.js';
+import { freePort } from '../support/mosquitto.js';
+import { DataConfirmStatus, mqttSnInZcl, Nv, PtyLink, TcpLink, ZnpDongle } from '../support/znp-emulator.js';
 
 const PAN_ID = 0x2b7c;
 const CHANNEL = 20;
@@ -51,13 +53,13 @@ interface Running {
   logs: LogLines;
 }
 
-async function startGateway(stateDir: string, path: string, extra = '', advertiseInterval = 0): Promise<Running> {
+async function startGateway(stateDir: string, path: string, extra = '', advertiseInterval = 0, moreRadios = ''): Promise<Running> {
   const config = parseConfig(`
 gateway: { id: 7, advertiseInterval: ${advertiseInterval}, retry: { interval: 10, count: 3 } }
 broker: { url: ${broker.url} }
 radios:
   - { type: zigbee, adapter: zstack, path: '${path}', panId: ${PAN_ID}, channel: ${CHANNEL}${extra} }
-stateDir: ${stateDir}
+${moreRadios}stateDir: ${stateDir}
 `, 'zigbee-znp.yaml');
   const clock = new ManualClock();
   const logs = new LogLines();
@@ -124,7 +126,13 @@ describe('21 Zigbee over ZNP: formation and resume (pty)', () => {
 });
 
 /** A sensor whose firmware follows README's contract, on endpoint 8, declaring the MQTT-SN cluster. */
-const SENSOR = { ieee: '0x00124b00aabbcc01', nwk: 0x4a11, manufacturerCode: 0xfff1, endpoints: [{ id: 8, profileId: 0x0104, deviceId: 0x0302, inClusters: [], outClusters: [0xfc00] }] };
+const SENSOR = {
+  ieee: '0x00124b00aabbcc01',
+  nwk: 0x4a11,
+  manufacturerCode: 0xfff1,
+  endpoints: [{ id: 8, profileId: 0x0104, deviceId: 0x0302, inClusters: [0x0000], outClusters: [0xfc00] }],
+  basic: { modelId: 'sn-node-1', manufacturerName: 'Test Vendor', powerSource: 0x03 },
+};
 /** A lamp on the same network: no MQTT-SN cluster, so it must never be sent MQTT-SN frames. */
 const LAMP = { ieee: '0x00124b00aabbcc02', nwk: 0x5b22, manufacturerCode: 0x1234, endpoints: [{ id: 11, profileId: 0x0104, deviceId: 0x0100, inClusters: [0x0006], outClusters: [] }] };
 
@@ -162,11 +170,13 @@ describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', () => {
     lamp.join();
     // The start-up ADVERTISE went out before anyone joined; the periodic one is checked below.
     await until(() => running.logs.matching(/joined and was interviewed/).length === 2, 15_000, () => `two interviews; log: ${running.logs.matching(/zigbee/i).join('\n')}`);
-    expect(running.logs.matching(/joined and was interviewed/)).toEqual([
+    expect(running.logs.matching(/joined and was interviewed/).sort()).toEqual([
       expect.stringContaining(`zigbee:${SENSOR.ieee} joined and was interviewed (network address 0x4a11, lists cluster 0xfc00)`),
       expect.stringContaining(`zigbee:${LAMP.ieee} joined and was interviewed (network address 0x5b22, does not list cluster 0xfc00)`),
     ]);
     for (const name of ['SREQ ZDO nodeDescReq', 'SREQ ZDO activeEpReq', 'SREQ ZDO simpleDescReq']) expect(dongle.received).toContain(name);
+    // The sensor lists genBasic, so the interview read its model and manufacturer (README: answer these reads).
+    expect(sensor.basicReads).toEqual(expect.arrayContaining([0x0004, 0x0005, 0x0007]));
   });
 
   it('§6.2/§6.5/§6.6 CONNECT, REGISTER and a QoS 1 PUBLISH from the device reach Mosquitto', async () => {
@@ -273,5 +283,66 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', () => {
     sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
     await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
     expect(running.gateway.core.client('zb-rejoin')?.state).toBe('active');
+  });
+});
+
+describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () => {
+  const dongle = new ZnpDongle();
+  const sensor = dongle.device(SENSOR);
+  let stateDir: string;
+  let tcp: TcpLink;
+  let running: Running;
+  let udpPort = 0;
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
+    tcp = await TcpLink.open(dongle);
+    udpPort = await freePort();
+    running = await startGateway(stateDir, tcp.url, ', permitJoin: 30', 0, `  - { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 }\n`);
+    await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
+    sensor.join();
+    await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
+    sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-tcp' });
+    expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
+  });
+  afterEach(() => dongle.assertNoProblems());
+  afterAll(async () => {
+    await running?.gateway.stop();
+    await tcp?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('logs one line, retries with backoff, serves again without a restart; the UDP radio never notices', async () => {
+    const udpSensor = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port: udpPort } });
+    try {
+      await connect(udpSensor, 'udp-neighbour', { duration: 3600 });
+      const connectionsBefore = tcp.connections;
+      tcp.vanish();
+      await until(() => !running.zigbee.running, 10_000, () => 'the radio noticed the dongle is gone');
+      // Two failed reconnection attempts, each one line with its backoff delay.
+      await until(() => tcp.connections >= connectionsBefore + 2, 20_000, () => `two reconnection attempts (${tcp.connections - connectionsBefore})`);
+      const lost = running.logs.matching(/zigbee0: the Zigbee adapter on tcp:\/\/127\.0\.0\.1:\d+ disconnected; retrying in 1s/);
+      expect(lost).toHaveLength(1);
+      await until(() => running.logs.matching(/zigbee0: cannot start the Zigbee adapter .*retrying in 4s/).length === 1, 20_000, () => `backoff lines: ${running.logs.matching(/retrying/).join('\n')}`);
+      expect(running.logs.matching(/zigbee0: cannot start the Zigbee adapter .*retrying in 2s/)).toHaveLength(1);
+
+      // Meanwhile the UDP sensor is served as before.
+      const topicId = await register(udpSensor, 'zb/udp/during-outage');
+      udpSensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 9, payload: Buffer.from('still here') });
+      expect(await udpSensor.expect('PUBACK')).toMatchObject({ msgId: 9, returnCode: 0 });
+      await observer.waitFor(1, 'zb/udp/during-outage');
+
+      tcp.comeBack();
+      await until(() => running.zigbee.running, 20_000, () => 'the radio back');
+      expect(dongle.formations).toBe(1);
+      expect(running.logs.matching(/Zigbee coordinator started \(resumed\)/)).toHaveLength(1);
+      // The Zigbee sensor is served again, by the same gateway and session.
+      sensor.send({ type: 'PINGREQ' });
+      expect(await sensor.expect('PINGRESP', 10_000)).toEqual({ type: 'PINGRESP' });
+      expect(running.gateway.core.client('zb-tcp')?.state).toBe('active');
+      expect(running.gateway.core.client('udp-neighbour')?.state).toBe('active');
+    } finally {
+      await udpSensor.close();
+    }
   });
 });

@@ -68,9 +68,19 @@ export interface EmulatedEndpoint {
   outClusters: number[];
 }
 
+/** genBasic (0x0000) attributes a device answers reads of; the others get UNSUPPORTED_ATTRIBUTE. */
+export interface BasicAttributes {
+  modelId?: string;
+  manufacturerName?: string;
+  /** ZCL power source enum: 0x03 = battery. */
+  powerSource?: number;
+}
+
 export interface EmulatedDeviceSpec {
   ieee: string;
   nwk: number;
+  /** Answers to herdsman's interview reads when the endpoint lists genBasic. */
+  basic?: BasicAttributes;
   /** Node descriptor manufacturer code (avoid 0, 0x1002, 0x120B: they make herdsman's interview slow). */
   manufacturerCode?: number;
   endpoints: EmulatedEndpoint[];
@@ -622,6 +632,10 @@ export class ZnpDevice extends RadioSensor {
     const { data } = request;
     const frameControl = data[0];
     const manufacturerSpecific = (frameControl & 0x04) !== 0;
+    if (request.clusterid === GEN_BASIC && this.spec.basic && (frameControl & 0x0f) === 0x00 && data[2] === ZCL_READ) {
+      this.answerBasicRead(request);
+      return;
+    }
     if (request.clusterid !== this.mqttSn.clusterId || !manufacturerSpecific) {
       this.dongle.recordProblem(`AF_DATA_REQUEST to ${this.ieee} in cluster 0x${request.clusterid.toString(16)}: ${data.toString('hex')} (the emulated device speaks only MQTT-SN)`);
       return;
@@ -641,7 +655,51 @@ export class ZnpDevice extends RadioSensor {
     }
   }
 
+  /** ZCL Read Attributes Response (0x01) from the endpoint herdsman asked: id, status, then type and value when supported. */
+  private answerBasicRead(request: AfDataRequest): void {
+    const tsn = request.data[1];
+    const out = [0x18, tsn, 0x01]; // global, server→client, no default response; readRsp
+    for (let i = 3; i + 1 < request.data.length; i += 2) {
+      const id = request.data.readUInt16LE(i);
+      out.push(id & 0xff, id >> 8);
+      const value = basicAttribute(this.spec.basic!, id);
+      if (value) out.push(0x00, ...value);
+      else out.push(0x86); // UNSUPPORTED_ATTRIBUTE
+    }
+    this.basicReads.push(...readAttributeIds(request.data));
+    this.dongle.incoming(this, request.destendpoint, request.srcendpoint, GEN_BASIC, Buffer.from(out));
+  }
+
+  /** genBasic attribute ids herdsman read during the interview. */
+  readonly basicReads: number[] = [];
+
   async close(): Promise<void> {}
+}
+
+const GEN_BASIC = 0x0000;
+const ZCL_READ = 0x00;
+
+function readAttributeIds(zcl: Buffer): number[] {
+  const ids: number[] = [];
+  for (let i = 3; i + 1 < zcl.length; i += 2) ids.push(zcl.readUInt16LE(i));
+  return ids;
+}
+
+/** ZCL type byte and value of a genBasic attribute, or undefined when the device lacks it. */
+function basicAttribute(basic: BasicAttributes, id: number): number[] | undefined {
+  const string = (s: string | undefined) => (s === undefined ? undefined : [0x42, s.length, ...Buffer.from(s)]);
+  switch (id) {
+    case 0x0004:
+      return string(basic.manufacturerName);
+    case 0x0005:
+      return string(basic.modelId);
+    case 0x0007:
+      return basic.powerSource === undefined ? undefined : [0x30, basic.powerSource];
+    case 0x0000:
+      return [0x20, 8]; // zclVersion 8
+    default:
+      return undefined;
+  }
 }
 
 // ---- links ---------------------------------------------------------------------------------------------
