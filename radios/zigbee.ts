@@ -35,6 +35,12 @@ export interface ZigbeeRadioStats {
 /** herdsman refuses longer windows; 255 would often mean "forever". */
 const MAX_PERMIT_JOIN_SECONDS = 254;
 const IEEE_ADDRESS = /^0x[0-9a-f]{16}$/;
+/** herdsman's start results, in the operator's words: a formation means every device must pair again. */
+const START_RESULTS: Record<string, string> = {
+  reset: 'formed a new network',
+  resumed: 'resumed the network',
+  restored: 'restored the network from the backup',
+};
 
 export function zigbeeAddress(ieeeAddr: string): string {
   return `zigbee:${ieeeAddr}`;
@@ -220,7 +226,7 @@ export class ZigbeeRadio implements Radio {
     this.controller = controller;
     this.listen(controller);
     for (const device of controller.getDevicesIterator()) this.register(device);
-    this.log('info', `Zigbee coordinator started (${result}) on ${this.config.path}, channel ${this.config.channel}, PAN 0x${this.config.panId.toString(16).padStart(4, '0')}`);
+    this.log('info', `Zigbee coordinator started on ${this.config.path}: ${START_RESULTS[result] ?? result}, channel ${this.config.channel}, PAN 0x${this.config.panId.toString(16).padStart(4, '0')}`);
     if (this.config.permitJoin > 0) await this.permitJoin(this.config.permitJoin);
   }
 

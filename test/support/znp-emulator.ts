@@ -160,6 +160,13 @@ export class ZnpDongle {
     return item ? Structs.nib(item) : undefined;
   }
 
+  /** Power lost and back: RAM state (running network, registered endpoints, join window) gone, NV kept. */
+  powerCycle(): void {
+    this.devState = DEV_STATE_HOLD;
+    this.registered.clear();
+    this.permitJoinUntil = 0;
+  }
+
   /** Adds an end device on the air (not joined yet). */
   device(spec: EmulatedDeviceSpec, mqttSn: Partial<MqttSnZclOptions> = {}): ZnpDevice {
     const device = new ZnpDevice(this, spec, mqttSn);
