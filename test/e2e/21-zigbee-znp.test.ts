@@ -5,7 +5,8 @@
  *
  * herdsman keeps process-wide state (device cache, database handle): the gateways here run one after another.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -347,5 +348,56 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () =
     } finally {
       await udpSensor.close();
     }
+  });
+});
+
+describe('21 Zigbee over ZNP: the daemon (pty)', () => {
+  const dongle = new ZnpDongle();
+  const sensor = dongle.device(SENSOR);
+  let dir: string;
+  let link: PtyLink;
+  let proc: ChildProcess | undefined;
+  let log = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'znp-daemon-'));
+    link = await PtyLink.open(dongle);
+  });
+  afterEach(() => dongle.assertNoProblems());
+  afterAll(async () => {
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((resolve) => proc!.once('exit', resolve));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    await link?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('SIGUSR1 opens joining on the dongle for 120 s, and a device joins and is interviewed', async () => {
+    const config = join(dir, 'gateway.yaml');
+    writeFileSync(config, [
+      'gateway: { advertiseInterval: 0 }',
+      `broker: { url: ${broker.url} }`,
+      'radios:',
+      `  - { type: zigbee, adapter: zstack, path: '${link.path}', panId: ${PAN_ID}, channel: ${CHANNEL} }`,
+      'stateDir: ./state',
+      '',
+    ].join('\n'));
+    proc = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'mqtt-sn-gateway.js'), '--config', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr!.on('data', (d) => (log += d));
+    await until(() => log.includes('running'), 30_000, () => `daemon start-up; log so far:\n${log}`);
+    expect(log).toMatch(/zigbee0: Zigbee coordinator started on .*: formed a new network/);
+    // permitJoin is 0 in this config: the network stays closed until the signal.
+    expect(dongle.permitJoins.filter((p) => p.duration > 0)).toEqual([]);
+    expect(() => sensor.join()).toThrow(/does not permit joining/);
+    expect(existsSync(join(dir, 'state', 'zigbee-network-key.json'))).toBe(true);
+
+    proc.kill('SIGUSR1');
+    await until(() => dongle.permitJoins.some((p) => p.duration > 0), 10_000, () => `a permit-join request; log:\n${log}`);
+    expect(dongle.permitJoins.filter((p) => p.duration > 0)).toEqual([{ addrMode: 0x0f, dstaddr: 0xfffc, duration: 120 }]);
+    await until(() => log.includes('SIGUSR1: Zigbee joining permitted for 120 s'), 10_000, () => `the SIGUSR1 line; log:\n${log}`);
+    sensor.join();
+    await until(() => log.includes(`zigbee:${SENSOR.ieee} joined and was interviewed`), 15_000, () => `the interview; log:\n${log}`);
   });
 });
