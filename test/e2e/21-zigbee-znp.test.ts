@@ -134,8 +134,8 @@ const SENSOR = {
   endpoints: [{ id: 8, profileId: 0x0104, deviceId: 0x0302, inClusters: [0x0000], outClusters: [0xfc00] }],
   basic: { modelId: 'sn-node-1', manufacturerName: 'Test Vendor', powerSource: 0x03 },
 };
-/** A lamp on the same network: no MQTT-SN cluster, so it must never be sent MQTT-SN frames. */
-const LAMP = { ieee: '0x00124b00aabbcc02', nwk: 0x5b22, manufacturerCode: 0x1234, endpoints: [{ id: 11, profileId: 0x0104, deviceId: 0x0100, inClusters: [0x0006], outClusters: [] }] };
+/** A lamp on the same network, on endpoint 1 (the configured fallback) but without the MQTT-SN cluster: it must never be sent MQTT-SN frames. */
+const LAMP = { ieee: '0x00124b00aabbcc02', nwk: 0x5b22, manufacturerCode: 0x1234, endpoints: [{ id: 1, profileId: 0x0104, deviceId: 0x0100, inClusters: [0x0006], outClusters: [] }] };
 
 describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', () => {
   const dongle = new ZnpDongle();
@@ -218,6 +218,7 @@ describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', () => {
     running.clock.advance(60_000);
     expect(await sensor.expect('ADVERTISE')).toEqual({ type: 'ADVERTISE', gwId: 7, duration: 60 });
     expect(dataRequestsTo(SENSOR.nwk)).toHaveLength(toSensor + 1);
+    expect(dataRequestsTo(SENSOR.nwk).at(-1)).toMatchObject({ destendpoint: 8, clusterid: 0xfc00 });
     expect(dataRequestsTo(LAMP.nwk)).toHaveLength(toLamp);
   });
 });
