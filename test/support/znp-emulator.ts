@@ -179,8 +179,10 @@ export class ZnpDongle {
     this.confirmFaults.push(...statuses);
   }
 
+  /** Throws (once) for the problems met since the last call: call it after each test, so the test that caused them fails. */
   assertNoProblems(): void {
-    if (this.problems.length > 0) throw new Error(`the ZNP emulator met frames it does not understand:\n  ${this.problems.join('\n  ')}`);
+    const problems = this.problems.splice(0);
+    if (problems.length > 0) throw new Error(`the ZNP emulator met frames it does not understand:\n  ${problems.join('\n  ')}`);
   }
 
   /** Waits until `count` commands named `name` (e.g. `SREQ ZDO mgmtPermitJoinReq`) have arrived. */
@@ -263,10 +265,19 @@ export class ZnpDongle {
     const handler = cmd && this.handlers[`${SUBSYSTEM_NAME[subsystem]}.${cmd.name}`];
     if (!cmd || !handler) {
       this.problem(`${name} (${data.toString('hex')}) is not emulated`);
+      // Fail the request at once (status FAILURE) rather than let herdsman wait out its 6 s time-out.
+      if (cmd && type === Type.SREQ) this.refuse(subsystem, cmd);
       return;
     }
     const payload = cmd.zdoClusterId === undefined && cmd.request ? readParameters(data, cmd.request) : {};
     handler(payload, data);
+  }
+
+  private refuse(subsystem: number, cmd: CmdDef): void {
+    if (cmd.zdoClusterId !== undefined) return this.sendRaw(Type.SRSP, subsystem, cmd.ID, Buffer.from([0x01]));
+    const payload: Record<string, unknown> = {};
+    for (const p of cmd.response ?? []) payload[p.name] = p.name === 'status' ? 0x01 : emptyValue(p.parameterType);
+    this.send(Type.SRSP, subsystem, cmd.name, payload);
   }
 
   private srsp(subsystem: number, name: string, payload: Record<string, unknown> = {}): void {
@@ -560,6 +571,16 @@ function command(subsystem: number, name: string): CmdDef {
   const cmd = Definition[subsystem].find((c) => c.name === name);
   if (!cmd) throw new Error(`no ZNP command ${SUBSYSTEM_NAME[subsystem]} ${name}`);
   return cmd;
+}
+
+/** A zero of each ZNP parameter type (herdsman's ParameterType numbering). */
+function emptyValue(parameterType: number): unknown {
+  const sized: Record<number, number> = { 5: 8, 6: 16, 7: 18, 8: 32, 9: 42, 10: 100 };
+  if (parameterType === 3) return '0x0000000000000000';
+  if (parameterType === 4) return Buffer.alloc(0);
+  if (sized[parameterType]) return Buffer.alloc(sized[parameterType]);
+  if (parameterType === 11 || parameterType === 12 || parameterType === 16) return [];
+  return 0;
 }
 
 function lowestChannel(mask: number): number | undefined {
