@@ -203,7 +203,9 @@ describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', () => {
     const publish = await sensor.expect('PUBLISH', 10_000);
     expect(publish).toMatchObject({ qos: 1, topicId: suback.topicId, payload: Buffer.from('on') });
     const zcl = sensor.zcl[before];
-    expect(zcl.request).toMatchObject({ dstaddr: SENSOR.nwk, destendpoint: 8, srcendpoint: 1, clusterid: 0xfc00 });
+    // From coordinator endpoint 1, registered on the Home Automation profile; herdsman asks for no APS ack (options 0).
+    expect(zcl.request).toMatchObject({ dstaddr: SENSOR.nwk, destendpoint: 8, srcendpoint: 1, clusterid: 0xfc00, options: 0 });
+    expect(dongle.endpointProfile(1)).toBe(0x0104);
     // Cluster-specific, manufacturer-specific, server→client, no default response; command 0x00.
     expect(zcl.frameControl).toBe(0x1d);
     expect(zcl.manufacturerCode).toBe(0xfff1);
@@ -285,6 +287,20 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', () => {
     sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
     await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
     expect(running.gateway.core.client('zb-rejoin')?.state).toBe('active');
+  });
+
+  it('§6.13 a MAC-level miss that herdsman recovers from by itself is neither counted nor retried by the gateway', async () => {
+    const failuresBefore = running.zigbee.stats.sendFailures;
+    const requestsBefore = dongle.dataRequests.length;
+    dongle.failNextDataConfirms(DataConfirmStatus.MAC_NO_ACK);
+    await observer.publish('zb/rejoin/set', 'second-try', 1);
+    // herdsman waits 2 s and sends the same frame again; the gateway's clock has not moved.
+    const publish = await sensor.expect('PUBLISH', 10_000);
+    expect(publish).toMatchObject({ dup: false, payload: Buffer.from('second-try') });
+    expect(dongle.dataRequests.slice(requestsBefore).map((r) => r.confirmed)).toEqual([DataConfirmStatus.MAC_NO_ACK, DataConfirmStatus.SUCCESS]);
+    expect(running.zigbee.stats.sendFailures).toBe(failuresBefore);
+    sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
+    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
   });
 });
 

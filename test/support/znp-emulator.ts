@@ -167,6 +167,11 @@ export class ZnpDongle {
     this.permitJoinUntil = 0;
   }
 
+  /** The profile an endpoint was registered with (AF_REGISTER), or undefined. */
+  endpointProfile(endpoint: number): number | undefined {
+    return this.registered.get(endpoint)?.appprofid as number | undefined;
+  }
+
   /** Adds an end device on the air (not joined yet). */
   device(spec: EmulatedDeviceSpec, mqttSn: Partial<MqttSnZclOptions> = {}): ZnpDevice {
     const device = new ZnpDevice(this, spec, mqttSn);
