@@ -6,6 +6,7 @@
  *
  * herdsman keeps process-wide state (device cache, database handle, logger), so run one ZigbeeRadio per process.
  */
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Controller, setLogger, Zcl, type Events, type Models } from 'zigbee-herdsman';
 import { Backoff, type BackoffOptions } from '../common/backoff.js';
@@ -22,6 +23,8 @@ export interface ZigbeeRadioOptions {
   stateDir?: string;
   /** Restart backoff after a failed start or a lost dongle (tests inject timers). */
   backoff?: BackoffOptions;
+  /** How often a serial dongle's device path is checked while running (ms). */
+  presenceCheckMs?: number;
 }
 
 export interface ZigbeeRadioStats {
@@ -92,6 +95,10 @@ export class ZigbeeRadio implements Radio {
   private stopped = true;
   private abort: AbortController | undefined;
   private attempt: Promise<void> | undefined;
+  private readonly presenceCheckMs: number;
+  private presenceTimer: NodeJS.Timeout | undefined;
+  /** Why the running coordinator is being given up, for the one log line that says so. */
+  private lostReason: string | undefined;
   /** Devices heard speaking MQTT-SN this run → the endpoint they spoke from (where replies go). */
   private readonly peers = new Map<string, number>();
 
@@ -103,6 +110,7 @@ export class ZigbeeRadio implements Radio {
     this.maxFrameSize = config.maxFrameSize;
     this.stateDir = options.stateDir ?? dirname(config.databasePath);
     this.backoff = new Backoff(options.backoff);
+    this.presenceCheckMs = options.presenceCheckMs ?? 2000;
     this.cluster = mqttSnCluster(config.clusterId, config.manufacturerCode);
   }
 
@@ -120,6 +128,7 @@ export class ZigbeeRadio implements Radio {
   async stop(): Promise<void> {
     this.stopped = true;
     this.backoff.cancel();
+    this.stopWatchingPresence();
     this.abort?.abort();
     await this.attempt;
     const controller = this.controller;
@@ -225,6 +234,7 @@ export class ZigbeeRadio implements Radio {
     this.backoff.reset();
     this.controller = controller;
     this.listen(controller);
+    this.watchPresence(controller);
     for (const device of controller.getDevicesIterator()) this.register(device);
     this.log('info', `Zigbee coordinator started on ${this.config.path}: ${START_RESULTS[result] ?? result}, channel ${this.config.channel}, PAN 0x${this.config.panId.toString(16).padStart(4, '0')}`);
     if (this.config.permitJoin > 0) await this.permitJoin(this.config.permitJoin);
@@ -278,6 +288,33 @@ export class ZigbeeRadio implements Radio {
     controller.on('adapterDisconnected', () => void this.onAdapterLost(controller));
   }
 
+  /**
+   * A serial dongle that is unplugged takes its device node with it, but herdsman may not notice: the serial
+   * binding reports the read error (EIO) without closing the port, and every request then waits out its
+   * time-out. So while running, check that the path still exists; when it is gone, close herdsman's transport
+   * the way a lost connection closes it, so herdsman's own disconnect handling runs and the radio retries.
+   * (A `tcp://` coordinator needs no such check: the socket closes.)
+   */
+  private watchPresence(controller: Controller): void {
+    if (!isDevicePath(this.config.path)) return;
+    this.stopWatchingPresence();
+    this.presenceTimer = setInterval(() => {
+      if (this.controller !== controller) return this.stopWatchingPresence();
+      if (existsSync(this.config.path)) return;
+      this.stopWatchingPresence();
+      this.lostReason = `the Zigbee dongle ${this.config.path} is gone (unplugged?)`;
+      const transport = (controller as unknown as ControllerInternals).adapter?.transport;
+      if (transport?.emit) transport.emit('close');
+      else void this.onAdapterLost(controller);
+    }, this.presenceCheckMs);
+    this.presenceTimer.unref();
+  }
+
+  private stopWatchingPresence(): void {
+    clearInterval(this.presenceTimer);
+    this.presenceTimer = undefined;
+  }
+
   private register(device: Device): void {
     if (device.type === 'Coordinator' || device.type === 'GreenPower') return;
     device.addCustomCluster(MQTT_SN_CLUSTER_NAME, this.cluster);
@@ -314,8 +351,11 @@ export class ZigbeeRadio implements Radio {
   private async onAdapterLost(controller: Controller): Promise<void> {
     if (this.controller !== controller) return;
     this.controller = undefined;
+    this.stopWatchingPresence();
+    const reason = this.lostReason ?? `the Zigbee adapter on ${this.config.path} disconnected`;
+    this.lostReason = undefined;
     await discard(controller);
-    if (!this.stopped) this.retry(`the Zigbee adapter on ${this.config.path} disconnected`);
+    if (!this.stopped) this.retry(reason);
   }
 
   private speaksMqttSn(device: Device): boolean {
@@ -362,9 +402,14 @@ export class ZigbeeRadio implements Radio {
   }
 }
 
-/** The adapter a Controller keeps private; only its serial/TCP transport is touched, and only to close it. */
+/** The adapter a Controller keeps private; only its serial/TCP transport is touched: to close it, or to report it closed. */
 interface ControllerInternals {
-  adapter?: { transport?: { close(): Promise<void> } };
+  adapter?: { transport?: { close(): Promise<void>; emit?(event: 'close'): boolean } };
+}
+
+/** A serial device path, as opposed to herdsman's network forms (`tcp://`, `socket://`, `mdns://`). */
+function isDevicePath(path: string): boolean {
+  return !/^[a-z]+:\/\//i.test(path);
 }
 
 /**

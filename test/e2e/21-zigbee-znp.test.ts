@@ -368,6 +368,48 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () =
   });
 });
 
+describe('21 Zigbee over ZNP: the serial dongle is unplugged and plugged in again (pty)', () => {
+  const dongle = new ZnpDongle();
+  const sensor = dongle.device(SENSOR);
+  let stateDir: string;
+  let link: PtyLink;
+  let running: Running;
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
+    link = await PtyLink.open(dongle);
+    running = await startGateway(stateDir, link.path, ', permitJoin: 30');
+    await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
+    sensor.join();
+    await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
+    sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-usb' });
+    expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
+  });
+  afterEach(() => dongle.assertNoProblems());
+  afterAll(async () => {
+    await running?.gateway.stop();
+    await link?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('the radio notices the device node is gone, logs one line, retries with backoff and resumes when it is back', async () => {
+    link.unplug();
+    dongle.powerCycle();
+    await until(() => !running.zigbee.running, 10_000, () => 'the radio noticed the dongle is gone');
+    await until(() => running.logs.matching(/zigbee0: cannot start the Zigbee adapter 'zstack' on .*ttyZNP.*retrying in 2s/).length === 1, 20_000, () => `a failed retry; log: ${running.logs.matching(/zigbee0/).join('\n')}`);
+    expect(running.logs.matching(/zigbee0: the Zigbee dongle .*ttyZNP is gone \(unplugged\?\); retrying in 1s/)).toHaveLength(1);
+    expect(running.logs.matching(/disconnected; retrying/)).toEqual([]);
+
+    await link.plugIn();
+    await until(() => running.zigbee.running, 20_000, () => 'the radio back');
+    expect(dongle.formations).toBe(1);
+    expect(running.logs.matching(/Zigbee coordinator started on .*: resumed the network/)).toHaveLength(1);
+    sensor.send({ type: 'PINGREQ' });
+    expect(await sensor.expect('PINGRESP', 10_000)).toEqual({ type: 'PINGRESP' });
+    expect(running.gateway.core.client('zb-usb')?.state).toBe('active');
+  });
+});
+
 describe('21 Zigbee over ZNP: the daemon (pty)', () => {
   const dongle = new ZnpDongle();
   const sensor = dongle.device(SENSOR);

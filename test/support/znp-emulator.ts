@@ -737,46 +737,78 @@ function basicAttribute(basic: BasicAttributes, id: number): number[] | undefine
 
 // ---- links ---------------------------------------------------------------------------------------------
 
-/** The dongle on a socat pseudo-terminal pair: the gateway opens `path` as it would /dev/ttyUSB0. */
+/**
+ * The dongle on a socat pseudo-terminal pair: the gateway opens `path` as it would /dev/ttyUSB0.
+ * `unplug()` takes the pair (and so `path`) away as pulling a USB dongle does; `plugIn()` brings it back at the same path.
+ */
 export class PtyLink implements Link {
+  private socat: ChildProcess | undefined;
+  private port: SerialPort | undefined;
+  readonly path: string;
+  private readonly dongleEnd: string;
+
   private constructor(
     private readonly dongle: ZnpDongle,
-    private readonly socat: ChildProcess,
     private readonly dir: string,
-    private readonly port: SerialPort,
-    readonly path: string,
-  ) {}
+  ) {
+    this.path = join(dir, 'ttyZNP');
+    this.dongleEnd = join(dir, 'dongle');
+  }
 
   static async open(dongle: ZnpDongle): Promise<PtyLink> {
-    const dir = mkdtempSync(join(tmpdir(), 'znp-'));
-    const host = join(dir, 'ttyZNP');
-    const device = join(dir, 'dongle');
-    const socat = spawn('socat', [`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${device}`], { stdio: 'ignore' });
-    await until(() => existsSync(host) && existsSync(device), 5000, () => 'socat pty links');
-    // The dongle's end opens first, so it answers herdsman's first 250 ms ping at once.
-    const port = await new Promise<SerialPort>((resolve, reject) => {
-      const p = new SerialPort({ path: device, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(p)));
-    });
-    const link = new PtyLink(dongle, socat, dir, port, host);
-    port.on('data', (chunk: Buffer) => dongle.bytes(chunk));
-    port.on('error', () => {});
-    dongle.attach(link);
+    const link = new PtyLink(dongle, mkdtempSync(join(tmpdir(), 'znp-')));
+    await link.plugIn();
     return link;
   }
 
+  async plugIn(): Promise<void> {
+    await this.release();
+    const socat = spawn('socat', [`pty,raw,echo=0,link=${this.path}`, `pty,raw,echo=0,link=${this.dongleEnd}`], { stdio: 'ignore' });
+    this.socat = socat;
+    await until(() => existsSync(this.path) && existsSync(this.dongleEnd), 5000, () => 'socat pty links');
+    // The dongle's end opens first, so it answers herdsman's first 250 ms ping at once.
+    const port = await new Promise<SerialPort>((resolve, reject) => {
+      const p = new SerialPort({ path: this.dongleEnd, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(p)));
+    });
+    this.port = port;
+    port.on('data', (chunk: Buffer) => this.dongle.bytes(chunk));
+    port.on('error', () => {});
+    this.dongle.attach(this);
+  }
+
+  /**
+   * The device node disappears and the dongle falls silent, as when it is pulled out. The pty pair itself
+   * stays open until `plugIn()` or `close()`: whether a vanished pty also shows up as a read error or a close
+   * on herdsman's side is up to timing, and the gateway must notice without either.
+   */
+  unplug(): void {
+    this.dongle.detach(this);
+    rmSync(this.path, { force: true });
+    rmSync(this.dongleEnd, { force: true });
+  }
+
+  /** Ends socat and the dongle's end of the pair. */
+  private async release(): Promise<void> {
+    this.dongle.detach(this);
+    const port = this.port;
+    this.port = undefined;
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    const socat = this.socat;
+    this.socat = undefined;
+    if (socat && socat.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        socat.once('exit', () => resolve());
+        socat.kill('SIGTERM');
+      });
+    }
+  }
+
   write(bytes: Buffer): void {
-    if (this.port.isOpen) this.port.write(bytes);
+    if (this.port?.isOpen) this.port.write(bytes);
   }
 
   async close(): Promise<void> {
-    this.dongle.detach(this);
-    await new Promise<void>((resolve) => (this.port.isOpen ? this.port.close(() => resolve()) : resolve()));
-    if (this.socat.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        this.socat.once('exit', () => resolve());
-        this.socat.kill('SIGTERM');
-      });
-    }
+    await this.release();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
