@@ -296,7 +296,8 @@ export class ZigbeeRadio implements Radio {
    * (A `tcp://` coordinator needs no such check: the socket closes.)
    */
   private watchPresence(controller: Controller): void {
-    if (!isDevicePath(this.config.path)) return;
+    // Only a path that is there now can vanish (a test double's made-up path never was).
+    if (!isDevicePath(this.config.path) || !existsSync(this.config.path)) return;
     this.stopWatchingPresence();
     this.presenceTimer = setInterval(() => {
       if (this.controller !== controller) return this.stopWatchingPresence();
