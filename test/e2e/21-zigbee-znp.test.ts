@@ -22,6 +22,8 @@ import { freePort } from '../support/mosquitto.js';
 import { DataConfirmStatus, mqttSnInZcl, Nv, PtyLink, TcpLink, ZnpDongle } from '../support/znp-emulator.js';
 
 const PAN_ID = 0x2b7c;
+/** herdsman forms a network with a fixed 3 s wait and answers within 6 s time-outs: leave room on a loaded machine. */
+const SLOW_TEST_MS = 60_000;
 const CHANNEL = 20;
 
 let broker: Broker;
@@ -70,7 +72,17 @@ ${moreRadios}stateDir: ${stateDir}
   return { gateway, clock, zigbee, logs };
 }
 
-describe('21 Zigbee over ZNP: formation and resume (pty)', () => {
+/** The network the first suite formed (NV items and key file): later suites resume it in about a second instead of forming their own. */
+let formedNetwork: { nv: Map<number, Buffer>; keyFile: string } | undefined;
+
+/** A dongle already carrying that network, powered up fresh, beside a state directory with its key (no database, no backup yet). */
+function inheritFormedNetwork(dongle: ZnpDongle, stateDir: string): void {
+  if (!formedNetwork) return; // this suite run alone: it forms its own network
+  dongle.loadNv(formedNetwork.nv);
+  writeFileSync(join(stateDir, NETWORK_KEY_FILE), formedNetwork.keyFile);
+}
+
+describe('21 Zigbee over ZNP: formation and resume (pty)', { timeout: SLOW_TEST_MS }, () => {
   const dongle = new ZnpDongle();
   let stateDir: string;
   let link: PtyLink | undefined;
@@ -86,7 +98,10 @@ describe('21 Zigbee over ZNP: formation and resume (pty)', () => {
     link = undefined;
     dongle.assertNoProblems();
   });
-  afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+  afterAll(() => {
+    if (dongle.formed) formedNetwork = { nv: new Map(dongle.nv), keyFile: readFileSync(join(stateDir, NETWORK_KEY_FILE), 'utf8') };
+    rmSync(stateDir, { recursive: true, force: true });
+  });
 
   it('first start on a fresh dongle forms the network with the configured PAN id and channel and the key generated in stateDir', async () => {
     link = await PtyLink.open(dongle);
@@ -137,7 +152,7 @@ const SENSOR = {
 /** A lamp on the same network, on endpoint 1 (the configured fallback) but without the MQTT-SN cluster: it must never be sent MQTT-SN frames. */
 const LAMP = { ieee: '0x00124b00aabbcc02', nwk: 0x5b22, manufacturerCode: 0x1234, endpoints: [{ id: 1, profileId: 0x0104, deviceId: 0x0100, inClusters: [0x0006], outClusters: [] }] };
 
-describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', () => {
+describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', { timeout: SLOW_TEST_MS }, () => {
   const dongle = new ZnpDongle();
   const sensor = dongle.device(SENSOR);
   const lamp = dongle.device(LAMP);
@@ -148,15 +163,16 @@ describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', () => {
 
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
+    inheritFormedNetwork(dongle, stateDir);
     link = await PtyLink.open(dongle);
     running = await startGateway(stateDir, link.path, ', permitJoin: 60', 60);
-  });
+  }, SLOW_TEST_MS);
   afterEach(() => dongle.assertNoProblems());
   afterAll(async () => {
     await running?.gateway.stop();
     await link?.close();
     rmSync(stateDir, { recursive: true, force: true });
-  });
+  }, SLOW_TEST_MS);
 
   const dataRequestsTo = (nwk: number) => dongle.dataRequests.filter((r) => r.dstaddr === nwk);
 
@@ -225,7 +241,7 @@ describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', () => {
   });
 });
 
-describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', () => {
+describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', { timeout: SLOW_TEST_MS }, () => {
   const dongle = new ZnpDongle();
   const sensor = dongle.device(SENSOR);
   let stateDir: string;
@@ -235,6 +251,7 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', () => {
 
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
+    inheritFormedNetwork(dongle, stateDir);
     link = await PtyLink.open(dongle);
     running = await startGateway(stateDir, link.path, ', permitJoin: 30');
     await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
@@ -244,13 +261,13 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', () => {
     expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
     sensor.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 1, topic: { topicIdType: 'normal', topicName: 'zb/rejoin/set' } });
     setTopicId = (await sensor.expect('SUBACK')).topicId;
-  });
+  }, SLOW_TEST_MS);
   afterEach(() => dongle.assertNoProblems());
   afterAll(async () => {
     await running?.gateway.stop();
     await link?.close();
     rmSync(stateDir, { recursive: true, force: true });
-  });
+  }, SLOW_TEST_MS);
 
   it('§6.2 a device that rejoins with a new network address is still the same client, its session intact', async () => {
     sensor.rejoin(0x6c33);
@@ -304,7 +321,7 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', () => {
   });
 });
 
-describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () => {
+describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', { timeout: SLOW_TEST_MS }, () => {
   const dongle = new ZnpDongle();
   const sensor = dongle.device(SENSOR);
   let stateDir: string;
@@ -314,6 +331,7 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () =
 
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
+    inheritFormedNetwork(dongle, stateDir);
     tcp = await TcpLink.open(dongle);
     udpPort = await freePort();
     running = await startGateway(stateDir, tcp.url, ', permitJoin: 30', 0, `  - { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 }\n`);
@@ -322,7 +340,7 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () =
     await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
     sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-tcp' });
     expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
-  });
+  }, SLOW_TEST_MS);
   afterEach(() => dongle.assertNoProblems());
   afterAll(async () => {
     await running?.gateway.stop();
@@ -335,6 +353,8 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () =
     try {
       await connect(udpSensor, 'udp-neighbour', { duration: 3600 });
       const connectionsBefore = tcp.connections;
+      const formationsBefore = dongle.formations;
+      const resumedBefore = running.logs.matching(/Zigbee coordinator started on .*: resumed the network/).length;
       tcp.vanish();
       // Unplugged and plugged in again: the firmware restarts, its NV (and so the network) kept.
       dongle.powerCycle();
@@ -354,8 +374,8 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () =
 
       tcp.comeBack();
       await until(() => running.zigbee.running, 20_000, () => 'the radio back');
-      expect(dongle.formations).toBe(1);
-      expect(running.logs.matching(/Zigbee coordinator started on .*: resumed the network/)).toHaveLength(1);
+      expect(dongle.formations).toBe(formationsBefore);
+      expect(running.logs.matching(/Zigbee coordinator started on .*: resumed the network/)).toHaveLength(resumedBefore + 1);
       expect(dongle.received).toContain('SREQ ZDO startupFromApp');
       // The Zigbee sensor is served again, by the same gateway and session.
       sensor.send({ type: 'PINGREQ' });
@@ -368,7 +388,7 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', () =
   });
 });
 
-describe('21 Zigbee over ZNP: the serial dongle is unplugged and plugged in again (pty)', () => {
+describe('21 Zigbee over ZNP: the serial dongle is unplugged and plugged in again (pty)', { timeout: SLOW_TEST_MS }, () => {
   const dongle = new ZnpDongle();
   const sensor = dongle.device(SENSOR);
   let stateDir: string;
@@ -377,6 +397,7 @@ describe('21 Zigbee over ZNP: the serial dongle is unplugged and plugged in agai
 
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
+    inheritFormedNetwork(dongle, stateDir);
     link = await PtyLink.open(dongle);
     running = await startGateway(stateDir, link.path, ', permitJoin: 30');
     await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
@@ -384,15 +405,17 @@ describe('21 Zigbee over ZNP: the serial dongle is unplugged and plugged in agai
     await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
     sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-usb' });
     expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
-  });
+  }, SLOW_TEST_MS);
   afterEach(() => dongle.assertNoProblems());
   afterAll(async () => {
     await running?.gateway.stop();
     await link?.close();
     rmSync(stateDir, { recursive: true, force: true });
-  });
+  }, SLOW_TEST_MS);
 
   it('the radio notices the device node is gone, logs one line, retries with backoff and resumes when it is back', async () => {
+    const formationsBefore = dongle.formations;
+    const resumedBefore = running.logs.matching(/Zigbee coordinator started on .*: resumed the network/).length;
     link.unplug();
     dongle.powerCycle();
     await until(() => !running.zigbee.running, 10_000, () => 'the radio noticed the dongle is gone');
@@ -402,15 +425,15 @@ describe('21 Zigbee over ZNP: the serial dongle is unplugged and plugged in agai
 
     await link.plugIn();
     await until(() => running.zigbee.running, 20_000, () => 'the radio back');
-    expect(dongle.formations).toBe(1);
-    expect(running.logs.matching(/Zigbee coordinator started on .*: resumed the network/)).toHaveLength(1);
+    expect(dongle.formations).toBe(formationsBefore);
+    expect(running.logs.matching(/Zigbee coordinator started on .*: resumed the network/)).toHaveLength(resumedBefore + 1);
     sensor.send({ type: 'PINGREQ' });
     expect(await sensor.expect('PINGRESP', 10_000)).toEqual({ type: 'PINGRESP' });
     expect(running.gateway.core.client('zb-usb')?.state).toBe('active');
   });
 });
 
-describe('21 Zigbee over ZNP: the daemon (pty)', () => {
+describe('21 Zigbee over ZNP: the daemon (pty)', { timeout: SLOW_TEST_MS }, () => {
   const dongle = new ZnpDongle();
   const sensor = dongle.device(SENSOR);
   let dir: string;
@@ -421,7 +444,7 @@ describe('21 Zigbee over ZNP: the daemon (pty)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'znp-daemon-'));
     link = await PtyLink.open(dongle);
-  });
+  }, SLOW_TEST_MS);
   afterEach(() => dongle.assertNoProblems());
   afterAll(async () => {
     if (proc && proc.exitCode === null) {

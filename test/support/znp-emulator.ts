@@ -141,6 +141,12 @@ export class ZnpDongle {
     this.nv.set(Nv.NWKKEY, Buffer.alloc(24));
   }
 
+  /** Replaces the NV memory with a copy of `items` (another dongle's, say): the firmware then starts from it. */
+  loadNv(items: ReadonlyMap<number, Buffer>): void {
+    this.nv.clear();
+    for (const [id, value] of items) this.nv.set(id, Buffer.from(value));
+  }
+
   get formed(): boolean {
     return this.nv.has(Nv.NIB);
   }
