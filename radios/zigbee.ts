@@ -325,7 +325,7 @@ export class ZigbeeRadio implements Radio {
   private logInterview(status: 'started' | 'successful' | 'failed', device: Device): void {
     const address = zigbeeAddress(device.ieeeAddr);
     if (status === 'failed') {
-      this.log('warn', `Zigbee device ${address} joined but its interview failed; it can still speak MQTT-SN, but hears ADVERTISE only once it has`);
+      this.log('warn', `Zigbee device ${address} joined but its interview failed; it can still speak MQTT-SN, and hears ADVERTISE once it has spoken`);
     } else if (status === 'successful') {
       const declares = this.speaksMqttSn(device) ? `lists cluster 0x${this.config.clusterId.toString(16)}` : `does not list cluster 0x${this.config.clusterId.toString(16)}`;
       this.log('info', `Zigbee device ${address} joined and was interviewed (network address 0x${device.networkAddress.toString(16).padStart(4, '0')}, ${declares})`);
