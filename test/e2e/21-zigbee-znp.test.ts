@@ -306,6 +306,27 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', { timeout: SLOW
     expect(running.gateway.core.client('zb-rejoin')?.state).toBe('active');
   });
 
+  it('§6.13 a sleeping end device that keeps missing its poll window: herdsman rewrites its association, rediscovers the route and looks up its address, then the failure is counted and §6.13 resends', async () => {
+    const failuresBefore = running.zigbee.stats.sendFailures;
+    const requestsBefore = dongle.dataRequests.length;
+    const commandsBefore = dongle.received.length;
+    // Every attempt herdsman makes (five) expires in the coordinator's indirect queue.
+    dongle.failNextDataConfirms(...Array<number>(5).fill(DataConfirmStatus.MAC_TRANSACTION_EXPIRED));
+    await observer.publish('zb/rejoin/set', 'asleep', 1);
+    await until(() => running.zigbee.stats.sendFailures === failuresBefore + 1, 30_000, () => `the failed delivery counted; dongle saw ${dongle.received.slice(commandsBefore).join(', ')}`);
+    expect(dongle.dataRequests.slice(requestsBefore).map((r) => r.confirmed)).toEqual(Array(5).fill(DataConfirmStatus.MAC_TRANSACTION_EXPIRED));
+    const recovery = dongle.received.slice(commandsBefore).filter((c) => !c.endsWith('dataRequest'));
+    expect(recovery).toEqual(['SREQ UTIL assocGetWithAddress', 'SREQ UTIL assocRemove', 'SREQ UTIL assocAdd', 'SREQ ZDO extRouteDisc', 'SREQ ZDO nwkAddrReq']);
+    expect(sensor.associated).toBe(true);
+    expect(running.logs.matching(/frame to zigbee:0x00124b00aabbcc01 not delivered: .*MAC_TRANSACTION_EXPIRED/)).toHaveLength(1);
+    // The sensor polls again in time for the resend.
+    running.clock.advance(10_000);
+    const publish = await sensor.expect('PUBLISH', 10_000);
+    expect(publish).toMatchObject({ dup: true, payload: Buffer.from('asleep') });
+    sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
+    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
+  });
+
   it('§6.13 a MAC-level miss that herdsman recovers from by itself is neither counted nor retried by the gateway', async () => {
     const failuresBefore = running.zigbee.stats.sendFailures;
     const requestsBefore = dongle.dataRequests.length;

@@ -55,7 +55,9 @@ export const Nv = {
 } as const;
 
 /** AF_DATA_CONFIRM statuses (ZnpCommandStatus). */
-export const DataConfirmStatus = { SUCCESS: 0x00, APS_NO_ACK: 0xb7, MAC_NO_ACK: 0xe9 } as const;
+export const DataConfirmStatus = { SUCCESS: 0x00, APS_NO_ACK: 0xb7, MAC_NO_ACK: 0xe9, MAC_TRANSACTION_EXPIRED: 0xf0 } as const;
+/** Z-Stack's association node relation for an end device that is the coordinator's child (CHILD_RFD). */
+const CHILD_RFD = 0x01;
 const DEV_STATE_HOLD = 0x00;
 const DEV_STATE_COORDINATOR = 0x09;
 const ZDO_STATUS_DEVICE_NOT_FOUND = 0x81;
@@ -390,6 +392,22 @@ export class ZnpDongle {
       rsp.writeUInt16LE(device.nwk, 9);
       this.later(() => this.sendRaw(Type.AREQ, Subsystem.ZDO, command(Subsystem.ZDO, 'nwkAddrRsp').ID, rsp));
     },
+    // The coordinator's association table (its direct children), which herdsman rewrites to recover a sleepy child.
+    'UTIL.assocGetWithAddress': (p) => {
+      const index = this.devices.findIndex((d) => d.joined && d.associated && d.ieee === p.extaddr);
+      const device = this.devices[index];
+      this.srsp(Subsystem.UTIL, 'assocGetWithAddress', device ? { nwkaddr: device.nwk, addridx: index, noderelation: CHILD_RFD } : { nwkaddr: 0xfffe, addridx: 0xffff, noderelation: 0xff });
+    },
+    'UTIL.assocRemove': (p) => {
+      const device = this.devices.find((d) => d.ieee === p.ieeeadr);
+      if (device) device.associated = false;
+      this.srsp(Subsystem.UTIL, 'assocRemove', { status: device ? 0 : 1 });
+    },
+    'UTIL.assocAdd': (p) => {
+      const device = this.devices.find((d) => d.ieee === p.ieeeadr);
+      if (device) device.associated = true;
+      this.srsp(Subsystem.UTIL, 'assocAdd', { status: device ? 0 : 1 });
+    },
     'AF.register': (p) => {
       this.registered.set(p.endpoint as number, p);
       this.srsp(Subsystem.AF, 'register', { status: 0 });
@@ -623,6 +641,8 @@ export class ZnpDevice extends RadioSensor {
   readonly ieee: string;
   nwk: number;
   joined = false;
+  /** In the coordinator's association table (a direct child). */
+  associated = false;
   readonly zcl: ReceivedZcl[] = [];
   private tsn = 0;
   readonly mqttSn: MqttSnZclOptions;
@@ -646,6 +666,7 @@ export class ZnpDevice extends RadioSensor {
   join(): void {
     if (!this.dongle.joinPermitted) throw new Error(`${this.ieee} cannot join: the coordinator does not permit joining`);
     this.joined = true;
+    this.associated = true;
     this.dongle.joinIndication(this);
   }
 
@@ -653,6 +674,7 @@ export class ZnpDevice extends RadioSensor {
   rejoin(nwk: number): void {
     this.nwk = nwk;
     this.joined = true;
+    this.associated = true;
     this.dongle.joinIndication(this);
   }
 
