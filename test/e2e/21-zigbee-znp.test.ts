@@ -22,9 +22,9 @@ import { freePort } from '../support/mosquitto.js';
 import { DataConfirmStatus, mqttSnInZcl, Nv, PtyLink, TcpLink, ZnpDongle } from '../support/znp-emulator.js';
 
 const PAN_ID = 0x2b7c;
+const CHANNEL = 20;
 /** herdsman forms a network with a fixed 3 s wait and answers within 6 s time-outs: leave room on a loaded machine. */
 const SLOW_TEST_MS = 60_000;
-const CHANNEL = 20;
 
 let broker: Broker;
 let observer: Observer;
@@ -56,13 +56,23 @@ interface Running {
   logs: LogLines;
 }
 
-async function startGateway(stateDir: string, path: string, extra = '', advertiseInterval = 0, moreRadios = ''): Promise<Running> {
+interface GatewayOptions {
+  /** The radio's `permitJoin` key (seconds); omitted = the default, closed. */
+  permitJoin?: number;
+  advertiseInterval?: number;
+  /** A UDP radio beside the Zigbee one, on this port. */
+  udpPort?: number;
+}
+
+async function startGateway(stateDir: string, path: string, options: GatewayOptions = {}): Promise<Running> {
+  const permitJoin = options.permitJoin === undefined ? '' : `, permitJoin: ${options.permitJoin}`;
+  const udp = options.udpPort === undefined ? '' : `  - { type: udp, host: 127.0.0.1, port: ${options.udpPort}, broadcastAddress: 127.0.0.1 }\n`;
   const config = parseConfig(`
-gateway: { id: 7, advertiseInterval: ${advertiseInterval}, retry: { interval: 10, count: 3 } }
+gateway: { id: 7, advertiseInterval: ${options.advertiseInterval ?? 0}, retry: { interval: 10, count: 3 } }
 broker: { url: ${broker.url} }
 radios:
-  - { type: zigbee, adapter: zstack, path: '${path}', panId: ${PAN_ID}, channel: ${CHANNEL}${extra} }
-${moreRadios}stateDir: ${stateDir}
+  - { type: zigbee, adapter: zstack, path: '${path}', panId: ${PAN_ID}, channel: ${CHANNEL}${permitJoin} }
+${udp}stateDir: ${stateDir}
 `, 'zigbee-znp.yaml');
   const clock = new ManualClock();
   const logs = new LogLines();
@@ -165,7 +175,7 @@ describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', { timeout: 
     stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
     inheritFormedNetwork(dongle, stateDir);
     link = await PtyLink.open(dongle);
-    running = await startGateway(stateDir, link.path, ', permitJoin: 60', 60);
+    running = await startGateway(stateDir, link.path, { permitJoin: 60, advertiseInterval: 60 });
   }, SLOW_TEST_MS);
   afterEach(() => dongle.assertNoProblems());
   afterAll(async () => {
@@ -253,7 +263,7 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', { timeout: SLOW
     stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
     inheritFormedNetwork(dongle, stateDir);
     link = await PtyLink.open(dongle);
-    running = await startGateway(stateDir, link.path, ', permitJoin: 30');
+    running = await startGateway(stateDir, link.path, { permitJoin: 30 });
     await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
     sensor.join();
     await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
@@ -355,7 +365,7 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', { ti
     inheritFormedNetwork(dongle, stateDir);
     tcp = await TcpLink.open(dongle);
     udpPort = await freePort();
-    running = await startGateway(stateDir, tcp.url, ', permitJoin: 30', 0, `  - { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 }\n`);
+    running = await startGateway(stateDir, tcp.url, { permitJoin: 30, udpPort });
     await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
     sensor.join();
     await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
@@ -420,7 +430,7 @@ describe('21 Zigbee over ZNP: the serial dongle is unplugged and plugged in agai
     stateDir = mkdtempSync(join(tmpdir(), 'znp-state-'));
     inheritFormedNetwork(dongle, stateDir);
     link = await PtyLink.open(dongle);
-    running = await startGateway(stateDir, link.path, ', permitJoin: 30');
+    running = await startGateway(stateDir, link.path, { permitJoin: 30 });
     await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
     sensor.join();
     await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');

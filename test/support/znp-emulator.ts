@@ -132,6 +132,8 @@ export class ZnpDongle {
   private permitJoinUntil = 0;
   private link: Link | undefined;
   private input = Buffer.alloc(0);
+  /** AF_INCOMING_MSG's timestamp field. */
+  private timestamp = 0;
 
   constructor() {
     this.factoryReset();
@@ -571,8 +573,6 @@ export class ZnpDongle {
     data[12] = 0x80; // allocate address; an end device, not rx-on-when-idle
     this.sendRaw(Type.AREQ, Subsystem.ZDO, command(Subsystem.ZDO, 'endDeviceAnnceInd').ID, data);
   }
-
-  private timestamp = 0;
 
   incoming(device: ZnpDevice, srcEndpoint: number, dstEndpoint: number, clusterId: number, data: Buffer): void {
     this.send(Type.AREQ, Subsystem.AF, 'incomingMsg', {
