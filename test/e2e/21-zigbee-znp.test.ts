@@ -513,4 +513,13 @@ describe('21 Zigbee over ZNP: the daemon (pty)', { timeout: SLOW_TEST_MS }, () =
     sensor.join();
     await until(() => log.includes(`zigbee:${SENSOR.ieee} joined and was interviewed`), 15_000, () => `the interview; log:\n${log}`);
   });
+
+  it('SIGUSR1 while the dongle is unplugged says that joining was not permitted', async () => {
+    link.unplug();
+    await until(() => log.includes('is gone (unplugged?)'), 10_000, () => `the unplugged line; log:\n${log}`);
+    proc!.kill('SIGUSR1');
+    await until(() => log.includes('SIGUSR1: Zigbee joining not permitted: no Zigbee coordinator is running'), 10_000, () => `the SIGUSR1 line; log:\n${log}`);
+    expect(log).toContain('zigbee0: cannot permit joining: the Zigbee coordinator is not running');
+    expect(log.match(/SIGUSR1: Zigbee joining permitted/g)).toHaveLength(1);
+  });
 });
