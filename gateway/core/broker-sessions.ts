@@ -76,6 +76,7 @@ export class BrokerSessions {
           return;
         }
         core.log('warn', `client ${clientId}: the broker ${result.refused ? 'refused' : 'could not be reached for'} its connection: ${result.error}`);
+        core.stats.connectsRefused++;
         core.send(session, { type: 'CONNACK', returnCode: result.refused ? ReturnCode.NotSupported : ReturnCode.Congestion });
         core.disconnect(session);
       },

@@ -6,12 +6,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { decode, encode, shortTopicName, SnCodecError } from '../../sn-codec/index.js';
-import type { SnMessage } from '../../sn-codec/types.js';
+import type { DecodeOptions, SnMessage } from '../../sn-codec/types.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { GatewaySection, LimitsSection, TopicsSection } from '../config/config-types.js';
 import { RateLimiter } from './rate-limiter.js';
+import { AnswerLimit } from './answer-limit.js';
 import { dispatch } from './handlers/index.js';
+import { stripTrailingNul } from './lenient-input.js';
 import { PredefinedTopics } from './predefined-topics.js';
 import {
   type ClientState, type Inflight, type Link, type OutboundMessage, type Session,
@@ -66,6 +68,17 @@ export interface CoreStats {
   willsPublished: number;
   /** Frames whose handling threw: a bug, logged with its stack; the gateway carries on. */
   internalErrors: number;
+  /** Name fields (ClientId, topic names, will topic) that arrived with one trailing NUL, stripped. */
+  trailingNulStripped: number;
+  /**
+   * CONNECTs answered with a refusing CONNACK (bad ProtocolId or ClientId, invalid will topic, maxClients,
+   * limits.maxConnecting, the access rules, the broker in transparent mode).
+   */
+  connectsRefused: number;
+  /** DISCONNECTs sent to senders the gateway could not map to a session (§5.4.21). */
+  unmappedDisconnects: number;
+  /** ...and those not sent, because that sender had one less than a second ago (no amplification). */
+  unmappedDisconnectsSuppressed: number;
   /** CONNECT, REGISTER, PUBLISH, SUBSCRIBE or a will refused by the access rules. */
   refused: number;
   /** Frames dropped unread because their sender exceeded its frame rate (flood limit). */
@@ -102,6 +115,9 @@ const NO_LIMITS: LimitsSection = {
 /** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
 export const ENDED_SESSION_KEPT_MS = 3_600_000;
 
+/** Unmapped senders remembered for the DISCONNECT rate limit; beyond, new ones within the second get none. */
+export const UNMAPPED_SENDERS_TRACKED = 10_000;
+
 
 /** The key a session is found by: radio name | address [| Wireless Node Id in hex]. */
 function peerKey(radio: string, address: string, nodeIdHex: string | undefined): string {
@@ -112,7 +128,8 @@ export class GatewayCore {
   readonly events = new EventEmitter<CoreEvents>();
   readonly stats: CoreStats = {
     framesIn: 0, framesOut: 0, malformed: 0, unexpected: 0, oversize: 0, publishedToBroker: 0,
-    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0, refused: 0, rateLimited: 0,
+    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0,
+    trailingNulStripped: 0, connectsRefused: 0, unmappedDisconnects: 0, unmappedDisconnectsSuppressed: 0, refused: 0, rateLimited: 0,
   };
   readonly config: GatewaySection;
   readonly clock: Clock;
@@ -138,11 +155,13 @@ export class GatewayCore {
   private sweepTimer: TimerHandle | undefined;
   private advertiseTimer: TimerHandle | undefined;
   private readonly sweepIntervalMs: number;
-  private readonly decodeOptions: { maxClientIdLength: number };
+  private readonly decodeOptions: DecodeOptions;
   /** Last time a malformed frame from an address was logged, so a babbling sensor cannot flood the log. */
   private readonly malformedLoggedAt = new Map<string, number>();
   /** Per client (or anonymous address): when its refusals were last logged, and how many since. */
   private readonly refusalsLogged = new Map<string, { at: number; since: number }>();
+  /** One DISCONNECT per second per unmapped sender, for at most this many senders at once. */
+  private readonly unmappedAnswers = new AnswerLimit(1000, UNMAPPED_SENDERS_TRACKED);
 
   /** What radios report to. */
   readonly radioSink: RadioSink = {
@@ -171,7 +190,8 @@ export class GatewayCore {
     this.limits = { ...NO_LIMITS, ...options.limits };
     this.rateLimiter = this.limits.frameRate > 0 ? new RateLimiter(this.limits.frameRate, this.limits.frameBurst) : undefined;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
-    this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength };
+    // ProtocolId and ClientId are the CONNECT handler's to check: it answers CONNACK 0x03 (§5.4.5).
+    this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength, checkClientIdentity: false };
   }
 
   addRadio(radio: Radio): void {
@@ -232,6 +252,11 @@ export class GatewayCore {
         this.malformed(radio, address, 'nested-encapsulation', 'an encapsulated frame inside another', bytes);
         return;
       }
+    }
+    const lenient = stripTrailingNul(message);
+    if (lenient) {
+      this.stats.trailingNulStripped++;
+      message = lenient;
     }
     const key = peerKey(radio.name, address, nodeIdHex);
     const peer: Peer = { radio, address, nodeId, key };
@@ -303,6 +328,22 @@ export class GatewayCore {
     const who = clientId === '' ? `${radio} ${address}` : `client ${clientId} (${radio} ${address})`;
     const more = entry && entry.since > 0 ? ` (and ${entry.since} more refusals in the last minute)` : '';
     this.log('warn', `access: ${who} refused: ${what}${more}`);
+  }
+
+  /**
+   * A message the gateway cannot map to a session (§5.4.21): counted as unexpected and answered with
+   * DISCONNECT, so the sensor reconnects at once (e.g. after a gateway restart). At most one per
+   * address per second; the rest are counted.
+   */
+  unmapped(peer: Peer, message: SnMessage, why: string): void {
+    this.unexpected(peer, message, why);
+    // Per address, not per node behind a forwarder: the forwarder's address is what a flood would hit.
+    if (!this.unmappedAnswers.allow(peerKey(peer.radio.name, peer.address, undefined), this.clock.now())) {
+      this.stats.unmappedDisconnectsSuppressed++;
+      return;
+    }
+    this.stats.unmappedDisconnects++;
+    this.sendToPeer(peer, { type: 'DISCONNECT' });
   }
 
   // ---------------------------------------------------------------- frames out

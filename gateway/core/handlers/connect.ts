@@ -1,12 +1,34 @@
 /** CONNECT (§6.2, §6.3): CONNACK at once, or the will handshake first when Will=1. */
+import { PROTOCOL_ID } from '../../../sn-codec/index.js';
 import type { ConnectMessage } from '../../../sn-codec/types.js';
 import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { isConnected, newSession, type Session } from '../session.js';
 
+/** Why this CONNECT cannot be served (answered CONNACK 0x03), or undefined when it can. */
+function refusal(core: GatewayCore, message: ConnectMessage): string | undefined {
+  if (message.protocolId !== undefined && message.protocolId !== PROTOCOL_ID) {
+    return `ProtocolId 0x${message.protocolId.toString(16).padStart(2, '0')} (MQTT-SN 1.2 is 0x01)`;
+  }
+  const length = Buffer.byteLength(message.clientId);
+  if (length === 0) return 'empty ClientId';
+  if (length > core.config.maxClientIdLength) return `ClientId of ${length} bytes (maxClientIdLength ${core.config.maxClientIdLength})`;
+  if (message.clientId.includes('\u0000')) return 'NUL inside the ClientId';
+  return undefined;
+}
+
 export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMessage, atPeer: Session | undefined): void {
+  const refused = refusal(core, message);
+  if (refused !== undefined) {
+    // Refused before any state changes: whatever session this address or ClientId has stays as it was.
+    core.stats.connectsRefused++;
+    core.log('info', `CONNECT from ${peer.address} refused: ${refused}`);
+    core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.NotSupported });
+    return;
+  }
   if (!core.access.mayConnect({ clientId: message.clientId, radio: peer.radio.name, address: peer.address })) {
     // Refused before anything changes: a session (or another client) at this address is left as it was.
+    core.stats.connectsRefused++;
     core.refuse(message.clientId, peer.radio.name, peer.address, 'CONNECT');
     core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.NotSupported });
     return;
@@ -20,12 +42,14 @@ export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMes
   }
   const joining = !session || !isConnected(session.state);
   if (joining && core.connectedCount >= core.config.maxClients) {
+    core.stats.connectsRefused++;
     core.log('warn', `CONNECT from ${message.clientId} at ${peer.address} refused: ${core.connectedCount} clients connected (maxClients)`);
     core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.Congestion });
     return;
   }
   if (core.connectingCount >= core.limits.maxConnecting && session?.state !== 'connecting') {
     // A CONNECT storm (spoofed ports, unfinished will handshakes) must not hold unbounded half-open sessions.
+    core.stats.connectsRefused++;
     core.log('warn', `CONNECT from ${message.clientId} at ${peer.address} refused: ${core.connectingCount} clients connecting (limits.maxConnecting)`);
     core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.Congestion });
     return;
