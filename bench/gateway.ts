@@ -59,6 +59,7 @@ gateway:
   id: 1
   advertiseInterval: 0
   maxClients: 20000
+persistence: false
 broker:
   url: ${brokerUrl}
 radios:
