@@ -63,9 +63,9 @@ export class MqttUpstream implements Upstream {
       // mqtt.js formats a debug line per packet even with debugging off: a few % of the gateway's CPU.
       log: () => {},
     };
-    const persistent = this.options.persistentSession;
-    if (persistent && b.protocolVersion === 5) {
-      clientOptions.properties = { sessionExpiryInterval: persistent.expiry === 0 ? 0xffffffff : persistent.expiry };
+    const kept = this.options.persistentSession;
+    if (kept && b.protocolVersion === 5) {
+      clientOptions.properties = { sessionExpiryInterval: kept.expiry === 0 ? 0xffffffff : kept.expiry };
     }
     if (b.tls) {
       clientOptions.ca = b.tls.ca ? readFileSync(b.tls.ca) : undefined;
@@ -84,10 +84,20 @@ export class MqttUpstream implements Upstream {
       sink.log('info', `broker: connected to ${this.options.url}`);
       sink.connectionChanged(true);
     });
+    const persistent = this.options.persistentSession !== undefined;
     client.on('message', (topic, payload, packet) => {
-      const stored = sink.message(topic, payload, packet.qos as BrokerQoS, packet.retain);
-      if (stored && packet.messageId !== undefined) this.ackAfter.set(packet.messageId, stored);
+      // Kept sessions take QoS 2 at PUBLISH (below): mqtt.js would hand it over only at PUBREL, after its
+      // PUBREC gave the broker's copy up, and it keeps the message in memory meanwhile.
+      if (persistent && packet.qos === 2) return;
+      this.received(topic, payload, packet);
     });
+    if (persistent) {
+      client.on('packetreceive', (packet) => {
+        if (packet.cmd !== 'publish' || packet.qos !== 2 || packet.messageId === undefined) return;
+        if (this.ackAfter.has(packet.messageId)) return; // the broker sent it again before our PUBREC
+        this.received(packet.topic, packet.payload as Buffer, packet);
+      });
+    }
     client.on('error', (err) => {
       sink.log('warn', `broker: ${this.options.url}: ${err.message}`);
     });
@@ -116,8 +126,15 @@ export class MqttUpstream implements Upstream {
     await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
   }
 
-  /** Broker message ids whose PUBACK (QoS 1) / PUBCOMP (QoS 2) waits until the core stored the message. */
+  /** Broker message ids whose PUBACK (QoS 1) / PUBREC (QoS 2) waits until the core stored the message. */
   private readonly ackAfter = new Map<number, Promise<void>>();
+
+  private received(topic: string, payload: Buffer, packet: { qos: number; retain: boolean; dup: boolean; messageId?: number }): void {
+    const id = packet.messageId;
+    const delivery = packet.qos > 0 && id !== undefined ? { id, dup: packet.dup } : undefined;
+    const stored = this.sink!.message(topic, payload, packet.qos as BrokerQoS, packet.retain, delivery);
+    if (stored && id !== undefined) this.ackAfter.set(id, stored);
+  }
 
   /**
    * mqtt.js acknowledges a message as soon as its handlers ran, and reads the next packet only after
@@ -128,7 +145,7 @@ export class MqttUpstream implements Upstream {
     const internals = client as unknown as { _sendPacket: (packet: { cmd: string; messageId?: number }, cb?: () => void, ...rest: unknown[]) => void };
     const send = internals._sendPacket.bind(client);
     internals._sendPacket = (packet, cb, ...rest) => {
-      const stored = (packet.cmd === 'puback' || packet.cmd === 'pubcomp') && packet.messageId !== undefined ? this.ackAfter.get(packet.messageId) : undefined;
+      const stored = (packet.cmd === 'puback' || packet.cmd === 'pubrec') && packet.messageId !== undefined ? this.ackAfter.get(packet.messageId) : undefined;
       if (!stored) return send(packet, cb, ...rest);
       this.ackAfter.delete(packet.messageId!);
       cb?.();

@@ -23,7 +23,7 @@ import {
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
-import type { BrokerQoS, Upstream, UpstreamSink } from '../broker/upstream.js';
+import type { BrokerDelivery, BrokerQoS, Upstream, UpstreamSink } from '../broker/upstream.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
 export interface Peer {
@@ -97,6 +97,12 @@ function peerKey(radio: string, address: string, nodeIdHex: string | undefined):
   return nodeIdHex === undefined ? radio + '|' + address : radio + '|' + address + '|' + nodeIdHex;
 }
 
+/** Whether the session still has this broker message (same packet id, topic and payload) waiting or in flight. */
+function holdsBrokerMessage(session: Session, brokerId: number, topic: string, payload: Buffer): boolean {
+  const same = (m: OutboundMessage | undefined) => m !== undefined && m.brokerId === brokerId && m.topic === topic && m.payload.equals(payload);
+  return session.queue.some(same) || (session.held?.some(same) ?? false) || session.inflight.some((f) => same(f.message));
+}
+
 /**
  * Whether handling this frame may change what the store keeps of its sender's session. PUBLISH marks
  * what it changes itself (most change nothing kept: the client holds its message until our answer);
@@ -147,7 +153,7 @@ export class GatewayCore {
 
   /** What the upstream reports to. */
   readonly upstreamSink: UpstreamSink = {
-    message: (topic, payload, qos, retain) => this.brokerMessage(topic, payload, qos, retain),
+    message: (topic, payload, qos, retain, delivery) => this.brokerMessage(topic, payload, qos, retain, delivery),
     connectionChanged: (up) => {
       if (up) this.shared.resubscribeAll(this.sessionsById.values());
       else {
@@ -539,12 +545,20 @@ export class GatewayCore {
    * A message from the broker: to every client whose subscription matches (§6.10). Returns a promise
    * when a QoS 1/2 message went into a kept session: the broker is acknowledged once it is stored.
    */
-  brokerMessage(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean): Promise<void> | undefined {
+  brokerMessage(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, delivery?: BrokerDelivery): Promise<void> | undefined {
     const { clients, retained } = this.shared.recipients(topic, retain);
     let stored = false;
+    const brokerId = this.persistence.enabled ? delivery?.id : undefined;
     for (const [session, subQos] of clients) {
-      this.deliver(session, { topic, payload, qos: Math.min(qos, subQos) as 0 | 1 | 2, retain: retained });
-      stored ||= this.persistence.enabled && this.keeps(session);
+      const kept = this.persistence.enabled && this.keeps(session);
+      if (kept && delivery?.dup && holdsBrokerMessage(session, delivery.id, topic, payload)) {
+        stored = true;
+        continue;
+      }
+      const message: OutboundMessage = { topic, payload, qos: Math.min(qos, subQos) as 0 | 1 | 2, retain: retained };
+      if (brokerId !== undefined && message.qos > 0) message.brokerId = brokerId;
+      this.deliver(session, message);
+      stored ||= kept;
     }
     if (!stored || qos === 0) return undefined;
     return new Promise((resolve) => this.afterCommit(resolve));

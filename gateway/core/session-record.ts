@@ -10,7 +10,7 @@ import { newSession } from './session.js';
 /** Bump on any change of the record's shape; readRecord refuses others (see docs/spec-interpretation.md). */
 export const RECORD_VERSION = 1;
 
-type StoredMessage = [topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean, msgId: number | null];
+type StoredMessage = [topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean, msgId: number | null, brokerId?: number];
 
 interface SessionRecordV1 {
   v: 1;
@@ -38,7 +38,9 @@ interface SessionRecordV1 {
 const b64 = (b: Buffer) => b.toString('base64');
 
 function storeMessage(m: OutboundMessage): StoredMessage {
-  return [m.topic, b64(m.payload), m.qos, m.retain, m.msgId ?? null];
+  const stored: StoredMessage = [m.topic, b64(m.payload), m.qos, m.retain, m.msgId ?? null];
+  if (m.brokerId !== undefined) stored.push(m.brokerId);
+  return stored;
 }
 
 /** The record of a session, as it stands now. */
@@ -99,6 +101,7 @@ export function readRecord(clientId: string, raw: unknown): Session {
     need(Array.isArray(m) && typeof m[0] === 'string' && typeof m[1] === 'string' && [0, 1, 2].includes(m[2]), 'message');
     const out: OutboundMessage = { topic: m[0], payload: Buffer.from(m[1], 'base64'), qos: m[2], retain: m[3] === true };
     if (typeof m[4] === 'number') out.msgId = m[4];
+    if (typeof m[5] === 'number') out.brokerId = m[5];
     return out;
   };
   const s = newSession(clientId, rec.link.nodeId === undefined ? { radio: rec.link.radio, address: rec.link.address } : { ...rec.link }, rec.lastSeen);

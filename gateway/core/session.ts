@@ -30,6 +30,11 @@ export interface OutboundMessage {
   retain: boolean;
   /** Set when it was sent before and goes again (after sleep or reconnect): same MsgId, DUP=1, so QoS 2 stays exactly once. */
   msgId?: number;
+  /**
+   * The broker's packet id (kept sessions, QoS 1/2): a message the broker sends again with DUP after a
+   * crash that came before our acknowledgement went out is recognised and not buffered twice.
+   */
+  brokerId?: number;
 }
 
 /**
