@@ -237,7 +237,8 @@ export class GatewayCore {
   private resumeRestored(): void {
     for (const session of this.sessionsById.values()) {
       if (session.incoming) {
-        for (const [msgId, entry] of session.incoming) {
+        // A copy: forwardToBroker enters each one again, and a Map visits re-added keys anew.
+        for (const [msgId, entry] of [...session.incoming]) {
           if (!entry.message) continue;
           session.incoming.delete(msgId);
           forwardToBroker(this, session, msgId, entry.message, entry.state === 'qos1-publishing' ? 1 : 2);
