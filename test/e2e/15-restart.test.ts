@@ -113,6 +113,25 @@ describe('15 restart: kept sessions (persistence)', () => {
     await s.expect('PINGRESP');
   });
 
+  it('§6.14 with MQTT 5 to the broker too: the broker keeps the gateway\'s session (Session Expiry) and what was published meanwhile', async () => {
+    const site = await newSite('mqtt5');
+    const v5 = (c: GatewayConfig) => { c.broker.protocolVersion = 5; };
+    await up(site, v5);
+    const s = await sensor(site);
+    await connect(s, 'sleeper-5', { cleanSession: false });
+    await subscribe(s, 'down/sleeper-5', 1);
+    s.send({ type: 'DISCONNECT', duration: 600 });
+    await s.expect('DISCONNECT');
+    await down();
+
+    await observer.publish('down/sleeper-5', 'while-down-v5', 1);
+    await up(site, v5);
+    await settled(gw!, 'sleeper-5', (c) => c.buffered === 1);
+    s.send({ type: 'PINGREQ', clientId: 'sleeper-5' });
+    expect((await receivePublish(s)).payload.toString()).toBe('while-down-v5');
+    await s.expect('PINGRESP');
+  });
+
   it('§6.5 a CleanSession=0 sensor publishes on its registered topic id after the restart, without REGISTER', async () => {
     const site = await newSite('registered');
     await up(site);

@@ -87,6 +87,13 @@ describe('LevelSessionStore', () => {
     await db.close();
   });
 
+  it('a second gateway on the same stateDir is refused: the store is in use', async () => {
+    const dir = freshDir();
+    const first = await open(dir);
+    await expect(open(dir)).rejects.toThrow(/is in use by another process/);
+    await first.close();
+  });
+
   it('a store that does not open is copied aside, then repaired; the gateway starts', async () => {
     const dir = freshDir();
     const store = await open(dir);
