@@ -13,7 +13,7 @@ import type { UdpRadioConfig } from '../../radios/udp.js';
 import { freePort } from '../support/mosquitto.js';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import {
-  connect, Observer, register, startBroker, startGateway, testConfig, type Broker, type GatewayUnderTest,
+  connect, Observer, register, startBroker, startGateway, testConfig, until, type Broker, type GatewayUnderTest,
 } from '../support/harness.js';
 import { receivePublish, settled, subscribe } from '../support/flows.js';
 
@@ -214,5 +214,39 @@ describe('15 restart: kept sessions (persistence)', () => {
     expect(existsSync(join(site.stateDir, 'sessions'))).toBe(false);
     await up(site, (c) => { c.persistence = false; });
     expect(gw!.gateway.core.client('forgotten')).toBeUndefined();
+  });
+});
+
+describe('15 restart during a broker outage', () => {
+  it('§6.6 a QoS 1 message held for the broker during an outage survives a gateway restart: the broker gets it, the sensor its PUBACK', async () => {
+    const own = await startBroker('mosquitto');
+    try {
+      const site = await newSite('outage');
+      const useOwn = (c: GatewayConfig) => { c.broker.url = own.url; };
+      await up(site, useOwn);
+      const s = await sensor(site);
+      await connect(s, 'keeper-4', { cleanSession: false });
+      const topicId = await register(s, 'up/keeper-4/held');
+      await own.kill!();
+      await until(() => !gw!.gateway.upstream.connected, 5000, () => 'gateway saw the broker go');
+      s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 21, payload: Buffer.from('held') });
+      await until(() => gw!.gateway.upstream.pending === 1, 5000, () => 'message held for the broker');
+      await down();
+
+      await own.restart!();
+      const watcher = await Observer.connect(own.url);
+      try {
+        await watcher.subscribe('up/#', 1);
+        await up(site, useOwn);
+        expect(await s.expect('PUBACK', 10_000)).toMatchObject({ msgId: 21, topicId, returnCode: 0 });
+        expect((await watcher.waitFor(1, 'up/keeper-4/held'))[0].payload).toBe('held');
+      } finally {
+        await watcher.close();
+      }
+    } finally {
+      await gw?.stop();
+      gw = undefined;
+      await own.stop();
+    }
   });
 });
