@@ -88,13 +88,18 @@ export class MqttUpstream implements Upstream {
     client.on('message', (topic, payload, packet) => {
       // Kept sessions take QoS 2 at PUBLISH (below): mqtt.js would hand it over only at PUBREL, after its
       // PUBREC gave the broker's copy up, and it keeps the message in memory meanwhile.
-      if (persistent && packet.qos === 2) return;
+      if (persistent && packet.qos === 2) {
+        this.qos2Taken.delete(packet.messageId!); // PUBREL: the broker has released the id
+        return;
+      }
       this.received(topic, payload, packet);
     });
     if (persistent) {
       client.on('packetreceive', (packet) => {
         if (packet.cmd !== 'publish' || packet.qos !== 2 || packet.messageId === undefined) return;
-        if (this.ackAfter.has(packet.messageId)) return; // the broker sent it again before our PUBREC
+        // The broker sends it again (DUP) until our PUBREC arrives: taken once.
+        if (this.qos2Taken.has(packet.messageId)) return;
+        this.qos2Taken.add(packet.messageId);
         this.received(packet.topic, packet.payload as Buffer, packet);
       });
     }
@@ -128,6 +133,8 @@ export class MqttUpstream implements Upstream {
 
   /** Broker message ids whose PUBACK (QoS 1) / PUBREC (QoS 2) waits until the core stored the message. */
   private readonly ackAfter = new Map<number, Promise<void>>();
+  /** QoS 2 messages taken at PUBLISH whose PUBREL has not come yet. */
+  private readonly qos2Taken = new Set<number>();
 
   private received(topic: string, payload: Buffer, packet: { qos: number; retain: boolean; dup: boolean; messageId?: number }): void {
     const id = packet.messageId;
