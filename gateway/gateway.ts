@@ -99,7 +99,8 @@ export class Gateway {
     const core = this.core;
     const now = core.clock.now();
     const counts = Object.entries(core.stats).map(([k, v]) => `${k}=${v}`).join(' ');
-    const lines = [`status: ${core.connectedCount} clients connected, broker ${this.upstream.connected ? 'up' : 'DOWN'} (${this.upstream.pending} pending); ${counts}`];
+    const kept = this.store ? `; session store ${this.store.dir}: ${core.persistence.commits} transactions` : '; persistence off';
+    const lines = [`status: ${core.connectedCount} clients connected, broker ${this.upstream.connected ? 'up' : 'DOWN'} (${this.upstream.pending} pending); ${counts}${kept}`];
     for (const c of core.clients()) {
       const where = c.nodeId === undefined ? `${c.radio} ${c.address}` : `${c.radio} ${c.address} node ${c.nodeId}`;
       const subs = c.subscriptions.map((s) => `${s.filter}@${s.qos}`).join(',') || '-';
