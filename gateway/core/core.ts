@@ -175,8 +175,10 @@ export class GatewayCore {
       else {
         this.shared.connectionLost();
         // Client messages on their way to the broker are held now: keep them in the store too.
-        for (const s of this.sessionsById.values()) {
-          if (s.incoming && [...s.incoming.values()].some((e) => e.message)) this.changed(s);
+        if (this.persistence.enabled) {
+          for (const s of this.sessionsById.values()) {
+            if (s.incoming && [...s.incoming.values()].some((e) => e.message)) this.changed(s);
+          }
         }
       }
     },
