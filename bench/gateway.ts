@@ -19,14 +19,19 @@
  *  qos0    50 sensors, QoS 0 paced at 20,000 then 50,000 msg/s for 5 s each: sent, delivered, %.
  *  fanout  50 sensors subscribed to one topic at QoS 0, an MQTT client publishes 10,000 messages:
  *          deliveries/s to the sensors.
+ *  kept    persistence off, then on (a fresh stateDir): the qos1 closed loop with CleanSession=0 sensors,
+ *          then the sleeping-buffer run: 10 CleanSession=0 sensors subscribed at QoS 1 and asleep, an MQTT
+ *          client publishes 20,000 QoS 1 messages; messages/s the gateway takes in (buffered for every sensor
+ *          and, with persistence, stored before its PUBACK to the broker), and the on/off ratio.
  *  modes   aggregating vs transparent (broker.mode) side by side: 1,000 sensors CONNECTed (in transparent
  *          mode 1,000 broker connections), the gateway's heap and RSS per sensor and Mosquitto's RSS;
  *          then the QoS 1 closed loop (50 sensors, 1 in flight each) in each mode.
  * Each also prints the CPU used over its measuring window (percent of one core) by the gateway, the
  * load generator and Mosquitto, and the kernel's UDP receive-buffer drops.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseConfig } from '../gateway/config/config.js';
@@ -35,7 +40,7 @@ import { Gateway } from '../gateway/gateway.js';
 import type { UdpRadio } from '../radios/udp.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { LoadGenerator } from './lib/load-client.js';
-import type { ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, Target } from './lib/protocol.js';
+import type { ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
 import { applyWhatIfs, parseWhatIfs, type WhatIf } from './lib/what-if.js';
@@ -51,8 +56,10 @@ const MEMORY = { sensors: 10_000, forwarders: 100 };
 const FANOUT = { messages: 10_000 };
 const MODES = { sensors: 1000, qos1Seconds: 5 };
 
-type ScenarioName = 'memory' | 'qos1' | 'qos0' | 'fanout' | 'modes';
-const ALL: ScenarioName[] = ['memory', 'qos1', 'qos0', 'fanout', 'modes'];
+const SLEEP = { sensors: 10, messages: 20_000 };
+
+type ScenarioName = 'memory' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['memory', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
@@ -64,6 +71,7 @@ gateway:
   id: 1
   advertiseInterval: 0
   maxClients: 20000
+persistence: false
 broker:
   url: ${brokerUrl}
   mode: ${mode}
@@ -74,9 +82,17 @@ radios:
 
 let whatIfs: WhatIf[] = [];
 
-async function startGateway(brokerUrl: string, mode: 'aggregating' | 'transparent' = 'aggregating'): Promise<{ gateway: Gateway; target: Target }> {
+let runs = 0;
+
+/** persistence: a fresh stateDir and a fresh broker session, so no run inherits another's. */
+async function startGateway(brokerUrl: string, persistence = false, mode: 'aggregating' | 'transparent' = 'aggregating'): Promise<{ gateway: Gateway; target: Target }> {
   const config = parseConfig(gatewayYaml(brokerUrl, mode), 'bench-gateway.yaml');
   (config.radios[0] as UdpRadioConfig).port = 0; // a free port, as the end-to-end tests do
+  config.broker.clientId = `bench-gw-${process.pid}-${++runs}`;
+  if (persistence) {
+    config.persistence = true;
+    config.stateDir = mkdtempSync(join(os.tmpdir(), 'bench-gw-state-'));
+  }
   const gateway = await Gateway.start(config);
   if (!(await waitUntil(() => gateway.upstream.connected, 10_000))) throw new Error('gateway did not connect to Mosquitto');
   const gatewayPort = (gateway.radios[0] as UdpRadio).port;
@@ -193,6 +209,51 @@ async function fanout(load: LoadGenerator, brokerUrl: string, brokerPid: number 
   await gateway.stop();
 }
 
+/** QoS 1 and sleeping buffers with persistence off, then on: the cost of keeping sessions. */
+async function kept(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+  const qos1Rate: number[] = [];
+  const sleepRate: number[] = [];
+  for (const persistence of [false, true]) {
+    const tag = persistence ? 'persistence on ' : 'persistence off';
+    {
+      const { gateway, target } = await startGateway(brokerUrl, persistence);
+      const watch = new WindowWatch(brokerPid);
+      const r = await load.run<Qos1Result>({ kind: 'qos1', target, sensors: SENSORS, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs, cleanSession: false }, watch.onWindow);
+      qos1Rate.push(r.acked / r.seconds);
+      line('kept', `${tag}: QoS 1, ${SENSORS} CleanSession=0 sensors, 1 in flight each: ${int(r.acked / r.seconds)} msg/s acknowledged, ` +
+        `p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms [${r.stalled} stalled; ${gateway.core.persistence.commits} store commits]`);
+      cpuLine(watch.figures!, r.cpuMs);
+      await gateway.stop();
+    }
+    {
+      const { gateway, target } = await startGateway(brokerUrl, persistence);
+      const topic = 'bench/sleep';
+      await load.run({ kind: 'sleepers', target, sensors: SLEEP.sensors, topic });
+      let buffered = 0;
+      let firstAt = 0;
+      let lastAt = 0;
+      gateway.core.events.on('messageBuffered', () => {
+        lastAt = performance.now();
+        if (buffered++ === 0) firstAt = lastAt;
+      });
+      const watch = new WindowWatch(brokerPid);
+      const expected = SLEEP.messages * SLEEP.sensors;
+      const r = await load.run<SleepersPublishResult>({ kind: 'sleepersPublish', target, topic, messages: SLEEP.messages }, watch.onWindow);
+      await waitUntil(() => buffered >= expected, 60_000);
+      await gateway.core.flush();
+      const seconds = (performance.now() - firstAt) / 1000;
+      sleepRate.push(buffered / SLEEP.sensors / seconds);
+      line('kept', `${tag}: ${int(SLEEP.messages)} QoS 1 messages to ${SLEEP.sensors} sleeping sensors: ${int(buffered / SLEEP.sensors / seconds)} msg/s taken in ` +
+        `(${int(buffered / seconds)} buffered/s), ${int(buffered)} of ${int(expected)} buffered in ${seconds.toFixed(2)} s [publisher done in ${r.seconds.toFixed(2)} s; ` +
+        `${gateway.core.persistence.commits} store commits]`);
+      cpuLine(watch.figures!, r.cpuMs, Math.max(r.seconds, (lastAt - firstAt) / 1000));
+      await load.run({ kind: 'releaseSleepers' });
+      await gateway.stop();
+    }
+  }
+  line('kept', `persistence on / off: QoS 1 ${pct((100 * qos1Rate[1]) / qos1Rate[0])}, sleeping buffers ${pct((100 * sleepRate[1]) / sleepRate[0])} (target ≥ 80%)`);
+}
+
 /** Resident memory of another process (Mosquitto), from /proc; undefined where there is no /proc. */
 function rssOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
@@ -207,7 +268,7 @@ function rssOf(pid: number | undefined): number | undefined {
 /** Aggregating vs transparent: memory per connected sensor (gateway and Mosquitto), then QoS 1 throughput. */
 async function modes(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
   for (const mode of ['aggregating', 'transparent'] as const) {
-    const { gateway, target } = await startGateway(brokerUrl, mode);
+    const { gateway, target } = await startGateway(brokerUrl, false, mode);
     const before = await settledMemory();
     const brokerBefore = rssOf(brokerPid);
     const r = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: MODES.sensors, forwarders: 0 });
@@ -221,7 +282,7 @@ async function modes(load: LoadGenerator, brokerUrl: string, brokerPid: number |
     await load.run({ kind: 'releaseMany' });
     await gateway.stop();
 
-    const fresh = await startGateway(brokerUrl, mode);
+    const fresh = await startGateway(brokerUrl, false, mode);
     const watch = new WindowWatch(brokerPid);
     const q = await load.run<Qos1Result>({ kind: 'qos1', target: fresh.target, sensors: SENSORS, warmupMs: QOS1.warmupMs, durationMs: MODES.qos1Seconds * 1000 }, watch.onWindow);
     line('modes', `${mode}: QoS 1, ${SENSORS} sensors, 1 in flight each: ${int(q.acked / q.seconds)} msg/s acknowledged, ` +
@@ -254,6 +315,7 @@ async function main(): Promise<void> {
       if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
       if (scenario === 'fanout') await fanout(load, broker.url, brokerPid);
+      if (scenario === 'kept') await kept(load, broker.url, brokerPid);
       if (scenario === 'modes') await modes(load, broker.url, brokerPid);
     }
   } finally {

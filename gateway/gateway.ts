@@ -2,7 +2,7 @@
  * The whole gateway assembled from a config: radios → core → upstream, and the embedded broker
  * when no broker URL is configured. The daemon (main.ts) and the end-to-end tests both start it here.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
 import type { Radio } from '../radios/radio.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -14,6 +14,7 @@ import { MqttUpstream } from './broker/mqtt-upstream.js';
 import { TransparentUpstream } from './broker/transparent-upstream.js';
 import type { Upstream } from './broker/upstream.js';
 import { AccessRules } from './access/access-rules.js';
+import { LevelSessionStore } from './store/level-store.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
@@ -26,11 +27,14 @@ export class Gateway {
   readonly radios: Radio[] = [];
   readonly upstream: Upstream;
   private embedded: EmbeddedBroker | undefined;
+  /** Where kept sessions live; undefined with `persistence: false`. */
+  readonly store: LevelSessionStore | undefined;
 
-  private constructor(readonly config: GatewayConfig, upstream: Upstream, core: GatewayCore, embedded: EmbeddedBroker | undefined) {
+  private constructor(readonly config: GatewayConfig, upstream: Upstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, store: LevelSessionStore | undefined) {
     this.upstream = upstream;
     this.core = core;
     this.embedded = embedded;
+    this.store = store;
   }
 
   /** Broker URL in use: the configured one, or the embedded broker's. */
@@ -46,28 +50,49 @@ export class Gateway {
       url = embedded.url;
       options.logger?.log('info', `no broker configured: embedded MQTT broker listening on ${url}`);
     }
+    const stateDir = options.stateDir ?? resolve(config.stateDir);
+    const log = (level: 'error' | 'warn' | 'info' | 'debug', message: string) => options.logger?.log(level, message);
+    let store: LevelSessionStore | undefined;
+    let records = new Map<string, unknown>();
+    // Transparent mode: each CleanSession=0 sensor's session is the broker's own (its subscriptions and
+    // queued messages live there); the gateway's store, built for aggregating mode, is not used.
+    const keepSessions = config.persistence && config.broker.mode !== 'transparent';
+    if (config.persistence && !keepSessions) log('info', 'transparent mode: the broker keeps each sensor\'s session; the session store (persistence) is not used');
+    if (keepSessions) {
+      try {
+        store = await LevelSessionStore.open(join(stateDir, 'sessions'), { fsyncIntervalMs: config.fsyncInterval * 1000, log });
+        records = await store.load(log);
+      } catch (err) {
+        await embedded?.close();
+        throw err;
+      }
+    }
     const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue };
     const upstream = config.broker.mode === 'transparent'
       ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
-      : new MqttUpstream(upstreamOptions);
+      : new MqttUpstream({ ...upstreamOptions, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,
       upstream,
       clock: options.clock ?? systemClock,
       sweepIntervalMs: options.sweepIntervalMs,
-      // No rules: the core's default lets everyone do everything.
+      store,
       limits: config.limits,
+      // No rules: the core's default lets everyone do everything.
       access: config.access.rules.length > 0 || config.access.anonymous ? new AccessRules(config.access) : undefined,
     });
-    const gateway = new Gateway(config, upstream, core, embedded);
+    const gateway = new Gateway(config, upstream, core, embedded, store);
     if (options.logger) {
       const logger = options.logger;
       core.events.on('log', (level, message) => logger.log(level, message));
       core.events.on('clientState', (clientId, from, to) => logger.log('debug', `client ${clientId}: ${from} → ${to}`));
     }
+    if (store) {
+      for (const { clientId, reason } of core.restore(records)) await store.setAside(clientId, reason);
+      if (records.size > 0) log('info', `session store: ${core.sessionsById.size} session(s) restored from ${store.dir}`);
+    }
     await upstream.start(core.upstreamSink);
-    const stateDir = options.stateDir ?? resolve(config.stateDir);
     for (const radioConfig of config.radios) {
       const radio = await createRadio(radioConfig, { ...options, stateDir });
       core.addRadio(radio);
@@ -84,7 +109,8 @@ export class Gateway {
     const core = this.core;
     const now = core.clock.now();
     const counts = Object.entries(core.stats).map(([k, v]) => `${k}=${v}`).join(' ');
-    const lines = [`status: ${core.connectedCount} clients connected, broker ${this.upstream.connected ? 'up' : 'DOWN'} (${this.upstream.pending} pending); ${counts}`];
+    const kept = this.store ? `; session store ${this.store.dir}: ${core.persistence.commits} transactions` : '; persistence off';
+    const lines = [`status: ${core.connectedCount} clients connected, broker ${this.upstream.connected ? 'up' : 'DOWN'} (${this.upstream.pending} pending); ${counts}${kept}`];
     for (const c of core.clients()) {
       const where = c.nodeId === undefined ? `${c.radio} ${c.address}` : `${c.radio} ${c.address} node ${c.nodeId}`;
       const subs = c.subscriptions.map((s) => `${s.filter}@${s.qos}`).join(',') || '-';
@@ -109,7 +135,10 @@ export class Gateway {
   async stop(): Promise<void> {
     this.core.stop();
     await Promise.all(this.radios.map((r) => r.stop()));
+    // What changed last is written before the broker connection goes (acknowledgements wait for it).
+    await this.core.flush();
     await this.upstream.stop();
+    await this.store?.close();
     await this.embedded?.close();
   }
 }

@@ -364,6 +364,7 @@ const gatewaySection = section({
   maxClientIdLength: withDefault(integer(1, 65535), 23),
   maxOutgoingQueue: withDefault(integer(1), 10000),
   maxInflightPerClient: withDefault(integer(1, 65535), 1),
+  sessionExpiry: withDefault(integer(0), 7 * 24 * 3600),
 });
 
 const brokerSection = section({
@@ -454,6 +455,8 @@ const configFile = section(
     limits: limitsSection,
     clients: clientsSection,
     stateDir: withDefault(text(), './state'),
+    persistence: withDefault(flag(), true),
+    fsyncInterval: withDefault(number({ min: 0 }), 1),
     log: section({ level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info') }),
   },
   'the configuration file',
@@ -499,7 +502,7 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
   const clients = finishClients(raw.clients, baseDir, issues);
   if (issues.list.length !== before) return INVALID;
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, limits: raw.limits, clients, stateDir, log: raw.log };
+  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, limits: raw.limits, clients, stateDir, persistence: raw.persistence, fsyncInterval: raw.fsyncInterval, log: raw.log };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {
