@@ -16,9 +16,13 @@
  *  qos1    50 sensors, QoS 1, one PUBLISH in flight each (the next goes on PUBACK), 1 s warm-up + 10 s:
  *          PUBACKs/s, messages/s at an MQTT subscriber, PUBACK latency seen by the sensor; then
  *          200 sensors paced at 20,000 msg/s in total (still one in flight each) for the latency there.
+ *          In the same run, `direct`: 50 plain MQTT clients publishing QoS 1 straight to the same Mosquitto,
+ *          one in flight each, and the gateway / direct ratio (issue 13's target: ≥ 1.0).
  *  qos0    50 sensors, QoS 0 paced at 20,000 then 50,000 msg/s for 5 s each: sent, delivered, %.
  *  fanout  50 sensors subscribed to one topic at QoS 0, an MQTT client publishes 10,000 messages:
- *          deliveries/s to the sensors.
+ *          deliveries/s to the sensors; then 1,000 sensors on a wildcard subscription (§6.10, the gateway
+ *          REGISTERs the topic first) at QoS 0 and at QoS 1 (sensors PUBACK), one broker message and then
+ *          20: deliveries/s, completion time, and at QoS 1 that nothing was lost.
  *  kept    persistence off, then on (a fresh stateDir): the qos1 closed loop with CleanSession=0 sensors,
  *          then the sleeping-buffer run: 10 CleanSession=0 sensors subscribed at QoS 1 and asleep, an MQTT
  *          client publishes 20,000 QoS 1 messages; messages/s the gateway takes in (buffered for every sensor
@@ -26,6 +30,15 @@
  *  modes   aggregating vs transparent (broker.mode) side by side: 1,000 sensors CONNECTed (in transparent
  *          mode 1,000 broker connections), the gateway's heap and RSS per sensor and Mosquitto's RSS;
  *          then the QoS 1 closed loop (50 sensors, 1 in flight each) in each mode.
+ *  crowd   10,000 sensors (one UDP socket each), each CONNECTed with one REGISTERed topic and one
+ *          subscription: RSS and heap per sensor; the gateway's CPU with all of them idle for 10 s, then
+ *          with 1,000 QoS 0 msg/s spread evenly over them for 10 s.
+ *  storm   100,000 sensors behind 1,000 forwarders (§5.5) CONNECT and REGISTER one topic as fast as the
+ *          load generator sends (groups of 200, unanswered ones resent after 500 ms): seconds, refused,
+ *          resent, RSS per sensor.
+ *  footprint  the daemon as users start it (`node bin/mqtt-sn-gateway.js`, the shipped gateway.yaml, only
+ *          ports and stateDir moved): time from process start to the first CONNACK, idle RSS, and what
+ *          the start-up loaded and spent CPU on, by origin (from --cpu-prof).
  * Each also prints the CPU used over its measuring window (percent of one core) by the gateway, the
  * load generator and Mosquitto, and the kernel's UDP receive-buffer drops.
  */
@@ -40,7 +53,8 @@ import { Gateway } from '../gateway/gateway.js';
 import type { UdpRadio } from '../radios/udp.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { LoadGenerator } from './lib/load-client.js';
-import type { ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
+import type { ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
+import { measureFootprint } from './lib/footprint.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
 import { applyWhatIfs, parseWhatIfs, type WhatIf } from './lib/what-if.js';
@@ -53,24 +67,26 @@ const SENSORS = 50;
 const QOS1 = { warmupMs: 1000, durationMs: 10_000, pacedRates: [20_000], pacedSensors: 200 };
 const QOS0 = { rates: [20_000, 50_000], durationMs: 5000 };
 const MEMORY = { sensors: 10_000, forwarders: 100 };
-const FANOUT = { messages: 10_000 };
+const FANOUT = { messages: 10_000, wideSensors: 1000, wideMessages: [1, 20] };
+const CROWD = { sensors: 10_000, idleMs: 10_000, rate: 1000, busyMs: 10_000 };
+const STORM = { sensors: 100_000, forwarders: 1000 };
 const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
 
-type ScenarioName = 'memory' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
-const ALL: ScenarioName[] = ['memory', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
+type ScenarioName = 'footprint' | 'memory' | 'crowd' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['footprint', 'memory', 'crowd', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-function gatewayYaml(brokerUrl: string, mode: 'aggregating' | 'transparent'): string {
+function gatewayYaml(brokerUrl: string, mode: 'aggregating' | 'transparent', maxClients: number): string {
   return `
 gateway:
   id: 1
   advertiseInterval: 0
-  maxClients: 20000
+  maxClients: ${maxClients}
 persistence: false
 broker:
   url: ${brokerUrl}
@@ -85,8 +101,8 @@ let whatIfs: WhatIf[] = [];
 let runs = 0;
 
 /** persistence: a fresh stateDir and a fresh broker session, so no run inherits another's. */
-async function startGateway(brokerUrl: string, persistence = false, mode: 'aggregating' | 'transparent' = 'aggregating'): Promise<{ gateway: Gateway; target: Target }> {
-  const config = parseConfig(gatewayYaml(brokerUrl, mode), 'bench-gateway.yaml');
+async function startGateway(brokerUrl: string, persistence = false, mode: 'aggregating' | 'transparent' = 'aggregating', maxClients = 20_000): Promise<{ gateway: Gateway; target: Target }> {
+  const config = parseConfig(gatewayYaml(brokerUrl, mode, maxClients), 'bench-gateway.yaml');
   (config.radios[0] as UdpRadioConfig).port = 0; // a free port, as the end-to-end tests do
   config.broker.clientId = `bench-gw-${process.pid}-${++runs}`;
   if (persistence) {
@@ -170,6 +186,11 @@ async function memory(load: LoadGenerator, brokerUrl: string): Promise<void> {
   }
 }
 
+function qos1Line(r: Qos1Result): string {
+  return `${int(r.acked / r.seconds)} msg/s acknowledged, ${int(r.delivered / r.seconds)} msg/s delivered; ` +
+    `PUBACK latency p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms, p99.9 ${ms(r.latencyMs.p999)} ms, max ${ms(r.latencyMs.max)} ms`;
+}
+
 async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
   for (const rate of [undefined, ...QOS1.pacedRates]) {
     const { gateway, target } = await startGateway(brokerUrl);
@@ -177,13 +198,23 @@ async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
     const sensors = rate === undefined ? SENSORS : QOS1.pacedSensors;
     const r = await load.run<Qos1Result>({ kind: 'qos1', target, sensors, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs, rate }, watch.onWindow);
     const how = rate === undefined ? '1 in flight each' : `paced at ${int(rate)} msg/s in total, 1 in flight each`;
-    line('qos1', `${sensors} sensors, ${how}, ${r.seconds.toFixed(1)} s: ${int(r.acked / r.seconds)} msg/s acknowledged, ` +
-      `${int(r.delivered / r.seconds)} msg/s delivered; PUBACK latency p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms, max ${ms(r.latencyMs.max)} ms` +
+    line('qos1', `${sensors} sensors, ${how}, ${r.seconds.toFixed(1)} s: ${qos1Line(r)}` +
       ` [whole run: ${int(r.ackedTotal)} acked, ${int(r.deliveredTotal)} delivered, ${r.rejected} rejected, ${r.stalled} stalled` +
       `${rate === undefined ? '' : `, ${int(r.skipped)} skipped (no sensor free or a late pacer)`}; gateway congestion ${gateway.core.stats.congestion}]`);
     cpuLine(watch.figures!, r.cpuMs);
     await gateway.stop();
+    if (rate === undefined) await direct(load, target.brokerUrl, brokerPid, r);
   }
+}
+
+/** The same closed loop without the gateway: plain MQTT clients straight to Mosquitto, and the ratio. */
+async function direct(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined, viaGateway: Qos1Result): Promise<void> {
+  const watch = new WindowWatch(brokerPid);
+  const r = await load.run<Qos1Result>({ kind: 'direct', target: { brokerUrl, gatewayPort: 0 }, clients: SENSORS, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs }, watch.onWindow);
+  line('direct', `${SENSORS} MQTT clients straight to mosquitto, QoS 1, 1 in flight each, ${r.seconds.toFixed(1)} s: ${qos1Line(r)}`);
+  cpuLine(watch.figures!, r.cpuMs);
+  const ratio = (viaGateway.acked / viaGateway.seconds) / (r.acked / r.seconds);
+  line('direct', `gateway / direct: ${ratio.toFixed(2)}× (target ≥ 1.0×)`);
 }
 
 async function qos0(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
@@ -200,13 +231,72 @@ async function qos0(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
 }
 
 async function fanout(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+  const runs: { sensors: number; messages: number; qos: 0 | 1; filter?: string }[] = [
+    { sensors: SENSORS, messages: FANOUT.messages, qos: 0 },
+    ...([0, 1] as const).flatMap((qos) => FANOUT.wideMessages.map((messages) => ({ sensors: FANOUT.wideSensors, messages, qos, filter: 'bench/fanout/#' }))),
+  ];
+  for (const run of runs) {
+    const { gateway, target } = await startGateway(brokerUrl);
+    const watch = new WindowWatch(brokerPid);
+    const r = await load.run<FanoutResult>({ kind: 'fanout', target, ...run }, watch.onWindow);
+    const on = run.filter ? `a wildcard subscription (${run.filter})` : 'one topic';
+    line('fanout', `${int(r.published)} broker message(s) × ${int(run.sensors)} sensors on ${on} at QoS ${run.qos}: ${int(r.delivered / r.seconds)} deliveries/s, ` +
+      `${int(r.delivered)} of ${int(r.expected)} delivered (${(100 * r.delivered / r.expected).toFixed(2)}%) in ${(r.seconds * 1000).toFixed(0)} ms` +
+      `${run.qos === 1 ? `, ${int(r.duplicates)} resent (DUP)` : ''}`);
+    cpuLine(watch.figures!, r.cpuMs, r.seconds);
+    await gateway.stop();
+  }
+}
+
+/** 10,000 sensors with one topic and one subscription each: memory per sensor, then CPU idle and at 1,000 msg/s. */
+async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
   const { gateway, target } = await startGateway(brokerUrl);
-  const watch = new WindowWatch(brokerPid);
-  const r = await load.run<FanoutResult>({ kind: 'fanout', target, sensors: SENSORS, messages: FANOUT.messages }, watch.onWindow);
-  line('fanout', `${int(r.published)} broker messages × ${SENSORS} subscribed sensors: ${int(r.delivered / r.seconds)} deliveries/s, ` +
-    `${int(r.delivered)} of ${int(r.expected)} delivered (${(100 * r.delivered / r.expected).toFixed(2)}%) in ${r.seconds.toFixed(2)} s`);
-  cpuLine(watch.figures!, r.cpuMs, r.seconds);
+  const before = await settledMemory();
+  const c = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: CROWD.sensors, forwarders: 0 });
+  const t = await load.run<CrowdResult>({ kind: 'crowdTopics', subscribe: true });
+  const after = await settledMemory();
+  const n = gateway.core.connectedCount;
+  line('crowd', `${int(n)} sensors connected (one UDP socket each), one REGISTERed topic and one subscription each: ` +
+    `heap ${int((after.heapUsed - before.heapUsed) / n)} B/sensor, RSS ${int((after.rss - before.rss) / n)} B/sensor (target ≤ 1,536) ` +
+    `[RSS ${mb(before.rss)} → ${mb(after.rss)}; CONNECTs ${c.seconds.toFixed(1)} s, REGISTER + SUBSCRIBE ${t.seconds.toFixed(1)} s, ${int(t.resent)} resent, ${t.refused} refused]`);
+  for (const rate of [0, CROWD.rate]) {
+    const watch = new WindowWatch(brokerPid);
+    const published = gateway.core.stats.publishedToBroker;
+    const r = await load.run<CrowdResult>({ kind: 'crowdPublish', rate, durationMs: rate ? CROWD.busyMs : CROWD.idleMs }, watch.onWindow);
+    const f = watch.figures!;
+    const share = (100 * f.gatewayCpuMs) / (f.seconds * 1000);
+    const what = rate ? `${int(rate)} QoS 0 msg/s spread over them (${int(gateway.core.stats.publishedToBroker - published)} published to the broker)` : 'all idle';
+    line('crowd', `${int(n)} sensors, ${what}, ${f.seconds.toFixed(1)} s: gateway CPU ${share.toFixed(2)}% of a core (target < ${rate ? 5 : 1}%)`);
+    cpuLine(f, r.cpuMs);
+  }
+  await load.run({ kind: 'releaseMany' });
   await gateway.stop();
+}
+
+/** As many sensors as the load generator holds here, CONNECTing and REGISTERing at once behind forwarders. */
+async function storm(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+  const { gateway, target } = await startGateway(brokerUrl, false, 'aggregating', STORM.sensors + 1000);
+  const before = await settledMemory();
+  const watch = new WindowWatch(brokerPid);
+  watch.onWindow('start');
+  const r = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: STORM.sensors, forwarders: STORM.forwarders, register: true });
+  watch.onWindow('end');
+  await waitUntil(() => gateway.core.connectedCount >= STORM.sensors, 10_000);
+  const after = await settledMemory();
+  const n = gateway.core.connectedCount;
+  line('storm', `${int(n)} sensors behind ${STORM.forwarders} forwarders CONNECTed and REGISTERed one topic in ${r.seconds.toFixed(1)} s (target < 20 s): ` +
+    `${r.refused} refused, ${int(r.resent)} resent (targets 0, 0); RSS ${int((after.rss - before.rss) / n)} B/sensor, heap ${int((after.heapUsed - before.heapUsed) / n)} B/sensor ` +
+    `[RSS ${mb(before.rss)} → ${mb(after.rss)}]`);
+  cpuLine(watch.figures!, 0);
+  await load.run({ kind: 'releaseMany' });
+  await gateway.stop();
+}
+
+async function footprint(): Promise<void> {
+  const f = await measureFootprint();
+  line('idle', `shipped gateway.yaml (UDP + embedded broker), \`node bin/mqtt-sn-gateway.js\`: first CONNACK ${Math.round(f.servingMs)} ms after process start ` +
+    `(target ≤ 400 ms), RSS ${mb(f.rssBytes)} idle (target ≤ 60 MB; bare node ${mb(f.bareNodeRssBytes)})`);
+  line('idle', `start-up CPU by origin (ms, source files seen in the profile's samples): ${f.origins.slice(0, 12).map((o) => `${o.origin} ${Math.round(o.ms)} (${o.files})`).join(', ')}`);
 }
 
 /** QoS 1 and sleeping buffers with persistence off, then on: the cost of keeping sessions. */
@@ -311,7 +401,10 @@ async function main(): Promise<void> {
   console.log(`mosquitto on ${broker.url}; sensors and MQTT clients in a child process (pid ${process.pid} is the gateway)`);
   try {
     for (const scenario of selected) {
+      if (scenario === 'footprint') await footprint();
       if (scenario === 'memory') await memory(load, broker.url);
+      if (scenario === 'crowd') await crowd(load, broker.url, brokerPid);
+      if (scenario === 'storm') await storm(load, broker.url, brokerPid);
       if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
       if (scenario === 'fanout') await fanout(load, broker.url, brokerPid);

@@ -8,10 +8,11 @@
  * Percentages are of busy samples: (idle) is left out, everything else (GC, (program)) counts.
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+export interface CallFrame { functionName: string; url: string; lineNumber: number }
+export interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
+export interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
 const REPO_MARKERS = ['/gateway/', '/radios/', '/sn-codec/', '/client/', '/bench/'];
 
@@ -22,7 +23,7 @@ function label(frame: CallFrame): string {
   return `${name} ${short}:${frame.lineNumber + 1}`;
 }
 
-function origin(frame: CallFrame): string {
+export function origin(frame: CallFrame): string {
   const url = frame.url;
   if (!url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
   if (url.startsWith('node:')) return 'node internals';
@@ -81,4 +82,5 @@ function main(): void {
   print('by function, including callees', inclusive, top);
 }
 
-main();
+// Run as a script; imported (bench/lib/footprint.ts) only for origin().
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

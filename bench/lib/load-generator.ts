@@ -6,7 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { MsgType } from '../../sn-codec/index.js';
 import { BenchSensor, openSensors, PUBACK_MSGID_OFFSET, PUBACK_RC_OFFSET, PublishTemplate } from './bench-sensor.js';
-import type { Command, ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, SleepersPublishResult, Target } from './protocol.js';
+import type { Command, ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, SleepersPublishResult, Target } from './protocol.js';
 import { SensorCrowd } from './sensor-crowd.js';
 import { percentile, sleep, waitSettled } from './timing.js';
 
@@ -195,10 +195,66 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
   clearInterval(watchdog);
   const result: Qos1Result = {
     kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected, stalled, skipped,
-    latencyMs: { p50: percentile(latencies, samples, 50), p99: percentile(latencies, samples, 99), max: percentile(latencies, samples, 100) },
+    latencyMs: latencyFigures(latencies, samples),
     cpuMs: window.cpuMs,
   };
   await closeAll(sensors);
+  await subscriber.close();
+  return result;
+}
+
+function latencyFigures(latencies: Float64Array, samples: number): Qos1Result['latencyMs'] {
+  return {
+    p50: percentile(latencies, samples, 50), p99: percentile(latencies, samples, 99),
+    p999: percentile(latencies, samples, 99.9), max: percentile(latencies, samples, 100),
+  };
+}
+
+// ─────────────────────────────── direct: plain MQTT clients, no gateway ───────────────────────────────
+
+/**
+ * The physical limit the gateway is held against: `clients` mqtt.js clients publishing QoS 1 straight
+ * to the broker, each sending its next PUBLISH when the PUBACK of the last comes (lock-step, like a sensor).
+ */
+async function runDirect(cmd: Extract<Command, { kind: 'direct' }>): Promise<Qos1Result> {
+  const subscriber = await Subscriber.open(cmd.target, 'bench/direct/#');
+  const clients = await Promise.all(Array.from({ length: cmd.clients }, (_, i) =>
+    mqtt.connectAsync(cmd.target.brokerUrl, { clientId: `bench-direct-${process.pid}-${i}`, reconnectPeriod: 0 })));
+  const latencies = new Float64Array(4_000_000);
+  let samples = 0;
+  let ackedTotal = 0;
+  let measuring = false;
+  let running = true;
+  const loops = clients.map(async (client, i) => {
+    const topic = `bench/direct/${i}`;
+    while (running) {
+      const sentAt = performance.now();
+      await client.publishAsync(topic, PAYLOAD, { qos: 1 });
+      ackedTotal++;
+      if (measuring && samples < latencies.length) latencies[samples++] = performance.now() - sentAt;
+    }
+  });
+  await sleep(cmd.warmupMs);
+  const window = new Window();
+  window.start();
+  measuring = true;
+  const startedAt = performance.now();
+  const ackedAtStart = ackedTotal;
+  const deliveredAtStart = subscriber.count;
+  await sleep(cmd.durationMs);
+  const seconds = (performance.now() - startedAt) / 1000;
+  const acked = ackedTotal - ackedAtStart;
+  const delivered = subscriber.count - deliveredAtStart;
+  measuring = false;
+  window.end();
+  running = false;
+  await Promise.all(loops);
+  await waitSettled(() => subscriber.count, 500, 10_000);
+  const result: Qos1Result = {
+    kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected: 0, stalled: 0, skipped: 0,
+    latencyMs: latencyFigures(latencies, samples), cpuMs: window.cpuMs,
+  };
+  await Promise.all(clients.map((c) => c.endAsync()));
   await subscriber.close();
   return result;
 }
@@ -246,24 +302,76 @@ async function runConnectMany(cmd: Extract<Command, { kind: 'connectMany' }>): P
   const crowd = await SensorCrowd.open(cmd.sensors, cmd.forwarders, cmd.target.gatewayPort, `crowd${crowds.length}`);
   crowds.push(crowd);
   await crowd.connectAll(KEEP_ALIVE_S);
+  if (cmd.register) await crowd.registerAll();
   return {
-    kind: 'connectMany', connected: crowd.connectedCount, sockets: crowd.socketCount, resent: crowd.resent,
+    kind: 'connectMany', connected: crowd.connectedCount, sockets: crowd.socketCount, resent: crowd.resent, refused: crowd.refused,
     seconds: (performance.now() - startedAt) / 1000,
   };
 }
 
+async function runCrowdTopics(cmd: Extract<Command, { kind: 'crowdTopics' }>): Promise<CrowdResult> {
+  const startedAt = performance.now();
+  for (const crowd of crowds) {
+    await crowd.registerAll();
+    if (cmd.subscribe) await crowd.subscribeAll();
+  }
+  return crowdResult((performance.now() - startedAt) / 1000, 0);
+}
+
+function crowdResult(seconds: number, cpuMs: number): CrowdResult {
+  const sum = (f: (c: SensorCrowd) => number): number => crowds.reduce((n, c) => n + f(c), 0);
+  return { kind: 'crowd', seconds, sent: sum((c) => c.sent), resent: sum((c) => c.resent), refused: sum((c) => c.refused), cpuMs };
+}
+
+/** Rate 0: the crowd sits idle (keep-alive far away) for the window; else QoS 0 PUBLISHes spread evenly over every sensor. */
+async function runCrowdPublish(cmd: Extract<Command, { kind: 'crowdPublish' }>): Promise<CrowdResult> {
+  const window = new Window();
+  window.start();
+  const startedAt = performance.now();
+  let stop: (() => void) | undefined;
+  if (cmd.rate > 0) {
+    let crowdIndex = 0;
+    let next = 0;
+    stop = pace(cmd.rate, (count) => {
+      next = crowds[crowdIndex].publishSome(next, count, PAYLOAD);
+      if (next === 0) crowdIndex = (crowdIndex + 1) % crowds.length;
+    }, () => {});
+  }
+  await sleep(cmd.durationMs);
+  stop?.();
+  const seconds = (performance.now() - startedAt) / 1000;
+  window.end();
+  return crowdResult(seconds, window.cpuMs);
+}
+
 // ─────────────────────────────── broker → sensors fan-out ───────────────────────────────
 
+/**
+ * One MQTT client publishes `messages` messages; every sensor is subscribed (to `filter`, at `qos`).
+ * Sensors answer the gateway's REGISTER (a wildcard subscription, §6.10) and, at QoS 1, each PUBLISH with PUBACK.
+ */
 async function runFanout(cmd: Extract<Command, { kind: 'fanout' }>): Promise<FanoutResult> {
-  const sensors = await connectSensors(cmd.target, cmd.sensors, 'fanout');
-  await Promise.all(sensors.map((s) => s.subscribe('bench/fanout')));
+  const qos = cmd.qos ?? 0;
+  const filter = cmd.filter ?? 'bench/fanout';
+  const topic = filter.endsWith('#') ? filter.replace('#', 'x') : filter;
+  const sensors = await connectSensors(cmd.target, cmd.sensors, `fanout-q${qos}`);
+  await Promise.all(sensors.map((s) => s.subscribe(filter, 1, qos)));
   let delivered = 0;
+  let duplicates = 0;
   let lastAt = 0;
   for (const s of sensors) {
     s.onFrame = (frame) => {
+      if (frame[1] === MsgType.REGISTER) {
+        // REGACK: TopicId and MsgId as in the REGISTER, accepted.
+        s.send(Buffer.from([7, MsgType.REGACK, frame[2], frame[3], frame[4], frame[5], 0]));
+        return;
+      }
       if (frame[1] !== MsgType.PUBLISH) return;
-      delivered++;
+      if (frame[2] & 0x80) duplicates++;
+      else delivered++;
       lastAt = performance.now();
+      // PUBACK: TopicId, MsgId, accepted.
+      if ((frame[2] & 0x60) === 0x20) s.send(Buffer.from([7, MsgType.PUBACK, frame[3], frame[4], frame[5], frame[6], 0]));
     };
   }
   const publisher = await mqtt.connectAsync(cmd.target.brokerUrl, { clientId: `bench-pub-${process.pid}-${Date.now()}`, reconnectPeriod: 0 });
@@ -273,17 +381,17 @@ async function runFanout(cmd: Extract<Command, { kind: 'fanout' }>): Promise<Fan
   window.start();
   const startedAt = performance.now();
   for (let i = 0; i < cmd.messages; i++) {
-    publisher.publish('bench/fanout', PAYLOAD, { qos: 0 });
+    publisher.publish(topic, PAYLOAD, { qos });
     // Let the socket drain now and then instead of buffering every message in mqtt.js first.
     if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
   }
-  await waitSettled(() => delivered, 1000, 60_000);
+  await waitSettled(() => delivered, 1000, 120_000);
   const seconds = (lastAt - startedAt) / 1000;
   window.end();
 
   await publisher.endAsync();
   await closeAll(sensors);
-  return { kind: 'fanout', published: cmd.messages, expected, delivered, seconds, cpuMs: window.cpuMs };
+  return { kind: 'fanout', published: cmd.messages, expected, delivered, duplicates, seconds, cpuMs: window.cpuMs };
 }
 
 // ─────────────────────────────── sleeping sensors' buffers ───────────────────────────────
@@ -325,6 +433,9 @@ async function run(cmd: Command): Promise<Result> {
       await Promise.all(crowds.splice(0).map((c) => c.close()));
       return { kind: 'released' };
     case 'fanout': return runFanout(cmd);
+    case 'direct': return runDirect(cmd);
+    case 'crowdTopics': return runCrowdTopics(cmd);
+    case 'crowdPublish': return runCrowdPublish(cmd);
     case 'sleepers': return runSleepers(cmd);
     case 'sleepersPublish': return runSleepersPublish(cmd);
     case 'releaseSleepers':

@@ -19,9 +19,17 @@ export type Command =
    * CONNECTs many more sensors and keeps them (and those of earlier connectMany commands) connected
    * until `releaseMany`. forwarders = 0: one UDP socket per sensor.
    */
-  | { kind: 'connectMany'; target: Target; sensors: number; forwarders: number }
+  | { kind: 'connectMany'; target: Target; sensors: number; forwarders: number; register?: boolean }
   | { kind: 'releaseMany' }
-  | { kind: 'fanout'; target: Target; sensors: number; messages: number }
+  | { kind: 'fanout'; target: Target; sensors: number; messages: number; qos?: 0 | 1; filter?: string }
+  /** Plain MQTT clients publishing QoS 1 straight to the broker, one in flight each: the path without the gateway. */
+  | { kind: 'direct'; target: Target; clients: number; warmupMs: number; durationMs: number }
+  /**
+   * The connected crowd (connectMany) REGISTERs one topic and SUBSCRIBEs one filter per sensor; then
+   * `crowdPublish` spreads QoS 0 PUBLISHes over the crowd at `rate` msg/s (rate 0: idle) for durationMs.
+   */
+  | { kind: 'crowdTopics'; subscribe: boolean }
+  | { kind: 'crowdPublish'; rate: number; durationMs: number }
   /** Sensors (CleanSession=0) subscribe at QoS 1 and fall asleep (§6.14); then `sleepersPublish` sends them messages. */
   | { kind: 'sleepers'; target: Target; sensors: number; topic: string }
   /** An MQTT client publishes `messages` QoS 1 messages on `topic`, as fast as the broker takes them. */
@@ -46,7 +54,7 @@ export interface Qos1Result {
   stalled: number;
   /** Paced only: messages not sent because every sensor still had one in flight, or the pacer's timer was late (see MAX_BURST_MS). */
   skipped: number;
-  latencyMs: { p50: number; p99: number; max: number };
+  latencyMs: { p50: number; p99: number; p999: number; max: number };
   cpuMs: number;
 }
 
@@ -64,8 +72,10 @@ export interface ConnectManyResult {
   kind: 'connectMany';
   connected: number;
   sockets: number;
-  /** CONNECTs sent again because no CONNACK came in time. */
+  /** CONNECTs (and REGISTERs) sent again because no answer came in time. */
   resent: number;
+  /** CONNACKs (or REGACKs) with a return code other than accepted. */
+  refused: number;
   seconds: number;
 }
 
@@ -76,6 +86,17 @@ export interface FanoutResult {
   delivered: number;
   /** From the first publish to the last delivery. */
   seconds: number;
+  /** PUBLISHes a sensor saw twice (DUP set): a QoS 1 retransmission. */
+  duplicates: number;
+  cpuMs: number;
+}
+
+export interface CrowdResult {
+  kind: 'crowd';
+  seconds: number;
+  sent: number;
+  resent: number;
+  refused: number;
   cpuMs: number;
 }
 
@@ -86,7 +107,7 @@ export interface SleepersPublishResult {
   cpuMs: number;
 }
 
-export type Result = Qos1Result | Qos0Result | ConnectManyResult | FanoutResult | SleepersPublishResult | { kind: 'sleepers' } | { kind: 'released' } | { kind: 'exiting' };
+export type Result = CrowdResult | Qos1Result | Qos0Result | ConnectManyResult | FanoutResult | SleepersPublishResult | { kind: 'sleepers' } | { kind: 'released' } | { kind: 'exiting' };
 
 export type Reply =
   | { kind: 'window'; phase: 'start' | 'end' }

@@ -16,9 +16,16 @@ const GROUP = 200;
 const ROUND_MS = 500;
 const ROUNDS = 10;
 
+type Step = 'connect' | 'register' | 'subscribe';
+
 export class SensorCrowd {
   private readonly connected: Uint8Array;
+  /** Per step, 1 for each sensor whose answer came; topic ids from REGACK, for crowd publishing. */
+  private readonly answered: Record<Step, Uint8Array>;
+  private readonly topicIds: Uint16Array;
   resent = 0;
+  refused = 0;
+  sent = 0;
 
   private constructor(
     private readonly sockets: dgram.Socket[],
@@ -29,6 +36,8 @@ export class SensorCrowd {
     private readonly clientIdPrefix: string,
   ) {
     this.connected = new Uint8Array(sensors);
+    this.answered = { connect: this.connected, register: new Uint8Array(sensors), subscribe: new Uint8Array(sensors) };
+    this.topicIds = new Uint16Array(sensors);
     sockets.forEach((socket, s) => socket.on('message', (frame: Buffer) => this.onFrame(s, frame)));
   }
 
@@ -54,22 +63,51 @@ export class SensorCrowd {
   }
 
   /** CONNECTs every sensor (keep-alive long enough not to expire during the measurement). */
-  async connectAll(keepAliveSeconds: number): Promise<void> {
+  connectAll(keepAliveSeconds: number): Promise<void> {
+    return this.requestAll('connect', (i) => ({ type: 'CONNECT', will: false, cleanSession: true, duration: keepAliveSeconds, clientId: `${this.clientIdPrefix}-${i}` }));
+  }
+
+  /** Each sensor REGISTERs its own topic `crowd/<prefix>/<i>` (§6.5). */
+  registerAll(): Promise<void> {
+    return this.requestAll('register', (i) => ({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: `crowd/${this.clientIdPrefix}/${i}` }));
+  }
+
+  /** Each sensor SUBSCRIBEs to its own topic `crowd/<prefix>/<i>/in` at QoS 0 (§6.9). */
+  subscribeAll(): Promise<void> {
+    return this.requestAll('subscribe', (i) => ({ type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 2, topic: { topicIdType: 'normal', topicName: `crowd/${this.clientIdPrefix}/${i}/in` } }));
+  }
+
+  /** QoS 0 PUBLISHes on each sensor's registered topic, `count` of them, round-robin from sensor `from`; returns the next sensor. */
+  publishSome(from: number, count: number, payload: Buffer): number {
+    let i = from;
+    for (let k = 0; k < count; k++) {
+      if (this.answered.register[i]) {
+        this.sendTo(i, { type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId: this.topicIds[i], msgId: 0, payload });
+        this.sent++;
+      }
+      i = i + 1 === this.sensors ? 0 : i + 1;
+    }
+    return i;
+  }
+
+  /** Sends one request per sensor in groups, resending the unanswered ones each round. */
+  private async requestAll(step: Step, build: (sensor: number) => SnMessage): Promise<void> {
+    const done = this.answered[step];
     for (let first = 0; first < this.sensors; first += GROUP) {
       const last = Math.min(first + GROUP, this.sensors);
       for (let round = 0; round < ROUNDS; round++) {
         let missing = 0;
         for (let i = first; i < last; i++) {
-          if (this.connected[i]) continue;
+          if (done[i]) continue;
           missing++;
           if (round > 0) this.resent++;
-          this.sendConnect(i, keepAliveSeconds);
+          this.sendTo(i, build(i));
         }
         if (missing === 0) break;
         const deadline = Date.now() + ROUND_MS;
-        while (Date.now() < deadline && !this.groupDone(first, last)) await sleep(2);
+        while (Date.now() < deadline && !groupDone(done, first, last)) await sleep(2);
       }
-      if (!this.groupDone(first, last)) throw new Error(`sensors ${first}..${last - 1}: no CONNACK after ${ROUNDS} rounds`);
+      if (!groupDone(done, first, last)) throw new Error(`sensors ${first}..${last - 1}: no answer to ${step} after ${ROUNDS} rounds`);
     }
   }
 
@@ -77,17 +115,11 @@ export class SensorCrowd {
     await Promise.all(this.sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
   }
 
-  private groupDone(first: number, last: number): boolean {
-    for (let i = first; i < last; i++) if (!this.connected[i]) return false;
-    return true;
-  }
-
-  private sendConnect(sensor: number, keepAliveSeconds: number): void {
-    const connect: SnMessage = { type: 'CONNECT', will: false, cleanSession: true, duration: keepAliveSeconds, clientId: `${this.clientIdPrefix}-${sensor}` };
+  private sendTo(sensor: number, message: SnMessage): void {
     const socketIndex = Math.floor(sensor / this.perSocket);
     const frame = this.forwarding
-      ? encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodeIdOf(sensor % this.perSocket), message: connect })
-      : encode(connect);
+      ? encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodeIdOf(sensor % this.perSocket), message })
+      : encode(message);
     this.sockets[socketIndex].send(frame, this.gatewayPort, '127.0.0.1');
   }
 
@@ -98,8 +130,21 @@ export class SensorCrowd {
       node = message.wirelessNodeId.readUInt16BE(0);
       message = message.message;
     }
-    if (message.type === 'CONNACK' && message.returnCode === 0) this.connected[socketIndex * this.perSocket + node] = 1;
+    const sensor = socketIndex * this.perSocket + node;
+    const step: Step | undefined = message.type === 'CONNACK' ? 'connect' : message.type === 'REGACK' ? 'register' : message.type === 'SUBACK' ? 'subscribe' : undefined;
+    if (!step || !('returnCode' in message) || this.answered[step][sensor]) return;
+    if (message.returnCode !== 0) {
+      this.refused++;
+      return;
+    }
+    this.answered[step][sensor] = 1;
+    if (message.type === 'REGACK') this.topicIds[sensor] = message.topicId;
   }
+}
+
+function groupDone(done: Uint8Array, first: number, last: number): boolean {
+  for (let i = first; i < last; i++) if (!done[i]) return false;
+  return true;
 }
 
 function nodeIdOf(node: number): Buffer {
