@@ -9,6 +9,7 @@ import { decode, encode, shortTopicName, SnCodecError } from '../../sn-codec/ind
 import type { DecodeOptions, SnMessage } from '../../sn-codec/types.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import type { Clock, TimerHandle } from './clock.js';
+import { DeadlineHeap } from './deadline-heap.js';
 import type { GatewaySection, LimitsSection, TopicsSection } from '../config/config-types.js';
 import { RateLimiter } from './rate-limiter.js';
 import { AnswerLimit } from './answer-limit.js';
@@ -180,6 +181,10 @@ export class GatewayCore {
   }
   private connectedClients = 0;
   private sweepTimer: TimerHandle | undefined;
+  /** Sessions by when the timers next need to look at them; see schedule() and sweep(). */
+  private readonly deadlines = new DeadlineHeap<Session>();
+  /** Sessions the timers have looked at, ever: per-tick work is the growth of this, not the session count. */
+  sessionsExamined = 0;
   private advertiseTimer: TimerHandle | undefined;
   private readonly sweepIntervalMs: number;
   private readonly decodeOptions: DecodeOptions;
@@ -534,6 +539,7 @@ export class GatewayCore {
     const wasCounted = session.counted;
     session.counted = isConnected(to);
     if (session.counted !== wasCounted) this.connectedClients += session.counted ? 1 : -1;
+    this.schedule(session);
     if (from !== to) this.events.emit('clientState', session.clientId, from, to);
   }
 
@@ -812,6 +818,7 @@ export class GatewayCore {
           continue;
         }
         session.inflight.push({ step: 'regack', msgId, message: undefined, topicId, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
+        this.schedule(session);
         continue;
       }
       queue.shift();
@@ -831,6 +838,7 @@ export class GatewayCore {
           step: message.qos === 1 ? 'puback' : 'pubrec', msgId, message,
           topicId: ref.topicId, topicIdType: ref.topicIdType, sentAt: this.clock.now(), retries: 0,
         });
+        this.schedule(session);
       }
     }
     if (session.state === 'awake' && queue.length === 0 && session.inflight.length === 0) {
@@ -855,6 +863,7 @@ export class GatewayCore {
   /** Starts a gateway → client exchange that expects a reply and is resent on time-out (§6.13). */
   expect(session: Session, step: Inflight['step'], msgId: number): void {
     session.inflight.push({ step, msgId, message: undefined, topicId: 0, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
+    this.schedule(session);
   }
 
   // ---------------------------------------------------------------- client → broker
@@ -890,47 +899,92 @@ export class GatewayCore {
   // ---------------------------------------------------------------- timers
 
   /**
-   * One pass over all clients: keep-alive (§6.11), missed wake-ups (§6.14) and retransmissions (§6.13).
-   * One sweep instead of a timer per client keeps 10,000 sensors cheap.
+   * The timer tick: looks only at the sessions whose deadline has come (keep-alive §6.11, missed
+   * wake-ups §6.14, retransmissions §6.13, forgetting ended sessions), so 10,000 idle sensors cost
+   * nothing per tick. A session comes out of the heap at or before its real deadline (lastSeen only
+   * moves later); one that is not yet due is simply put back for its new deadline.
    */
   sweep(): void {
     const now = this.clock.now();
+    for (const session of this.deadlines.popDue(now)) {
+      // Stale entries: the session was rescheduled earlier since, or it is forgotten.
+      if (session.checkAt === Infinity || this.sessionsById.get(session.clientId) !== session) continue;
+      session.checkAt = Infinity;
+      this.sessionsExamined++;
+      this.checkDeadlines(session, now);
+      if (this.sessionsById.get(session.clientId) === session) this.schedule(session);
+    }
+  }
+
+  /**
+   * Makes sure the timers look at `session` no later than its next deadline. Called whenever a deadline
+   * may have moved earlier (a state change, a new exchange awaiting an answer); deadlines that move later
+   * (a frame heard) need nothing: the session is looked at early and put back.
+   */
+  private schedule(session: Session): void {
+    const at = this.nextDeadline(session);
+    if (at >= session.checkAt) return;
+    session.checkAt = at;
+    this.deadlines.push(at, session);
+  }
+
+  /** The earliest time at which checkDeadlines could act on `session`; Infinity = never, as it stands. */
+  private nextDeadline(session: Session): number {
+    const state = session.state;
+    const grace = this.config.keepAliveGrace;
+    if (state === 'lost' || state === 'disconnected') {
+      if (session.cleanSession) return session.lastSeen + ENDED_SESSION_KEPT_MS;
+      return this.config.sessionExpiry > 0 ? session.lastSeen + this.config.sessionExpiry * 1000 : Infinity;
+    }
+    const sleepDeadline = Math.max(session.sleepSince, session.lastSeen) + session.sleepDuration * grace * 1000;
+    if (state === 'asleep') return sleepDeadline;
+    let at = Infinity;
+    if (state === 'awake') {
+      if (session.sleepDuration > 0) at = sleepDeadline;
+    } else if (session.keepAlive > 0) {
+      at = session.lastSeen + session.keepAlive * grace * 1000;
+    }
+    const retryMs = this.config.retry.interval * 1000;
+    for (const f of session.inflight) at = Math.min(at, f.sentAt + retryMs);
+    return at;
+  }
+
+  /** What the timers do for one session whose deadline may have come (the old once-a-second sweep's body). */
+  private checkDeadlines(session: Session, now: number): void {
     const grace = this.config.keepAliveGrace;
     const retryMs = this.config.retry.interval * 1000;
     const expiryMs = this.config.sessionExpiry * 1000;
-    for (const session of this.sessionsById.values()) {
-      const state = session.state;
-      if (state === 'lost' || state === 'disconnected') {
-        // An ended CleanSession=1 session holds nothing but its last state; it is shown for an hour,
-        // then forgotten, so clients with ever-new ClientIds cannot grow memory without end.
-        if (session.cleanSession && now - session.lastSeen > ENDED_SESSION_KEPT_MS) this.sessionsById.delete(session.clientId);
-        else if (!session.cleanSession && expiryMs > 0 && now - session.lastSeen > expiryMs) this.expire(session);
-        continue;
+    const state = session.state;
+    if (state === 'lost' || state === 'disconnected') {
+      // An ended CleanSession=1 session holds nothing but its last state; it is shown for an hour,
+      // then forgotten, so clients with ever-new ClientIds cannot grow memory without end.
+      if (session.cleanSession && now - session.lastSeen > ENDED_SESSION_KEPT_MS) this.sessionsById.delete(session.clientId);
+      else if (!session.cleanSession && expiryMs > 0 && now - session.lastSeen > expiryMs) this.expire(session);
+      return;
+    }
+    if (state === 'asleep') {
+      if (now - Math.max(session.sleepSince, session.lastSeen) > session.sleepDuration * grace * 1000) {
+        this.lose(session, `missed its wake-up (slept ${session.sleepDuration} s)`);
       }
-      if (state === 'asleep') {
-        if (now - Math.max(session.sleepSince, session.lastSeen) > session.sleepDuration * grace * 1000) {
-          this.lose(session, `missed its wake-up (slept ${session.sleepDuration} s)`);
-        }
-        continue;
+      return;
+    }
+    if (session.keepAlive > 0 && state !== 'awake' && now - session.lastSeen > session.keepAlive * grace * 1000) {
+      this.lose(session, `keep-alive expired (${session.keepAlive} s × ${grace})`);
+      return;
+    }
+    if (state === 'awake' && session.sleepDuration > 0 && now - Math.max(session.sleepSince, session.lastSeen) > session.sleepDuration * grace * 1000) {
+      this.lose(session, 'awake but silent past its sleep duration');
+      return;
+    }
+    for (const f of session.inflight) {
+      if (now - f.sentAt < retryMs) continue;
+      if (f.retries >= this.config.retry.count) {
+        this.lose(session, `no answer to ${f.step === 'regack' ? 'REGISTER' : f.step === 'willtopic' ? 'WILLTOPICREQ' : f.step === 'willmsg' ? 'WILLMSGREQ' : f.step === 'pubcomp' ? 'PUBREL' : 'PUBLISH'} after ${f.retries} retries`);
+        break;
       }
-      if (session.keepAlive > 0 && state !== 'awake' && now - session.lastSeen > session.keepAlive * grace * 1000) {
-        this.lose(session, `keep-alive expired (${session.keepAlive} s × ${grace})`);
-        continue;
-      }
-      if (state === 'awake' && session.sleepDuration > 0 && now - Math.max(session.sleepSince, session.lastSeen) > session.sleepDuration * grace * 1000) {
-        this.lose(session, 'awake but silent past its sleep duration');
-        continue;
-      }
-      for (const f of session.inflight) {
-        if (now - f.sentAt < retryMs) continue;
-        if (f.retries >= this.config.retry.count) {
-          this.lose(session, `no answer to ${f.step === 'regack' ? 'REGISTER' : f.step === 'willtopic' ? 'WILLTOPICREQ' : f.step === 'willmsg' ? 'WILLMSGREQ' : f.step === 'pubcomp' ? 'PUBREL' : 'PUBLISH'} after ${f.retries} retries`);
-          break;
-        }
-        f.retries++;
-        f.sentAt = now;
-        this.resend(session, f);
-      }
+      f.retries++;
+      f.sentAt = now;
+      this.resend(session, f);
     }
   }
 

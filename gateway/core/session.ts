@@ -111,6 +111,11 @@ export interface Session {
   dropped: number;
   /** Whether this client already counts against maxClients. */
   counted: boolean;
+  /**
+   * When the core's timers next look at this session (keep-alive, sleep, retry, forgetting); Infinity =
+   * not scheduled. Never later than the real deadline: the core only pushes it earlier (GatewayCore.schedule).
+   */
+  checkAt: number;
 }
 
 export function newSession(clientId: string, link: Link, now: number): Session {
@@ -123,6 +128,7 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     lastSeen: now,
     sleepDuration: 0,
     sleepSince: 0,
+    checkAt: Infinity,
     will: undefined,
     pendingWill: undefined,
     topicIds: none(),
