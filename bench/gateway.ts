@@ -36,6 +36,8 @@
  *  storm   100,000 sensors behind 1,000 forwarders (§5.5) CONNECT and REGISTER one topic as fast as the
  *          load generator sends (groups of 200, unanswered ones resent after 500 ms): seconds, refused,
  *          resent, RSS per sensor.
+ *  timers  the core's timer tick alone (no sockets) with 10,000 and 100,000 idle sessions: µs per tick with the
+ *          deadline heap, and what a pass over every session (the replaced sweep) costs.
  *  footprint  the daemon as users start it (`node bin/mqtt-sn-gateway.js`, the shipped gateway.yaml, only
  *          ports and stateDir moved): time from process start to the first CONNACK, idle RSS, and what
  *          the start-up loaded and spent CPU on, by origin (from --cpu-prof).
@@ -55,6 +57,7 @@ import { startMosquitto } from '../test/support/mosquitto.js';
 import { LoadGenerator } from './lib/load-client.js';
 import type { ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
 import { measureFootprint } from './lib/footprint.js';
+import { measureTick } from './lib/timer-tick.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
 import { applyWhatIfs, parseWhatIfs, type WhatIf } from './lib/what-if.js';
@@ -74,8 +77,8 @@ const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
 
-type ScenarioName = 'footprint' | 'memory' | 'crowd' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
-const ALL: ScenarioName[] = ['footprint', 'memory', 'crowd', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
+type ScenarioName = 'timers' | 'footprint' | 'memory' | 'crowd' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['timers', 'footprint', 'memory', 'crowd', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
@@ -131,7 +134,7 @@ function line(name: string, text: string): void {
  * CPU as percent of one core. `busySeconds` is the part of the window where work was flowing (the
  * fan-out window ends with a quiet second that proves the stream drained).
  */
-function cpuLine(figures: WindowFigures, loadCpuMs: number, busySeconds = figures.seconds): void {
+function cpuLine(figures: WindowFigures, loadCpuMs: number | undefined, busySeconds = figures.seconds): void {
   const share = (cpuMs: number | undefined): string => pct(cpuMs === undefined ? undefined : (100 * cpuMs) / (busySeconds * 1000));
   line('', `cpu over ${busySeconds.toFixed(1)} s: gateway ${share(figures.gatewayCpuMs)}, load generator ${share(loadCpuMs)}, ` +
     `mosquitto ${share(figures.brokerCpuMs)}; UDP datagrams dropped for a full receive buffer: ${figures.udpDrops ?? '?'}`);
@@ -287,9 +290,17 @@ async function storm(load: LoadGenerator, brokerUrl: string, brokerPid: number |
   line('storm', `${int(n)} sensors behind ${STORM.forwarders} forwarders CONNECTed and REGISTERed one topic in ${r.seconds.toFixed(1)} s (target < 20 s): ` +
     `${r.refused} refused, ${int(r.resent)} resent (targets 0, 0); RSS ${int((after.rss - before.rss) / n)} B/sensor, heap ${int((after.heapUsed - before.heapUsed) / n)} B/sensor ` +
     `[RSS ${mb(before.rss)} → ${mb(after.rss)}]`);
-  cpuLine(watch.figures!, 0);
+  cpuLine(watch.figures!, undefined);
   await load.run({ kind: 'releaseMany' });
   await gateway.stop();
+}
+
+function timers(): void {
+  for (const sessions of [10_000, 100_000]) {
+    const t = measureTick(sessions);
+    line('timers', `${int(sessions)} idle sessions: ${t.heapUs.toFixed(1)} µs per tick with the deadline heap (${t.examinedPerTick} sessions examined per tick); ` +
+      `a pass over every session, as the replaced sweep did: ${int(t.everySessionUs)} µs per tick`);
+  }
 }
 
 async function footprint(): Promise<void> {
@@ -401,6 +412,7 @@ async function main(): Promise<void> {
   console.log(`mosquitto on ${broker.url}; sensors and MQTT clients in a child process (pid ${process.pid} is the gateway)`);
   try {
     for (const scenario of selected) {
+      if (scenario === 'timers') timers();
       if (scenario === 'footprint') await footprint();
       if (scenario === 'memory') await memory(load, broker.url);
       if (scenario === 'crowd') await crowd(load, broker.url, brokerPid);
