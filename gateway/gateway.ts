@@ -8,13 +8,14 @@ import type { Radio } from '../radios/radio.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { GatewayConfig } from './config/config-types.js';
 import { GatewayCore } from './core/core.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+// The embedded broker (aedes) and the session store (classic-level) are loaded only when the config uses them.
+import type { EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
 import { MqttUpstream } from './broker/mqtt-upstream.js';
 import { TransparentUpstream } from './broker/transparent-upstream.js';
 import type { Upstream } from './broker/upstream.js';
 import { AccessRules } from './access/access-rules.js';
-import { LevelSessionStore } from './store/level-store.js';
+import type { LevelSessionStore } from './store/level-store.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
@@ -46,6 +47,7 @@ export class Gateway {
     let embedded: EmbeddedBroker | undefined;
     let url = config.broker.url;
     if (url === undefined) {
+      const { startEmbeddedBroker } = await import('./broker/embedded-broker.js');
       embedded = await startEmbeddedBroker(config.broker.embedded);
       url = embedded.url;
       options.logger?.log('info', `no broker configured: embedded MQTT broker listening on ${url}`);
@@ -60,6 +62,7 @@ export class Gateway {
     if (config.persistence && !keepSessions) log('info', 'transparent mode: the broker keeps each sensor\'s session; the session store (persistence) is not used');
     if (keepSessions) {
       try {
+        const { LevelSessionStore } = await import('./store/level-store.js');
         store = await LevelSessionStore.open(join(stateDir, 'sessions'), { fsyncIntervalMs: config.fsyncInterval * 1000, log });
         records = await store.load(log);
       } catch (err) {
