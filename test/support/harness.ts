@@ -60,7 +60,7 @@ export class Observer {
   }
 
   /** Waits until `count` messages on `topic` (or any topic when omitted) have arrived. */
-  async waitFor(count: number, topic?: string, timeoutMs = 5000): Promise<BrokerMessage[]> {
+  async waitFor(count: number, topic?: string, timeoutMs = WAIT_MS): Promise<BrokerMessage[]> {
     const matching = () => this.messages.filter((m) => topic === undefined || m.topic === topic);
     await until(() => matching().length >= count, timeoutMs, () => `observer saw ${matching().length}/${count} messages${topic ? ' on ' + topic : ''}: ${JSON.stringify(this.messages)}`);
     return matching();
@@ -71,7 +71,13 @@ export class Observer {
   }
 }
 
-export async function until(check: () => boolean, timeoutMs = 5000, describe: () => string = () => 'condition'): Promise<void> {
+/**
+ * How long a test waits for something that should happen. Generous, because every wait ends as soon as
+ * the event arrives: only a failing test pays it, and a busy 2-core machine is slow.
+ */
+export const WAIT_MS = 10_000;
+
+export async function until(check: () => boolean, timeoutMs = WAIT_MS, describe: () => string = () => 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting: ${describe()}`);
@@ -126,7 +132,7 @@ export async function startGateway(config: GatewayConfig): Promise<GatewayUnderT
   const udp = gateway.radios[0] as UdpRadio;
   const port = udp.port;
   const sensors: SnUdpPeer[] = [];
-  await until(() => gateway.upstream.connected, 5000, () => 'gateway connected to the broker');
+  await until(() => gateway.upstream.connected, WAIT_MS, () => 'gateway connected to the broker');
   return {
     gateway,
     clock,

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,8 +15,14 @@ export interface RunningBroker {
   /** Kills the broker (an outage); `restart()` brings it back on the same port. */
   kill(): Promise<void>;
   restart(): Promise<void>;
+  /** Everything the broker logged on stderr so far (what `log_type` lets through), across restarts. */
+  log(): string;
 }
 
+/**
+ * A port nobody listens on right now. It is free only until someone else takes it (another test file runs
+ * beside this one), so whoever binds it must retry with a new one on EADDRINUSE: see `withFreePort`.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -28,22 +34,29 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const sock = connect(port, '127.0.0.1');
-      sock.once('connect', () => { sock.destroy(); resolve(); });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > deadline) reject(new Error(`mosquitto did not listen on ${port}`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
+/** True for the error a process or socket gives when the port it was handed has been taken meanwhile. */
+export function isAddressInUse(err: unknown): boolean {
+  return /EADDRINUSE|address already in use/i.test(err instanceof Error ? err.message : String(err));
 }
 
+/**
+ * Runs `start` with free ports, and again with new ones when it fails because one was taken between
+ * `freePort()` and the bind (the race a parallel test file can win).
+ */
+export async function withFreePort<T>(count: number, start: (ports: number[]) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    while (ports.length < count) {
+      const port = await freePort();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    try {
+      return await start(ports);
+    } catch (err) {
+      if (attempt >= attempts || !isAddressInUse(err)) throw err;
+    }
+  }
+}
 
 export interface MosquittoOptions {
   /** Extra lines for the listener (TLS files, password_file...), given the broker's directory. */
@@ -52,12 +65,17 @@ export interface MosquittoOptions {
   allowAnonymous?: boolean;
   /** Writes files (certificates, passwords) into the broker's directory before it starts. */
   files?: (dir: string) => void;
+  /** Lines after the listener's (log_type, acl_file...), given the broker's directory. */
+  extraLines?: (dir: string) => string[];
   /** URL scheme the tests connect with (default mqtt). */
   scheme?: 'mqtt' | 'mqtts';
 }
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<RunningBroker & { dir: string }> {
-  const port = await freePort();
+  return withFreePort(1, ([port]) => startMosquittoOn(port!, options));
+}
+
+async function startMosquittoOn(port: number, options: MosquittoOptions): Promise<RunningBroker & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'mosq-'));
   // Mosquitto started as root drops to its own user before reading certificates and password files.
   chmodSync(dir, 0o755);
@@ -69,17 +87,30 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
     `allow_anonymous ${options.allowAnonymous ?? true}`,
     'persistence false',
     'max_queued_messages 10000',
+    ...(options.extraLines?.(dir) ?? []),
   ];
   writeFileSync(conf, lines.join('\n') + '\n');
   let proc: ChildProcess | undefined;
+  let log = '';
   const bin = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
   const launch = async () => {
-    proc = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    proc.stderr?.on('data', (d) => { stderr += d; });
-    const exited = new Promise<never>((_, reject) => proc!.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${stderr}`))));
-    exited.catch(() => {});
-    await Promise.race([waitForPort(port), exited]);
+    const p = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = p;
+    const startedAt = log.length;
+    // Mosquitto logs to stderr; "running" comes once every listener is open (so a port taken by someone
+    // else is an exit with "Address already in use", never a false start on their socket).
+    const running = new Promise<void>((resolve, reject) => {
+      p.stderr!.on('data', (d) => {
+        log += d;
+        if (log.slice(startedAt).includes(' running')) resolve();
+      });
+      p.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${log.slice(startedAt)}`)));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`mosquitto did not start on ${port}: ${log.slice(startedAt)}`)), 15_000);
+    });
+    await Promise.race([running, timeout]).finally(() => clearTimeout(timer));
   };
   const kill = async () => {
     const p = proc;
@@ -87,13 +118,19 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
     if (!p || p.exitCode !== null) return;
     await new Promise<void>((resolve) => { p.once('exit', () => resolve()); p.kill('SIGKILL'); });
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url: `${options.scheme ?? 'mqtt'}://127.0.0.1:${port}`,
     port,
     dir,
     kill,
     restart: launch,
+    log: () => log,
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
