@@ -111,7 +111,7 @@ export class MqttUpstream implements Upstream {
     this.batchWrites(client);
     client.publish(topic, payload, { qos, retain }, (err) => {
       this.inFlight--;
-      done?.(err ? { error: err } : {});
+      done?.(err ? { error: err, refused: isBrokerRefusal(err) } : {});
     });
     return true;
   }
@@ -142,4 +142,13 @@ export class MqttUpstream implements Upstream {
   unsubscribe(filter: string): void {
     this.client?.unsubscribe(filter);
   }
+}
+
+/**
+ * mqtt.js reports an MQTT 5 PUBACK/PUBREC with a failure reason code (≥ 0x80) as an error carrying that
+ * code. MQTT 3.1.1 has no such code: Mosquitto acknowledges a publish its ACL denies and drops it.
+ */
+function isBrokerRefusal(err: Error): boolean {
+  const code = (err as Error & { code?: unknown }).code;
+  return typeof code === 'number' && code >= 0x80;
 }

@@ -17,6 +17,11 @@ export interface UpstreamSink {
 export interface PublishResult {
   /** undefined = the broker accepted it (PUBACK / PUBCOMP for QoS 1/2, written for QoS 0). */
   error?: Error;
+  /**
+   * The broker answered and refused the message (an MQTT 5 reason code ≥ 0x80, e.g. 0x87 not authorized):
+   * sending it again cannot help. Without it, an error is a failure to deliver (the connection went away).
+   */
+  refused?: boolean;
 }
 
 export interface Upstream {

@@ -581,8 +581,8 @@ export class GatewayCore {
   }
 
   /** Publishes to the broker; false = the outgoing queue is full (answer congestion). */
-  publishUpstream(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, done?: (ok: boolean) => void): boolean {
-    const accepted = this.upstream.publish(topic, payload, qos, retain, done && ((r) => done(r.error === undefined)));
+  publishUpstream(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, done?: (ok: boolean, refused: boolean) => void): boolean {
+    const accepted = this.upstream.publish(topic, payload, qos, retain, done && ((r) => done(r.error === undefined, r.refused === true)));
     if (accepted) this.stats.publishedToBroker++;
     else this.stats.congestion++;
     return accepted;

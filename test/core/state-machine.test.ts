@@ -463,7 +463,7 @@ describe('§6.6 PUBLISH from a client, acknowledged after the broker accepted it
     expect(w.core.stats.publishedToBroker).toBe(1);
   });
 
-  it('§6.6 QoS 1: a publish the broker refused is not acknowledged; the client\'s resend publishes again', () => {
+  it('§6.6 QoS 1: a publish that failed without the broker\'s answer is not acknowledged; the client\'s resend publishes again', () => {
     const w = world();
     const s = new Sensor(w, 'c1');
     s.connect();
@@ -475,6 +475,26 @@ describe('§6.6 PUBLISH from a client, acknowledged after the broker accepted it
     expect(w.upstream.publishes).toHaveLength(2);
     w.upstream.publishes[1].accept();
     expect(s.one('PUBACK').returnCode).toBe(0);
+  });
+
+  it('§6.6 QoS 1: a publish the broker refused (MQTT 5 reason code, e.g. its ACL) is answered PUBACK 0x03', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, 'x', 1, 7);
+    w.upstream.publishes[0].refuse();
+    expect(s.one('PUBACK')).toEqual({ type: 'PUBACK', topicId, msgId: 7, returnCode: 0x03 });
+  });
+
+  it('§6.6 QoS 2: a publish the broker refused (MQTT 5 reason code) is answered PUBACK 0x03, not PUBREC', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, 'x', 2, 8);
+    w.upstream.publishes[0].refuse();
+    expect(s.one('PUBACK')).toEqual({ type: 'PUBACK', topicId, msgId: 8, returnCode: 0x03 });
   });
 
   it('§6.6 QoS 1: PUBACK 0x01 (congestion) when the upstream queue is full; nothing is published', () => {

@@ -1,7 +1,8 @@
 /**
  * PUBLISH from a client (§6.6, §6.8): QoS -1/0 fire and forget; QoS 1 PUBACK and QoS 2 PUBREC once
  * the broker accepted the message (held while the broker is away); exactly once for QoS 2 even when
- * the client retransmits with DUP.
+ * the client retransmits with DUP. A broker that refuses the message (MQTT 5 reason code ≥ 0x80) makes it
+ * PUBACK 0x03; any other failure is not answered, so the client resends.
  */
 import type { PublishMessage } from '../../../sn-codec/types.js';
 import { ReturnCode } from '../../../sn-codec/types.js';
@@ -33,9 +34,10 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
     case 1: {
       const incoming = (session.incoming ??= new Map());
       if (incoming.get(msgId) === 'qos1-publishing') return; // a DUP of one still on its way to the broker
-      const accepted = core.publishUpstream(topic, message.payload, 1, message.retain, (ok) => {
+      const accepted = core.publishUpstream(topic, message.payload, 1, message.retain, (ok, refused) => {
         incoming.delete(msgId);
         if (ok) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Accepted });
+        else if (refused) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.NotSupported });
       });
       if (accepted) incoming.set(msgId, 'qos1-publishing');
       else core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Congestion });
@@ -49,9 +51,11 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
         return;
       }
       if (seen === 'qos2-publishing') return;
-      const accepted = core.publishUpstream(topic, message.payload, 2, message.retain, (ok) => {
+      const accepted = core.publishUpstream(topic, message.payload, 2, message.retain, (ok, refused) => {
         if (!ok) {
           incoming.delete(msgId);
+          // A refusal (MQTT 5, e.g. the broker's ACL) is final: the client hears it rather than resending.
+          if (refused) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.NotSupported });
           return;
         }
         incoming.set(msgId, 'qos2-received');
