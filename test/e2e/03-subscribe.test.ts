@@ -163,8 +163,22 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('03 subscribe (%s)', (kind)
     b.send({ type: 'UNSUBSCRIBE', msgId: 3, topic: { topicIdType: 'normal', topicName: 's/share/#' } });
     await b.expect('UNSUBACK');
     expect(core.subscriptions.size).toBe(filtersBefore);
-    // The broker subscription is gone too: a probe published now reaches no sensor.
-    await t.observer.publish('s/share/x', 'nobody', 0);
-    await b.expectSilence(150);
+  });
+
+  it('aggregating: the broker subscription is released when the last client leaves (the broker stops sending)', async () => {
+    const a = await t.gw.sensor();
+    await connect(a, 's-release');
+    a.send(subscribeByName('s/release/#', 0, 1));
+    await a.expect('SUBACK');
+    a.send(subscribeByName('s/release-marker', 0, 2));
+    await a.expect('SUBACK');
+    a.send({ type: 'UNSUBSCRIBE', msgId: 3, topic: { topicIdType: 'normal', topicName: 's/release/#' } });
+    await a.expect('UNSUBACK');
+    // Broker side: a probe on the released filter, then a marker on a filter still held. One publisher, so
+    // the broker sends them in that order: once the marker is in, the probe would have been in before it.
+    await t.observer.publish('s/release/x', 'probe', 0);
+    await t.observer.publish('s/release-marker', 'marker', 0);
+    await until(() => t.gw.brokerMessages.some((m) => m.topic === 's/release-marker'), undefined, () => JSON.stringify(t.gw.brokerMessages));
+    expect(t.gw.brokerMessages.filter((m) => m.topic.startsWith('s/release/'))).toEqual([]);
   });
 });

@@ -55,6 +55,19 @@ async function publishThrough(gateway: GatewayUnderTest, observer: Observer, top
 }
 
 describe('08 broker connection (Mosquitto)', () => {
+  it('protocolVersion 5: Mosquitto logs the gateway\'s connection at protocol level 5 (p5)', async () => {
+    broker = await startMosquitto();
+    gw = await startGateway(configFor(`  url: ${broker.url}\n  protocolVersion: 5`));
+    // Mosquitto's connection line names the negotiated level: p2 = MQTT 3.1.1, p5 = MQTT 5.
+    await expect.poll(() => broker!.log(), { timeout: 10_000 }).toMatch(/New client connected from \S+ as mqttsn-gw-1 \(p5,/);
+  });
+
+  it('protocolVersion 4 (the default): Mosquitto logs the gateway\'s connection at MQTT 3.1.1 (p2)', async () => {
+    broker = await startMosquitto();
+    gw = await startGateway(configFor(`  url: ${broker.url}`));
+    await expect.poll(() => broker!.log(), { timeout: 10_000 }).toMatch(/New client connected from \S+ as mqttsn-gw-1 \(p2,/);
+  });
+
   it('protocolVersion 5: publish and subscribe through the gateway, retained messages to the new subscriber only', async () => {
     broker = await startMosquitto();
     gw = await startGateway(configFor(`  url: ${broker.url}\n  protocolVersion: 5`));

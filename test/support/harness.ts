@@ -119,6 +119,8 @@ export interface GatewayUnderTest {
   clock: ManualClock;
   port: number;
   udp: UdpRadio;
+  /** Every message the gateway's broker connection received, in order: what its broker subscriptions let in. */
+  brokerMessages: BrokerMessage[];
   /** A new sensor: a real UDP socket on 127.0.0.1 talking to the gateway. */
   sensor(options?: SnUdpPeerOptions): Promise<SnUdpPeer>;
   /** Advances the gateway's clock by `seconds`, in sweep-sized steps so every deadline is checked. */
@@ -132,12 +134,20 @@ export async function startGateway(config: GatewayConfig): Promise<GatewayUnderT
   const udp = gateway.radios[0] as UdpRadio;
   const port = udp.port;
   const sensors: SnUdpPeer[] = [];
+  const brokerMessages: BrokerMessage[] = [];
+  const sink = gateway.core.upstreamSink;
+  const deliver = sink.message;
+  sink.message = (topic, payload, qos, retain) => {
+    brokerMessages.push({ topic, payload: payload.toString(), qos, retain });
+    deliver(topic, payload, qos, retain);
+  };
   await until(() => gateway.upstream.connected, WAIT_MS, () => 'gateway connected to the broker');
   return {
     gateway,
     clock,
     port,
     udp,
+    brokerMessages,
     async sensor(options = {}) {
       const peer = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port }, ...options });
       sensors.push(peer);
