@@ -10,6 +10,7 @@ import { parseConfig } from '../../gateway/config/config.js';
 import type { UdpRadioConfig } from '../../radios/udp.js';
 import { connect, Observer, register, startGateway, until, type GatewayUnderTest } from '../support/harness.js';
 import { startMosquitto, type RunningBroker } from '../support/mosquitto.js';
+import { WAIT } from '../support/wait.js';
 
 let broker: (RunningBroker & { dir: string }) | undefined;
 let gw: GatewayUnderTest | undefined;
@@ -59,13 +60,13 @@ describe('08 broker connection (Mosquitto)', () => {
     broker = await startMosquitto();
     gw = await startGateway(configFor(`  url: ${broker.url}\n  protocolVersion: 5`));
     // Mosquitto's connection line names the negotiated level: p2 = MQTT 3.1.1, p5 = MQTT 5.
-    await expect.poll(() => broker!.log(), { timeout: 10_000 }).toMatch(/New client connected from \S+ as mqttsn-gw-1 \(p5,/);
+    await expect.poll(() => broker!.log(), WAIT).toMatch(/New client connected from \S+ as mqttsn-gw-1 \(p5,/);
   });
 
   it('protocolVersion 4 (the default): Mosquitto logs the gateway\'s connection at MQTT 3.1.1 (p2)', async () => {
     broker = await startMosquitto();
     gw = await startGateway(configFor(`  url: ${broker.url}`));
-    await expect.poll(() => broker!.log(), { timeout: 10_000 }).toMatch(/New client connected from \S+ as mqttsn-gw-1 \(p2,/);
+    await expect.poll(() => broker!.log(), WAIT).toMatch(/New client connected from \S+ as mqttsn-gw-1 \(p2,/);
   });
 
   it('protocolVersion 5: publish and subscribe through the gateway, retained messages to the new subscriber only', async () => {

@@ -10,6 +10,7 @@ import { parseConfig } from '../../gateway/config/config.js';
 import type { UdpRadioConfig } from '../../radios/udp.js';
 import { connect, register, startGateway, type GatewayUnderTest } from '../support/harness.js';
 import { startMosquitto, type RunningBroker } from '../support/mosquitto.js';
+import { WAIT } from '../support/wait.js';
 
 const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 
@@ -84,7 +85,7 @@ radios: [ { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1
       const topicId = await register(s, 'denied/q1');
       s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 5, payload: Buffer.from('dropped') });
       expect(await s.expect('PUBACK')).toEqual({ type: 'PUBACK', topicId, msgId: 5, returnCode: 0 });
-      await expect.poll(() => broker.log(), { timeout: 10_000 }).toContain("Denied PUBLISH from mqttsn-gw-1 (d0, q1, r0");
+      await expect.poll(() => broker.log(), WAIT).toContain("Denied PUBLISH from mqttsn-gw-1 (d0, q1, r0");
     });
   }
 });

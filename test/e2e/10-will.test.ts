@@ -189,7 +189,7 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     s.send({ type: 'DISCONNECT' });
     await s.expect('DISCONNECT');
     await t.observer().publish('away/zero', 'kept for you', 1);
-    await until(() => gw.gateway.core.client('away0')?.buffered === 1, 5000, () => 'buffered for the disconnected client');
+    await until(() => gw.gateway.core.client('away0')?.buffered === 1, undefined, () => 'buffered for the disconnected client');
     await connect(s, 'away0', { cleanSession: false });
     expect((await receivePublish(s)).payload.toString()).toBe('kept for you');
 
@@ -251,7 +251,7 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     const s = await gw.sensor();
     await connectWithWill(s, 'outage-will', { topic: 'will/outage', message: 'lost in the dark', qos: 1, retain: true }, { duration: KEEP_ALIVE });
     await broker.kill!();
-    await until(() => !gw.gateway.upstream.connected, 5000, () => 'gateway noticed the broker is gone');
+    await until(() => !gw.gateway.upstream.connected, undefined, () => 'gateway noticed the broker is gone');
     gw.advance(PAST_KEEP_ALIVE);
     expect(gw.gateway.core.client('outage-will')?.state).toBe('lost');
     await broker.restart!();

@@ -5,6 +5,7 @@ import type { UdpRadioConfig } from '../../radios/udp.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import { UdpRadio } from '../../radios/udp.js';
 import { formatUdpAddress, parseUdpAddress } from '../../common/udp-address.js';
+import { WAIT } from '../support/wait.js';
 
 interface Received { address: string; frame: Buffer }
 
@@ -152,7 +153,7 @@ describe('UdpRadio on 127.0.0.1', () => {
     expect(sink.logs.some((l) => l.level === 'error' && l.message.includes('cannot listen'))).toBe(true);
     expect(radio.port).toBe(0);
     await new Promise<void>((resolve) => squatter.close(() => resolve()));
-    await expect.poll(() => radio.port, { timeout: 5000, interval: 50 }).toBe(port);
+    await expect.poll(() => radio.port, WAIT).toBe(port);
   });
 
   // What the kernel grants depends on net.core.rmem_max (212992 on a stock Debian or Raspberry Pi OS):

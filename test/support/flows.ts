@@ -51,7 +51,7 @@ export async function settled(gw: GatewayUnderTest, clientId: string, check: (c:
   await until(() => {
     const c = gw.gateway.core.client(clientId);
     return c !== undefined && check(c);
-  }, 5000, () => `client ${clientId}: ${JSON.stringify(gw.gateway.core.client(clientId))}`);
+  }, undefined, () => `client ${clientId}: ${JSON.stringify(gw.gateway.core.client(clientId))}`);
 }
 
 /**

@@ -14,6 +14,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/e
 import { Gateway } from '../../gateway/gateway.js';
 import type { UdpRadio } from '../../radios/udp.js';
 import { startMosquitto, type RunningBroker } from './mosquitto.js';
+import { WAIT_MS } from './wait.js';
 
 export type BrokerKind = 'mosquitto' | 'embedded';
 
@@ -71,11 +72,7 @@ export class Observer {
   }
 }
 
-/**
- * How long a test waits for something that should happen. Generous, because every wait ends as soon as
- * the event arrives: only a failing test pays it, and a busy 2-core machine is slow.
- */
-export const WAIT_MS = 10_000;
+export { WAIT_MS } from './wait.js';
 
 export async function until(check: () => boolean, timeoutMs = WAIT_MS, describe: () => string = () => 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
