@@ -293,8 +293,11 @@ describe('SerialRadio over MockBinding', () => {
 
   it('stop() ends the retries of a port that never opened', async () => {
     const backoff = { initialMs: 5, maxMs: 5 };
-    const stopped = new SerialRadio(config({ path: '/dev/ttyNEVER' }), { binding: MockBinding, backoff });
+    const attempts: string[] = [];
+    const counting: typeof MockBinding = { ...MockBinding, open: (options) => { attempts.push(options.path); return MockBinding.open(options); } };
+    const stopped = new SerialRadio(config({ path: '/dev/ttyNEVER' }), { binding: counting, backoff });
     await stopped.start(new RecordingSink());
+    expect(attempts).toEqual(['/dev/ttyNEVER']);
     await stopped.stop();
     MockBinding.createPort('/dev/ttyNEVER', { echo: false, record: true });
     // A second radio, started later with the same backoff, retries after the first one would have:
@@ -304,6 +307,7 @@ describe('SerialRadio over MockBinding', () => {
     await later.start(new RecordingSink());
     MockBinding.createPort('/dev/ttyLATER', { echo: false, record: true });
     await vi.waitFor(() => expect(later.stats.opens).toBe(1), WAIT);
+    expect(attempts).toEqual(['/dev/ttyNEVER']); // no attempt after stop()
     expect(stopped.stats.opens).toBe(0);
   });
 });
