@@ -197,6 +197,15 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     expect(again).toMatchObject({ qos: 2, dup: true, msgId: first.msgId, topicId: first.topicId });
     expect(again.payload.toString()).toBe('exactly once');
     await s.expect('PINGRESP');
+    // Exactly once: the flow completed, so the next wake-up brings the next message, not this one again.
+    await ctx.observer.publish('sleep/half-done', 'next', 2);
+    await until(() => ctx.gw.gateway.core.client('half-done')?.buffered === 1);
+    s.send({ type: 'PINGREQ', clientId: 'half-done' });
+    expect((await receivePublish(s)).payload.toString()).toBe('next');
+    await s.expect('PINGRESP');
+    // The client saw it twice on the wire (the first try and its DUP, one MsgId), which QoS 2 makes one delivery.
+    const copies = s.received.filter((m) => m.type === 'PUBLISH' && m.payload.toString() === 'exactly once');
+    expect(copies.map((m) => m.type === 'PUBLISH' && [m.dup, m.msgId])).toEqual([[false, first.msgId], [true, first.msgId]]);
   });
 
   it('§6.14 PINGREQ without ClientId from a sleeping client: PINGRESP and a restarted deadline, but no delivery (only the ClientId form wakes it)', async () => {
