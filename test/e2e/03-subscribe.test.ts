@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { shortTopicId } from '../../sn-codec/index.js';
 import { gatewaySuite, connect, until, type BrokerKind } from '../support/harness.js';
+import { expectNothingPending } from '../support/flows.js';
 
 describe.each<BrokerKind>(['mosquitto', 'embedded'])('03 subscribe (%s)', (kind) => {
   const t = gatewaySuite(kind, {});
@@ -68,7 +69,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('03 subscribe (%s)', (kind)
     expect(reg).toMatchObject({ topicName: 's/wild/kitchen/temp' });
     expect(reg.topicId).toBeGreaterThan(0);
     // Nothing is published before the REGACK.
-    await s.expectSilence(100);
+    await expectNothingPending(s);
     s.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
     const p = await s.expect('PUBLISH');
     expect(p).toMatchObject({ topicIdType: 'normal', topicId: reg.topicId, payload: Buffer.from('20') });
@@ -127,7 +128,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('03 subscribe (%s)', (kind)
     await second.expect('SUBACK');
     expect(await second.expect('PUBLISH')).toMatchObject({ retain: true, payload: Buffer.from('stored') });
     // The first subscriber already had it: it does not get it again.
-    await first.expectSilence(200);
+    await expectNothingPending(first);
     // A live message goes to both, not flagged retained.
     await t.observer.publish('s/ret/a', 'live', 0);
     expect(await first.expect('PUBLISH')).toMatchObject({ retain: false, payload: Buffer.from('live') });
@@ -159,7 +160,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('03 subscribe (%s)', (kind)
     expect(await a.expect('UNSUBACK')).toEqual({ type: 'UNSUBACK', msgId: 2 });
     await t.observer.publish('s/share/x', 'only-b', 0);
     expect(await b.expect('PUBLISH')).toMatchObject({ payload: Buffer.from('only-b') });
-    await a.expectSilence(150);
+    await expectNothingPending(a);
     b.send({ type: 'UNSUBSCRIBE', msgId: 3, topic: { topicIdType: 'normal', topicName: 's/share/#' } });
     await b.expect('UNSUBACK');
     expect(core.subscriptions.size).toBe(filtersBefore);

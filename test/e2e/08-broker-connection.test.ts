@@ -11,6 +11,7 @@ import type { UdpRadioConfig } from '../../radios/udp.js';
 import { connect, Observer, register, startGateway, until, type GatewayUnderTest } from '../support/harness.js';
 import { startMosquitto, type RunningBroker } from '../support/mosquitto.js';
 import { WAIT } from '../support/wait.js';
+import { expectNothingPending } from '../support/flows.js';
 
 let broker: (RunningBroker & { dir: string }) | undefined;
 let gw: GatewayUnderTest | undefined;
@@ -87,7 +88,7 @@ describe('08 broker connection (Mosquitto)', () => {
       b.send({ type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'v5/kept' } });
       await b.expect('SUBACK');
       expect(await b.expect('PUBLISH')).toMatchObject({ retain: true, payload: Buffer.from('stored') });
-      await a.expectSilence(200);
+      await expectNothingPending(a);
     } finally {
       await observer.close();
     }

@@ -9,7 +9,7 @@ import type { ClientState } from '../../gateway/core/session.js';
 import {
   connect, Observer, register, startBroker, startGateway, testConfig, until, type Broker, type BrokerKind, type GatewayUnderTest,
 } from '../support/harness.js';
-import { connectWithWill, receivePublish, settle, settled, subscribe } from '../support/flows.js';
+import { brokerCaughtUp, connectWithWill, expectNothingBeforeConnack, expectNothingPending, receivePublish, settled, subscribe } from '../support/flows.js';
 
 const SLEEP = 60;
 /** A sleeping client is lost once silent for more than Duration × keepAliveGrace (1.5). */
@@ -72,7 +72,7 @@ describe.each(['mosquitto', 'embedded'] as const)('§6.14 sleeping clients with 
     const seen = transitions(ctx.gw, 'dozy');
     const { s, topicId } = await sleepingSensor(ctx, 'dozy');
     await publishWhileAsleep(ctx, 'dozy', [['q0', 0], ['q1', 1], ['q2', 2]], 3);
-    await s.expectSilence(200); // nothing reaches a sleeping sensor
+    await expectNothingPending(s); // nothing reaches a sleeping sensor (a plain PINGREQ does not wake it)
 
     s.send({ type: 'PINGREQ', clientId: 'dozy' });
     const p0 = await receivePublish(s);
@@ -83,7 +83,7 @@ describe.each(['mosquitto', 'embedded'] as const)('§6.14 sleeping clients with 
     expect(p2).toMatchObject({ qos: 2, topicId });
     expect([p0, p1, p2].map((p) => p.payload.toString())).toEqual(['q0', 'q1', 'q2']);
     await s.expect('PINGRESP');
-    await s.expectSilence(100);
+    await expectNothingPending(s);
     expect(ctx.gw.gateway.core.client('dozy')).toMatchObject({ state: 'asleep', buffered: 0, inflight: 0 });
     expect(seen).toEqual(['connecting→active', 'active→asleep', 'asleep→awake', 'awake→asleep']);
   });
@@ -138,8 +138,8 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     await s.expect('DISCONNECT');
     expect(ctx.gw.gateway.core.client('leaver')?.state).toBe('disconnected');
     ctx.gw.advance(SLEEP_DEADLINE * 3);
-    await settle();
     expect(ctx.gw.gateway.core.stats.willsPublished).toBe(0);
+    await brokerCaughtUp(ctx.gw, ctx.observer);
     expect(ctx.observer.messages.filter((m) => m.topic === 'will/leaver')).toEqual([]);
   });
 
@@ -214,7 +214,7 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     ctx.gw.advance(SLEEP_DEADLINE - 5);
     s.send({ type: 'PINGREQ' });
     await s.expect('PINGRESP');
-    await s.expectSilence(100);
+    await expectNothingPending(s); // and no delivery behind it
     ctx.gw.advance(SLEEP_DEADLINE);
     expect(ctx.gw.gateway.core.client('plainping')).toMatchObject({ state: 'asleep', buffered: 1 });
   });
@@ -224,8 +224,7 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     ctx.gw.advance(SLEEP_DEADLINE + 1);
     expect(ctx.gw.gateway.core.client('too-late')?.state).toBe('lost');
     s.send({ type: 'PINGREQ', clientId: 'too-late' });
-    await s.expectSilence(200);
-    expect(ctx.gw.gateway.core.stats.unexpected).toBe(1);
+    await expectNothingBeforeConnack(s, 'too-late-marker', () => ctx.gw.gateway.core.stats.unexpected === 1);
   });
 
   it('§6.14 PUBLISH from a client that is asleep (not woken by PINGREQ) is not forwarded', async () => {
@@ -236,8 +235,9 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     await s.expect('DISCONNECT');
     await ctx.observer.subscribe('sleep/sleeptalker/out', 1);
     s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 5, payload: Buffer.from('zzz') });
-    await s.expectSilence(200);
-    expect(ctx.gw.gateway.core.stats.unexpected).toBe(1);
+    await until(() => ctx.gw.gateway.core.stats.unexpected === 1);
+    await expectNothingPending(s); // no PUBACK
+    await brokerCaughtUp(ctx.gw, ctx.observer);
     expect(ctx.observer.messages.filter((m) => m.topic === 'sleep/sleeptalker/out')).toEqual([]);
   });
 
