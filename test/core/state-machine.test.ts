@@ -1308,3 +1308,25 @@ describe('§6.14 a QoS 2 delivery cut short by sleep', () => {
     expect(w.core.client('c1')).toMatchObject({ state: 'asleep', inflight: 0, buffered: 0 });
   });
 });
+
+describe('§6.5 topic-id exhaustion', () => {
+  it('§6.5 §6.9 when all 65534 topic ids of a client are in use: REGACK 0x01 and SUBACK 0x01 (congestion)', () => {
+    const w = world();
+    const s = new Sensor(w, 'hoarder');
+    s.connect();
+    // 65534 REGISTERs, each taking the next id (1..65534).
+    for (let i = 1; i <= 0xfffe; i++) s.send({ type: 'REGISTER', topicId: 0, msgId: i, topicName: `t/${i}` });
+    const regacks = s.take();
+    expect(regacks).toHaveLength(0xfffe);
+    expect(regacks.at(-1)).toEqual({ type: 'REGACK', topicId: 0xfffe, msgId: 0xfffe, returnCode: 0 });
+    s.send({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: 't/one-too-many' });
+    expect(s.one('REGACK')).toEqual({ type: 'REGACK', topicId: 0, msgId: 1, returnCode: 0x01 });
+    // A SUBSCRIBE by a new plain name needs an id for its SUBACK too.
+    s.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 2, topic: { topicIdType: 'normal', topicName: 't/also-too-many' } });
+    expect(s.one('SUBACK')).toMatchObject({ msgId: 2, topicId: 0, returnCode: 0x01 });
+    expect(w.upstream.subscribes.map((c) => c.filter)).not.toContain('t/also-too-many');
+    // A name it already holds keeps its id.
+    s.send({ type: 'REGISTER', topicId: 0, msgId: 3, topicName: 't/7' });
+    expect(s.one('REGACK')).toEqual({ type: 'REGACK', topicId: 7, msgId: 3, returnCode: 0 });
+  });
+});
