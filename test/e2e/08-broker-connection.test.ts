@@ -112,6 +112,33 @@ describe('08 broker connection (Mosquitto)', () => {
     }
   });
 
+  it('TLS: a broker certificate not signed by tls.ca is rejected (a warning per attempt, never connected)', async () => {
+    broker = await startMosquitto({
+      files: (d) => {
+        writeCertificates(d);
+        // A second CA the broker's certificate has nothing to do with.
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=some other CA'], { cwd: d, stdio: 'ignore' });
+      },
+      scheme: 'mqtts',
+      listenerLines: (d) => [`cafile ${d}/ca.pem`, `certfile ${d}/server.pem`, `keyfile ${d}/server.key`],
+    });
+    const { Gateway } = await import('../../gateway/gateway.js');
+    const { ManualClock } = await import('../../gateway/core/clock.js');
+    const logs: string[] = [];
+    const gateway = await Gateway.start(configFor(`  url: ${broker.url}\n  tls: { ca: ${broker.dir}/other-ca.pem }`), {
+      clock: new ManualClock(),
+      logger: { log: (level, message) => logs.push(`${level} ${message}`) },
+    });
+    try {
+      await until(() => logs.filter((l) => l.startsWith('warn broker:')).length >= 2, undefined, () => logs.join('\n'));
+      expect(logs.find((l) => l.startsWith('warn broker:'))).toMatch(/self.signed|unable to verify|certificate/i);
+      expect(logs.some((l) => l.includes('broker: connected'))).toBe(false);
+      expect(gateway.upstream.connected).toBe(false);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('wrong broker credentials: a warning per attempt, retried with backoff; sensors are still answered', async () => {
     broker = await startMosquitto({
       allowAnonymous: false,

@@ -228,6 +228,14 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     expect(willsOn('will/upd-old')).toEqual([]);
   });
 
+  it('§6.2 a will with QoS -1 (possible in the flags byte) is published at QoS 0', async () => {
+    const gw = t.gw();
+    const s = await gw.sensor();
+    await connectWithWill(s, 'will-qm1', { topic: 'will/qm1', message: 'minus one', qos: -1, retain: false }, { duration: KEEP_ALIVE });
+    gw.advance(PAST_KEEP_ALIVE);
+    expect(await t.observer().waitFor(1, 'will/qm1')).toMatchObject([{ payload: 'minus one', qos: 0 }]);
+  });
+
   it('§6.4 a client that connected without a will can set one later with WILLTOPICUPD then WILLMSGUPD', async () => {
     const gw = t.gw();
     const s = await gw.sensor();

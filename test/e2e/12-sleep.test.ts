@@ -241,6 +241,25 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     expect(ctx.observer.messages.filter((m) => m.topic === 'sleep/sleeptalker/out')).toEqual([]);
   });
 
+  it('§6.14 §6.4 an awake client may update its will: WILLTOPICRESP and WILLMSGRESP, and the updated will is the one published when it is lost', async () => {
+    const { s, topicId } = await sleepingSensor(ctx, 'awake-will');
+    await publishWhileAsleep(ctx, 'awake-will', [['keeps it awake', 1]], 1);
+    s.send({ type: 'PINGREQ', clientId: 'awake-will' });
+    const p = await s.expect('PUBLISH'); // awake until it acknowledges this
+    expect(ctx.gw.gateway.core.client('awake-will')?.state).toBe('awake');
+    s.send({ type: 'WILLTOPICUPD', qos: 1, retain: false, willTopic: 'will/awake-will-new' });
+    expect(await s.expect('WILLTOPICRESP')).toEqual({ type: 'WILLTOPICRESP', returnCode: 0 });
+    s.send({ type: 'WILLMSGUPD', willMsg: Buffer.from('updated while awake') });
+    expect(await s.expect('WILLMSGRESP')).toEqual({ type: 'WILLMSGRESP', returnCode: 0 });
+    s.send({ type: 'PUBACK', topicId, msgId: p.msgId, returnCode: 0 });
+    await s.expect('PINGRESP');
+    ctx.gw.advance(SLEEP_DEADLINE + 1);
+    expect(ctx.gw.gateway.core.client('awake-will')?.state).toBe('lost');
+    expect(await ctx.observer.waitFor(1, 'will/awake-will-new')).toMatchObject([{ payload: 'updated while awake', qos: 1 }]);
+    await brokerCaughtUp(ctx.gw, ctx.observer);
+    expect(ctx.observer.messages.filter((m) => m.topic === 'will/awake-will')).toEqual([]);
+  });
+
   it('§6.14 a sensor may wake from a new address: the buffered messages go there', async () => {
     const { s } = await sleepingSensor(ctx, 'mover');
     await publishWhileAsleep(ctx, 'mover', [['for the new address', 1]], 1);
