@@ -84,15 +84,19 @@ export class Gateway {
     return lines;
   }
 
-  /** Opens (seconds > 0) or closes (0) joining on every Zigbee radio; returns how many radios took it. */
-  async permitJoin(seconds: number): Promise<number> {
-    let count = 0;
+  /**
+   * Opens (seconds > 0) or closes (0) joining on every Zigbee radio: how many Zigbee radios there are, and
+   * how many of them did it (a coordinator that is not running cannot; the radio logs why).
+   */
+  async permitJoin(seconds: number): Promise<{ zigbeeRadios: number; permitted: number }> {
+    let zigbeeRadios = 0;
+    let permitted = 0;
     for (const radio of this.radios) {
       if (radio.kind !== 'zigbee') continue;
-      await (radio as Radio & { permitJoin(seconds: number): Promise<void> }).permitJoin(seconds);
-      count++;
+      zigbeeRadios++;
+      if (await (radio as Radio & { permitJoin(seconds: number): Promise<boolean> }).permitJoin(seconds)) permitted++;
     }
-    return count;
+    return { zigbeeRadios, permitted };
   }
 
   async stop(): Promise<void> {

@@ -63,7 +63,11 @@ async function main(): Promise<number> {
   // `kill -USR1 <pid>` lets new Zigbee sensors join for two minutes, without a restart.
   process.on('SIGUSR1', () => {
     gateway.permitJoin(PERMIT_JOIN_SECONDS).then(
-      (n) => logger.log('info', n > 0 ? `SIGUSR1: Zigbee joining permitted for ${PERMIT_JOIN_SECONDS} s` : 'SIGUSR1: no Zigbee radio to permit joining on'),
+      ({ zigbeeRadios, permitted }) => {
+        if (permitted > 0) logger.log('info', `SIGUSR1: Zigbee joining permitted for ${PERMIT_JOIN_SECONDS} s`);
+        else if (zigbeeRadios > 0) logger.log('warn', 'SIGUSR1: Zigbee joining NOT permitted (the coordinator did not take it; see above)');
+        else logger.log('info', 'SIGUSR1: no Zigbee radio to permit joining on');
+      },
       (err) => logger.log('warn', `SIGUSR1: permit join failed: ${(err as Error).message}`),
     );
   });

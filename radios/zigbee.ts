@@ -128,18 +128,21 @@ export class ZigbeeRadio implements Radio {
   }
 
   /** Opens the network for joining for `seconds` (0 closes it; capped at 254). */
-  async permitJoin(seconds: number): Promise<void> {
+  /** Opens (or with 0 closes) joining; false, with the reason logged, when the coordinator could not do it. */
+  async permitJoin(seconds: number): Promise<boolean> {
     const controller = this.controller;
     if (!controller) {
       this.log('warn', 'cannot permit joining: the Zigbee coordinator is not running');
-      return;
+      return false;
     }
     const time = Math.max(0, Math.min(MAX_PERMIT_JOIN_SECONDS, Math.floor(seconds)));
     try {
       await controller.permitJoin(time);
       this.log('info', time > 0 ? `Zigbee devices may join for ${time}s` : 'Zigbee joining closed');
+      return true;
     } catch (error) {
       this.log('warn', `permit join failed: ${describe(error)}`);
+      return false;
     }
   }
 

@@ -7,8 +7,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_BIN as cli, DAEMON_BIN as daemonBin, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { CLI_BIN as cli, DAEMON_BIN as daemonBin, DAEMON_WITH_FAKE_ZIGBEE, startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { Observer } from '../support/harness.js';
+import { writeHerdsmanDatabase } from '../support/fake-zigbee-adapter.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -51,6 +52,28 @@ describe('06 daemon', () => {
 
     expect(await daemon.stop()).toBe(0);
     expect(log()).toContain('stopped');
+  });
+
+  it('SIGUSR1 permits Zigbee joining for 120 s on the Zigbee radio', async () => {
+    const zigbeeDir = mkdtempSync(join(tmpdir(), 'gw-daemon-zigbee-'));
+    writeHerdsmanDatabase(join(zigbeeDir, 'zigbee.db'), []);
+    const zigbeeDaemon = await startDaemon(zigbeeDir, 2, ([udpPort, brokerPort]) => [
+      'gateway: { advertiseInterval: 0 }',
+      `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
+      'radios:',
+      `  - { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 }`,
+      '  - { type: zigbee, adapter: zstack, path: /dev/ttyFAKE0 }',
+      `stateDir: ${zigbeeDir}`,
+      '',
+    ].join('\n'), [], DAEMON_WITH_FAKE_ZIGBEE);
+    try {
+      await zigbeeDaemon.waitForLog('zigbee1: Zigbee coordinator started');
+      zigbeeDaemon.proc.kill('SIGUSR1');
+      await zigbeeDaemon.waitForLog('SIGUSR1: Zigbee joining permitted for 120 s');
+      expect(zigbeeDaemon.log()).toContain('fake zigbee adapter: permitJoin 120');
+    } finally {
+      expect(await zigbeeDaemon.stop()).toBe(0);
+    }
   });
 
   it('--check reports every config problem with file, line and key path, and exits 2', () => {

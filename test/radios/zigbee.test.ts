@@ -192,8 +192,13 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
   it('permits joining at start for config.permitJoin seconds, and on request', async () => {
     const { radio, adapter } = await startRadio({ permitJoin: 120 });
     expect(adapter.permitJoinCalls).toEqual([120]);
-    await radio.permitJoin(0);
+    expect(await radio.permitJoin(0)).toBe(true);
     expect(adapter.permitJoinCalls).toEqual([120, 0]);
+  });
+
+  it('permitJoin says it could not when the coordinator is not running (the daemon must not claim it did)', async () => {
+    const idle = new ZigbeeRadio(config(), { stateDir: dir }); // never started
+    expect(await idle.permitJoin(120)).toBe(false);
   });
 
   it('network key: generated once at random, kept in the state directory, reused on the next start', async () => {

@@ -11,6 +11,8 @@ import { withFreePort } from './mosquitto.js';
 const root = join(import.meta.dirname, '..', '..');
 export const DAEMON_BIN = join(root, 'bin', 'mqtt-sn-gateway.js');
 export const CLI_BIN = join(root, 'bin', 'mqtt-sn.js');
+/** The daemon with zigbee-herdsman's adapter replaced by the test double (fake-zigbee-install.ts). */
+export const DAEMON_WITH_FAKE_ZIGBEE = join(root, 'test', 'support', 'fake-zigbee-daemon.mjs');
 
 export interface RunningDaemon {
   proc: ChildProcess;
@@ -27,11 +29,11 @@ export interface RunningDaemon {
  * Writes the config `yaml(ports)` to `dir/gateway.yaml` with `portCount` free TCP/UDP ports and starts the
  * daemon until it logs "running". A port taken meanwhile by another test file means new ports and a new try.
  */
-export function startDaemon(dir: string, portCount: number, yaml: (ports: number[]) => string, args: string[] = []): Promise<RunningDaemon> {
+export function startDaemon(dir: string, portCount: number, yaml: (ports: number[]) => string, args: string[] = [], entry = DAEMON_BIN): Promise<RunningDaemon> {
   return withFreePort(portCount, async (ports) => {
     const config = join(dir, 'gateway.yaml');
     writeFileSync(config, yaml(ports));
-    const proc = spawn(process.execPath, [DAEMON_BIN, '--config', config, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [entry, '--config', config, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     let exitCode: number | null | undefined;
     proc.stderr!.on('data', (d) => { log += d; });
