@@ -65,7 +65,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('02 publish (%s)', (kind) =
     s.send({ type: 'PUBREL', msgId: 300 });
     expect(await s.expect('PUBCOMP')).toEqual({ type: 'PUBCOMP', msgId: 300 });
     await t.observer.waitFor(1, 'p/q2');
-    await new Promise((r) => setTimeout(r, 150));
+    await brokerCaughtUp(t.gw, t.observer);
     expect(t.observer.messages.filter((m) => m.topic === 'p/q2')).toEqual([{ topic: 'p/q2', payload: 'once', qos: 2, retain: false }]);
   });
 
