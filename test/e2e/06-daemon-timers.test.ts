@@ -1,7 +1,8 @@
 /**
  * The daemon's timers on the real clock, as users run them: every other end-to-end gateway runs on the
  * manual test clock, so this file is what fails when the real clock's timers do not fire. Short real
- * durations (keep-alive 1 s, retry interval 1 s, ADVERTISE every 1 s); every wait ends on the event itself
+ * durations (keep-alive 2 s, retry interval 2 s, ADVERTISE every 1 s: long enough for the test to answer
+ * each handshake step in time on a busy machine); every wait ends on the event itself
  * (the will at the broker, the frame at the sensor), never on elapsed time.
  */
 import { mkdtempSync } from 'node:fs';
@@ -33,7 +34,7 @@ describe('06 daemon timers on the real clock (Mosquitto)', () => {
     await observer.subscribe('timers/#', 1);
     listener = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port: 1 } });
     daemon = await startDaemon(mkdtempSync(join(tmpdir(), 'gw-timers-')), 1, ([udpPort]) => [
-      'gateway: { id: 9, advertiseInterval: 1, keepAliveGrace: 1.5, retry: { interval: 1, count: 1 } }',
+      'gateway: { id: 9, advertiseInterval: 1, keepAliveGrace: 1.5, retry: { interval: 2, count: 1 } }',
       `broker: { url: ${broker.url}, reconnectMin: 0.2, reconnectMax: 1 }`,
       `radios: [ { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1, broadcastPort: ${listener.port} } ]`,
       '',
@@ -55,9 +56,9 @@ describe('06 daemon timers on the real clock (Mosquitto)', () => {
 
   it('§6.11 a client silent past Duration × keepAliveGrace is lost and its will published', async () => {
     const s = await sensor();
-    await connectWithWill(s, 'rt-silent', { topic: 'timers/keepalive', message: 'gone', qos: 1, retain: false }, { duration: 1 });
+    await connectWithWill(s, 'rt-silent', { topic: 'timers/keepalive', message: 'gone', qos: 1, retain: false }, { duration: 2 });
     expect((await observer.waitFor(1, 'timers/keepalive'))[0]).toMatchObject({ payload: 'gone', qos: 1 });
-    await daemon.waitForLog('client rt-silent lost: keep-alive expired');
+    await daemon.waitForLog('client rt-silent lost: keep-alive expired (2 s');
   });
 
   it('§6.13 an unacknowledged PUBLISH is resent with DUP after retry.interval, then the client is lost', async () => {
