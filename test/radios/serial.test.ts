@@ -211,6 +211,23 @@ describe('SerialRadio over MockBinding', () => {
       expect(sink.frames[0].frame).toEqual(CONNECT);
     });
 
+    it('a gap timer that fires early (event-loop lag) waits out the rest of the gap, then drops the partial frame', async () => {
+      const cfg = config({ framing: 'raw', interByteGapMs: 30 });
+      MockBinding.createPort(cfg.path, { echo: false, record: true });
+      const mock = recordingBinding();
+      // The radio's clock, scripted: the bytes at 1000 ms; the timer then fires when only 10 ms have passed
+      // (a loop lagging by 20 ms starts its timers that much early); every later look says 1040 ms.
+      const times = [1000, 1010];
+      const radio = new SerialRadio(cfg, { binding: mock.binding, backoff: { initialMs: 10, maxMs: 50 }, now: () => times.shift() ?? 1040 });
+      radios.push(radio);
+      const sink = new RecordingSink();
+      await radio.start(sink);
+      mock.device().emitData(Buffer.concat([hex('7F'), CONNECT]));
+      await vi.waitFor(() => expect(sink.logs.filter((l) => l.message.includes('partial frame of 14 byte(s)'))).toHaveLength(1), WAIT);
+      expect(times).toEqual([]); // the early firing did happen
+      expect(radio.stats.badFrames).toBe(1);
+    });
+
     it('send() writes the bare frame', async () => {
       const { radio, device } = await startRadio({ framing: 'raw' });
       radio.send(radio.address, CONNECT);
