@@ -196,9 +196,17 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     expect(adapter.permitJoinCalls).toEqual([120, 0]);
   });
 
-  it('permitJoin says it could not when the coordinator is not running (the daemon must not claim it did)', async () => {
-    const idle = new ZigbeeRadio(config(), { stateDir: dir }); // never started
-    expect(await idle.permitJoin(120)).toBe(false);
+  it('permit join without a running coordinator answers false and says why', async () => {
+    const sink = new RecordingSink();
+    radio = new ZigbeeRadio(config(), { stateDir: dir, backoff: { setTimer: () => undefined, clearTimer: () => {} } });
+    vi.mocked(Adapter.create).mockImplementationOnce(async (network, transport, backupPath, adapterOptions) => {
+      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
+      adapter.startError = new Error('Failed to connect to the adapter (timeout)');
+      return adapter;
+    });
+    await radio.start(sink);
+    expect(await radio.permitJoin(60)).toBe(false);
+    expect(sink.ownLines('warn')).toContain('zigbee0: cannot permit joining: the Zigbee coordinator is not running');
   });
 
   it('network key: generated once at random, kept in the state directory, reused on the next start', async () => {
