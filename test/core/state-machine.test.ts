@@ -1073,6 +1073,23 @@ describe('§5 frames in', () => {
     expect(w.radio.sent).toEqual([]);
   });
 
+  it('§5 malformed frames are logged at most once a minute per sender (a babbling node cannot flood the log); each is counted', () => {
+    const w = world();
+    const lines: string[] = [];
+    w.core.events.on('log', (level, message) => { if (message.includes('malformed')) lines.push(`${level} ${message}`); });
+    const junk = Buffer.from([0x02, 0x03]);
+    for (let i = 0; i < 5; i++) w.radio.inject('udp:127.0.0.1:40001', junk);
+    w.radio.inject('udp:127.0.0.1:40002', junk); // another sender has its own minute
+    expect(lines.map((l) => l.match(/from (\S+)/)![1])).toEqual(['udp:127.0.0.1:40001', 'udp:127.0.0.1:40002']);
+    w.clock.advance(59_999);
+    w.radio.inject('udp:127.0.0.1:40001', junk);
+    expect(lines).toHaveLength(2);
+    w.clock.advance(1);
+    w.radio.inject('udp:127.0.0.1:40001', junk);
+    expect(lines).toHaveLength(3);
+    expect(w.core.stats.malformed).toBe(8);
+  });
+
   it('§6.6 PUBLISH before CONNECT is unexpected and not published', () => {
     const w = world();
     const s = new Sensor(w, 'ghost');
