@@ -46,6 +46,7 @@ afterEach(async () => {
 async function startGatewayWith(radioYaml: string, stateDir?: string): Promise<Gateway> {
   const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+persistence: false
 broker: { url: ${broker.url} }
 radios:
   - ${radioYaml}
@@ -267,6 +268,7 @@ stateDir: ${dir}
     const logs: string[] = [];
     const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+persistence: false
 broker: { url: ${broker.url} }
 radios:
   - { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1 }
