@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff } from '../../common/backoff.js';
 import type { BrokerSection } from '../config/config-types.js';
+import { publishResult } from './mqtt-results.js';
 import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from './upstream.js';
 
 export interface MqttUpstreamOptions {
@@ -170,7 +171,7 @@ export class MqttUpstream implements Upstream {
     this.batchWrites(client);
     client.publish(topic, payload, { qos, retain }, (err) => {
       this.inFlight--;
-      done?.(err ? { error: err, refused: isBrokerRefusal(err) } : {});
+      done?.(publishResult(err));
     });
     return true;
   }
@@ -201,13 +202,4 @@ export class MqttUpstream implements Upstream {
   unsubscribe(filter: string): void {
     this.client?.unsubscribe(filter);
   }
-}
-
-/**
- * mqtt.js reports an MQTT 5 PUBACK/PUBREC with a failure reason code (≥ 0x80) as an error carrying that
- * code. MQTT 3.1.1 has no such code: Mosquitto acknowledges a publish its ACL denies and drops it.
- */
-function isBrokerRefusal(err: Error): boolean {
-  const code = (err as Error & { code?: unknown }).code;
-  return typeof code === 'number' && code >= 0x80;
 }

@@ -17,6 +17,8 @@ export interface RunningBroker {
   restart(): Promise<void>;
   /** Everything the broker logged on stderr so far (what `log_type` lets through), across restarts. */
   log(): string;
+  /** The same log, under the name other tests use. */
+  output(): string;
 }
 
 /**
@@ -131,6 +133,7 @@ async function startMosquittoOn(port: number, options: MosquittoOptions): Promis
     kill,
     restart: launch,
     log: () => log,
+    output: () => log,
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,7 @@ export interface PublishCall {
   accept(): void;
   /** It failed without the broker's answer (the connection died with it): the client's resend is the cure. */
   fail(error?: Error): void;
-  /** The broker answered with a failure reason code (MQTT 5, e.g. 0x87 not authorized). */
+  /** The broker answered with a failure reason code (MQTT 5: 0x87 not authorized). */
   refuse(): void;
 }
 
@@ -57,7 +57,7 @@ export class RecordingUpstream implements Upstream {
       topic, payload: Buffer.from(payload), qos, retain, settled: false,
       accept: () => settle({}),
       fail: (error = new Error('refused by the test')) => settle({ error }),
-      refuse: () => settle({ error: new Error('Publish error: Not authorized'), refused: true }),
+      refuse: () => settle({ error: new Error('Publish error: Not authorized'), refused: 0x87 }),
     };
     const settle = (result: PublishResult) => {
       if (call.settled) throw new Error(`publish to ${topic} settled twice`);
