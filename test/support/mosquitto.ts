@@ -3,7 +3,8 @@
  * No mocked broker: tests talk to it over TCP like any MQTT client.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,17 +23,40 @@ export interface RunningBroker {
 }
 
 /**
- * A port nobody listens on right now. It is free only until someone else takes it (another test file runs
- * beside this one), so whoever binds it must retry with a new one on EADDRINUSE: see `withFreePort`.
+ * A port nobody uses right now, for TCP and UDP alike, taken below the kernel's ephemeral range: sockets
+ * bound to port 0 (every sensor, every client) never get it, so only another explicit pick can collide, and
+ * whoever binds it retries with a new one on EADDRINUSE (`withFreePort`). A gateway restarted on the same
+ * port meanwhile cannot lose it to an ephemeral socket.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [low] = ephemeralRange();
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await tcpFree(port, host) && await udpFree(port, host)) return port;
+  }
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low! > 11_000) return [low!, high!];
+  } catch { /* not Linux: the IANA range */ }
+  return [49_152, 65_535];
+}
+
+function tcpFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+function udpFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', () => { socket.close(); resolve(false); });
+    socket.bind(port, host, () => socket.close(() => resolve(true)));
   });
 }
 
