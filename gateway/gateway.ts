@@ -1,6 +1,7 @@
 /**
  * The whole gateway assembled from a config: radios → core → upstream, and the embedded broker
- * when no broker URL is configured. The daemon (main.ts) and the end-to-end tests both start it here.
+ * when no broker URL is configured; the HTTP face and the status topics listen to the core.
+ * The daemon (main.ts) and the end-to-end tests both start it here.
  */
 import { resolve } from 'node:path';
 import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
@@ -11,17 +12,25 @@ import { GatewayCore } from './core/core.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
 import { MqttUpstream } from './broker/mqtt-upstream.js';
+import { formatMessage } from '../sn-codec/format.js';
+import { HttpServer } from './http/http-server.js';
+import { gatewayStatusTopic, StatusPublisher } from './status/status-publisher.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
   logger?: Logger;
   sweepIntervalMs?: number;
+  /** Logs every frame in and out, decoded, one line each (the daemon's -v). Needs `logger`. */
+  traceFrames?: boolean;
 }
 
 export class Gateway {
   readonly core: GatewayCore;
   readonly radios: Radio[] = [];
   readonly upstream: MqttUpstream;
+  /** The HTTP face, unless `http: false`. */
+  http: HttpServer | undefined;
+  status: StatusPublisher | undefined;
   private embedded: EmbeddedBroker | undefined;
 
   private constructor(readonly config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined) {
@@ -43,7 +52,8 @@ export class Gateway {
       url = embedded.url;
       options.logger?.log('info', `no broker configured: embedded MQTT broker listening on ${url}`);
     }
-    const upstream = new MqttUpstream({ url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue });
+    const statusTopic = config.status === false ? undefined : gatewayStatusTopic(config.status.prefix);
+    const upstream = new MqttUpstream({ url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue, statusTopic });
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,
@@ -56,6 +66,17 @@ export class Gateway {
       const logger = options.logger;
       core.events.on('log', (level, message) => logger.log(level, message));
       core.events.on('clientState', (clientId, from, to) => logger.log('debug', `client ${clientId}: ${from} → ${to}`));
+      if (options.traceFrames) {
+        // As `mosquitto -v` does for MQTT: one line per frame, `<` in and `>` out, with the radio and peer.
+        core.frameTrace = (direction, radio, address, nodeId, message) => {
+          const peer = nodeId === undefined ? address : `${address} node ${nodeId}`;
+          logger.log('debug', `${radio} ${direction === 'in' ? '<' : '>'} ${peer} ${formatMessage(message)}`);
+        };
+      }
+    }
+    if (config.status !== false) {
+      gateway.status = new StatusPublisher(core, upstream, config.status.prefix);
+      gateway.status.start();
     }
     await upstream.start(core.upstreamSink);
     const stateDir = options.stateDir ?? resolve(config.stateDir);
@@ -67,6 +88,25 @@ export class Gateway {
     // Radios start side by side: one missing dongle must not hold up the others.
     await Promise.all(gateway.radios.map((r) => r.start(core.radioSink)));
     core.start();
+    if (config.http !== false) {
+      const brokerUrl = url;
+      gateway.http = new HttpServer(
+        {
+          gatewayId: config.gateway.id,
+          core,
+          radios: gateway.radios,
+          broker: {
+            url: brokerUrl,
+            get connected() { return upstream.connected; },
+            get pending() { return upstream.pending; },
+            get connections() { return upstream.connections; },
+          },
+          observeAcknowledgements: (observe) => { upstream.onAcknowledged = observe; },
+        },
+        (level, message) => core.log(level, message),
+      );
+      await gateway.http.start(config.http);
+    }
     return gateway;
   }
 
@@ -96,6 +136,8 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    await this.http?.stop();
+    this.status?.stop();
     this.core.stop();
     await Promise.all(this.radios.map((r) => r.stop()));
     await this.upstream.stop();

@@ -96,7 +96,9 @@ describe('defaults', () => {
     expect(defaults.topics.predefined.size).toBe(0);
     expect(defaults.topics.clients.size).toBe(0);
     expect(defaults.stateDir).toBe(resolve('state'));
-    expect(defaults.log).toEqual({ level: 'info' });
+    expect(defaults.log).toEqual({ level: 'info', format: 'text' });
+    expect(defaults.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(defaults.status).toEqual({ prefix: 'mqtt-sn/1/' });
   });
 
   it('a file of comments only, or sections left empty, also gives the defaults', () => {
@@ -593,5 +595,34 @@ describe('durations: a number of seconds, or 30s, 15m, 2h', () => {
 
   it('a key in whole seconds refuses a fraction: keepalive 1.5s', () => {
     expectIssue(lines('broker:', '  keepalive: 1.5s'), 'broker.keepalive', 2, 'in whole seconds');
+  });
+});
+
+describe('http, status and log sections', () => {
+  it('http: false turns the HTTP server off; a mapping sets host and port', () => {
+    expect(parseConfig(lines('http: false')).http).toBe(false);
+    expect(parseConfig(lines('http: { host: 0.0.0.0, port: 9090 }')).http).toEqual({ host: '0.0.0.0', port: 9090 });
+  });
+
+  it('http.port out of range names the key and line', () => {
+    expectIssue(lines('http:', '  port: 70000'), 'http.port', 2, '0..65535');
+  });
+
+  it('status prefix defaults to mqtt-sn/<gateway.id>/ and follows gateway.id', () => {
+    expect(parseConfig(lines('gateway: { id: 42 }')).status).toEqual({ prefix: 'mqtt-sn/42/' });
+  });
+
+  it('status prefix gets its trailing slash; status: false turns the topics off', () => {
+    expect(parseConfig(lines('status: { prefix: site/gw-a }')).status).toEqual({ prefix: 'site/gw-a/' });
+    expect(parseConfig(lines('status: false')).status).toBe(false);
+  });
+
+  it('a status prefix with a wildcard is refused', () => {
+    expectIssue(lines('status:', '  prefix: site/+/'), 'status.prefix', 2, "without '+', '#'");
+  });
+
+  it('log.format is text or json', () => {
+    expect(parseConfig(lines('log: { format: json }')).log.format).toBe('json');
+    expectIssue(lines('log:', '  format: xml'), 'log.format', 2, 'must be one of text, json');
   });
 });

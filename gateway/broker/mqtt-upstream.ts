@@ -13,7 +13,16 @@ export interface MqttUpstreamOptions {
   url: string;
   broker: BrokerSection;
   maxQueued: number;
+  /**
+   * The gateway's own status topic: `online` (retained) on every connection, `offline` through the
+   * connection's MQTT will when the gateway dies, and published by stop() when it ends cleanly.
+   */
+  statusTopic?: string;
 }
+
+/** Online/offline payloads of the status topic. */
+export const ONLINE = 'online';
+export const OFFLINE = 'offline';
 
 export class MqttUpstream implements Upstream {
   private client: MqttClient | undefined;
@@ -23,6 +32,10 @@ export class MqttUpstream implements Upstream {
   private stopping = false;
   private wasConnected = false;
   private corked = false;
+  /** Times the broker connection came up, the first one included. */
+  connections = 0;
+  /** Seconds from publish to the broker's acknowledgement (QoS 1: PUBACK, QoS 2: PUBCOMP); set to measure. */
+  onAcknowledged: ((seconds: number) => void) | undefined;
 
   constructor(private readonly options: MqttUpstreamOptions) {
     this.backoff = new Backoff({
@@ -57,6 +70,9 @@ export class MqttUpstream implements Upstream {
       // mqtt.js formats a debug line per packet even with debugging off: a few % of the gateway's CPU.
       log: () => {},
     };
+    if (this.options.statusTopic) {
+      clientOptions.will = { topic: this.options.statusTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true };
+    }
     if (b.tls) {
       clientOptions.ca = b.tls.ca ? readFileSync(b.tls.ca) : undefined;
       clientOptions.cert = b.tls.cert ? readFileSync(b.tls.cert) : undefined;
@@ -70,6 +86,8 @@ export class MqttUpstream implements Upstream {
       (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
       this.backoff.reset();
       this.wasConnected = true;
+      this.connections++;
+      if (this.options.statusTopic) client.publish(this.options.statusTopic, ONLINE, { qos: 1, retain: true });
       sink.log('info', `broker: connected to ${this.options.url}`);
       sink.connectionChanged(true);
     });
@@ -101,6 +119,17 @@ export class MqttUpstream implements Upstream {
     this.backoff.cancel();
     const client = this.client;
     if (!client) return;
+    // A clean stop sends no will: say `offline` ourselves, waiting (briefly) for the broker to take it.
+    const statusTopic = this.options.statusTopic;
+    if (statusTopic && client.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        client.publish(statusTopic, OFFLINE, { qos: 1, retain: true }, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
   }
 
@@ -109,8 +138,11 @@ export class MqttUpstream implements Upstream {
     if (!client || this.inFlight >= this.options.maxQueued) return false;
     this.inFlight++;
     this.batchWrites(client);
+    const measure = qos > 0 ? this.onAcknowledged : undefined;
+    const sentAt = measure ? performance.now() : 0;
     client.publish(topic, payload, { qos, retain }, (err) => {
       this.inFlight--;
+      if (measure && !err) measure((performance.now() - sentAt) / 1000);
       done?.(err ? { error: err } : {});
     });
     return true;

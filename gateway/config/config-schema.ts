@@ -204,6 +204,11 @@ export function withDefault<T>(schema: Schema<T>, rawDefault: unknown): Schema<T
   return { parse: (input, path, issues) => schema.parse(input === undefined ? rawDefault : input, path, issues) };
 }
 
+/** `false` turns a feature off; anything else (absent included) goes to `schema`. */
+export function orFalse<T>(schema: Schema<T>): Schema<T | false> {
+  return { parse: (input, path, issues) => (input === false ? false : schema.parse(input, path, issues)) };
+}
+
 /** Runs `then` on a value that passed `schema`: cross-key rules, derived defaults. */
 export function refine<T, U>(schema: Schema<T>, then: (value: T, path: Path, issues: Issues) => Parsed<U>): Schema<U> {
   return {

@@ -58,6 +58,25 @@ export interface TopicsSection {
   clients: Map<string, { predefined: Map<number, string> }>;
 }
 
+/** The HTTP face: status page, /metrics, /healthz, /api (gateway/http/). */
+export interface HttpSection {
+  host: string;
+  /** 0 = any free port (tests). */
+  port: number;
+}
+
+/** Retained status topics on the broker (gateway/status/). */
+export interface StatusSection {
+  /** Topic prefix, ending in '/': `<prefix>status`, `<prefix>clients/<ClientId>`. */
+  prefix: string;
+}
+
+export interface LogSection {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  /** text: one human line per event; json: one JSON object per line (journald, Loki). */
+  format: 'text' | 'json';
+}
+
 export interface GatewayConfig {
   gateway: GatewaySection;
   broker: BrokerSection;
@@ -65,5 +84,9 @@ export interface GatewayConfig {
   topics: TopicsSection;
   /** Directory for state the gateway keeps (Zigbee database, network key). */
   stateDir: string;
-  log: { level: 'error' | 'warn' | 'info' | 'debug' };
+  log: LogSection;
+  /** false = no HTTP server. */
+  http: HttpSection | false;
+  /** false = no status topics (and no will on the gateway's broker connection). */
+  status: StatusSection | false;
 }

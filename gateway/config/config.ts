@@ -41,6 +41,7 @@ import {
   object,
   oneOf,
   optional,
+  orFalse,
   refine,
   section,
   tagged,
@@ -240,6 +241,12 @@ const topicName = refine(text(), (name, path, issues) => {
   return name;
 });
 
+/** A topic prefix for the status topics: no wildcards; a missing trailing '/' is added. */
+const statusPrefix = refine(text(), (prefix, path, issues) => {
+  if (/[+#\u0000]/.test(prefix)) return issues.report(path, `must be a topic prefix without '+', '#' or NUL (got ${JSON.stringify(prefix)})`);
+  return prefix.endsWith('/') ? prefix : prefix + '/';
+});
+
 const clientIdKey: KeySchema<string> = (key, path, issues) => (key === '' ? issues.report(path, 'a ClientId must not be empty', 'key') : key);
 
 const predefinedTopics = withDefault(mapOf('topic id', topicId, topicName), {});
@@ -386,7 +393,13 @@ const configFile = section(
     radios: radiosList,
     topics: topicsSection,
     stateDir: withDefault(text(), './state'),
-    log: section({ level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info') }),
+    log: section({
+      level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info'),
+      format: withDefault(oneOf('text', 'json'), 'text'),
+    }),
+    // Loopback only by default, like the radios and the embedded broker: the page shows every sensor.
+    http: orFalse(section({ host: withDefault(host(), '127.0.0.1'), port: withDefault(integer(0, 65535), 8080) })),
+    status: orFalse(section({ prefix: optional(statusPrefix) })),
   },
   'the configuration file',
 );
@@ -430,7 +443,8 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   const radios = finishRadios(raw.radios, stateDir, baseDir, issues);
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
   if (issues.list.length !== before) return INVALID;
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, stateDir, log: raw.log };
+  const status = raw.status === false ? false : { prefix: raw.status.prefix ?? `mqtt-sn/${raw.gateway.id}/` };
+  return { gateway: raw.gateway, broker, radios, topics: raw.topics, stateDir, log: raw.log, http: raw.http, status };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {

@@ -23,6 +23,8 @@ afterEach(async () => {
 function configFor(brokerYaml: string) {
   const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+http: false
+status: false
 broker:
 ${brokerYaml}
   reconnectMin: 0.2

@@ -1,6 +1,5 @@
 /** SEARCHGW (§6.1): answered with GWINFO, broadcast on the radio it came from (to the forwarder, if relayed). */
 import type { SearchGwMessage } from '../../../sn-codec/types.js';
-import { encode } from '../../../sn-codec/index.js';
 import type { GatewayCore, Peer } from '../core.js';
 
 export function handleSearchgw(core: GatewayCore, peer: Peer, _message: SearchGwMessage): void {
@@ -9,5 +8,5 @@ export function handleSearchgw(core: GatewayCore, peer: Peer, _message: SearchGw
     core.sendToPeer(peer, gwinfo);
     return;
   }
-  peer.radio.broadcast(encode(gwinfo));
+  core.broadcastOn(peer.radio, gwinfo);
 }
