@@ -119,7 +119,8 @@ export class MqttUpstream implements Upstream {
     this.backoff.cancel();
     const client = this.client;
     if (!client) return;
-    // A clean stop sends no will: say `offline` ourselves, waiting (briefly) for the broker to take it.
+    // Say `offline` ourselves, waiting (briefly) for the broker to take it; a clean DISCONNECT then
+    // discards the will. With messages still in flight the connection is cut instead (the will repeats it).
     const statusTopic = this.options.statusTopic;
     if (statusTopic && client.connected) {
       await new Promise<void>((resolve) => {
@@ -130,7 +131,8 @@ export class MqttUpstream implements Upstream {
         });
       });
     }
-    await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    const graceful = statusTopic !== undefined && client.connected && this.inFlight === 0;
+    await new Promise<void>((resolve) => client.end(!graceful, {}, () => resolve()));
   }
 
   publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {
