@@ -200,3 +200,26 @@ describe('15 HTTP port already taken', () => {
     }
   });
 });
+
+describe('15 /healthz names a radio that is down', () => {
+  let broker: Broker;
+  let gw: GatewayUnderTest;
+  beforeAll(async () => {
+    broker = await startBroker('mosquitto');
+    const config = testConfig(broker.url, HTTP_ON);
+    config.radios.push({ type: 'serial', name: 'unplugged', path: '/dev/ttyNOSUCHDEVICE0', baudRate: 115200, framing: 'raw', interByteGapMs: 100, maxFrameSize: 255 });
+    gw = await startGateway(config);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await broker?.stop();
+  });
+
+  it('503 "radio unplugged down" while its serial port cannot be opened, the broker link being up', async () => {
+    const res = await get(`${httpUrl(gw)}/healthz`);
+    expect(res).toMatchObject({ status: 503, body: 'radio unplugged down\n' });
+    const metrics = await scrape(gw);
+    expect(metric(metrics, 'mqttsn_radio_up', { radio: 'unplugged', kind: 'serial' })).toBe(0);
+    expect(metric(metrics, 'mqttsn_radio_up', { radio: 'udp0', kind: 'udp' })).toBe(1);
+  });
+});

@@ -96,6 +96,7 @@ describe('18 status page in headless Chromium', { timeout: 40_000 }, () => {
   });
 
   it('on a phone-sized screen each sensor is a card that fits the width', async () => {
+    await page.locator('#search').fill('');
     const s = await t.gw.sensor();
     await connect(s, 'phone-sensor');
     await stateOf('phone-sensor').waitFor({ timeout: 10_000 });
