@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { connect, gatewaySuite, register, startBroker, startGateway, testConfig, until, type Broker, type GatewayUnderTest } from '../support/harness.js';
-import { settled, subscribe } from '../support/flows.js';
+import { connectWithWill, settled, subscribe } from '../support/flows.js';
 import { get, httpUrl, metric, scrape } from '../support/http.js';
 
 const HTTP_ON = 'http: { host: 127.0.0.1, port: 0 }';
@@ -75,6 +75,33 @@ describe('15 HTTP face with mosquitto', () => {
     expect(drops(after) - drops(before)).toBe(1);
   });
 
+  it('§6.13 /metrics: a PUBLISH to a sensor resent after T_RETRY counts as a retry', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'metrics-retry', { duration: 600 });
+    await subscribe(s, 'http/metrics/retry', 1);
+    const before = await scrape(t.gw);
+    await t.observer.publish('http/metrics/retry', 'ack me', 1);
+    const first = await s.expect('PUBLISH');
+    t.gw.advance(11); // retry.interval is 10 s; no PUBACK from the sensor
+    const again = await s.expect('PUBLISH');
+    expect(again).toMatchObject({ dup: true, msgId: first.msgId });
+    const after = await scrape(t.gw);
+    expect(metric(after, 'mqttsn_retries_total') - metric(before, 'mqttsn_retries_total')).toBe(1);
+    expect(metric(after, 'mqttsn_deliveries_total') - metric(before, 'mqttsn_deliveries_total')).toBe(1);
+    s.send({ type: 'PUBACK', topicId: again.topicId, msgId: again.msgId, returnCode: 0 });
+    await settled(t.gw, 'metrics-retry', (c) => c.inflight === 0);
+  });
+
+  it('§6.11 /metrics: a sensor lost to its keep-alive has its will published and counted', async () => {
+    const s = await t.gw.sensor();
+    await connectWithWill(s, 'metrics-will', { topic: 'http/metrics/will', message: 'gone', qos: 0, retain: false }, { duration: 10 });
+    const before = await scrape(t.gw);
+    t.gw.advance(16); // 10 s × 1.5, and a sweep
+    await settled(t.gw, 'metrics-will', (c) => c.state === 'lost');
+    const after = await scrape(t.gw);
+    expect(metric(after, 'mqttsn_wills_published_total') - metric(before, 'mqttsn_wills_published_total')).toBe(1);
+  });
+
   it('/metrics: process metrics, broker and radio gauges, in Prometheus text format', async () => {
     const res = await get(`${httpUrl(t.gw)}/metrics`);
     expect(res.type).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -95,6 +122,9 @@ describe('15 HTTP face with mosquitto', () => {
     const one = await get(`${httpUrl(t.gw)}/api/clients/${encodeURIComponent('api client/1')}`);
     expect(one.status).toBe(200);
     expect(JSON.parse(one.body)).toMatchObject({ clientId: 'api client/1', state: 'active', radio: 'udp0', address: s.localAddress, keepAlive: 45, subscriptions: [] });
+    const status = JSON.parse((await get(`${httpUrl(t.gw)}/api/status`)).body);
+    expect(status).toMatchObject({ gatewayId: 7, broker: { url: t.broker.url, up: true }, radios: [{ name: 'udp0', kind: 'udp', up: true }] });
+    expect(status.clients.map((c: { clientId: string }) => c.clientId)).toContain('api client/1');
     const none = await get(`${httpUrl(t.gw)}/api/clients/nobody`);
     expect(none.status).toBe(404);
     expect(JSON.parse(none.body)).toEqual({ error: 'no client "nobody"' });
