@@ -89,18 +89,12 @@ export class Gateway {
     await Promise.all(gateway.radios.map((r) => r.start(core.radioSink)));
     core.start();
     if (config.http !== false) {
-      const brokerUrl = url;
       gateway.http = new HttpServer(
         {
           gatewayId: config.gateway.id,
           core,
           radios: gateway.radios,
-          broker: {
-            url: brokerUrl,
-            get connected() { return upstream.connected; },
-            get pending() { return upstream.pending; },
-            get connections() { return upstream.connections; },
-          },
+          broker: upstream,
           observeAcknowledgements: (observe) => { upstream.onAcknowledged = observe; },
         },
         (level, message) => core.log(level, message),

@@ -44,6 +44,10 @@ export class MqttUpstream implements Upstream {
     });
   }
 
+  get url(): string {
+    return this.options.url;
+  }
+
   get connected(): boolean {
     return this.client?.connected ?? false;
   }
