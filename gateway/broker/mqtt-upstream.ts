@@ -32,8 +32,7 @@ export class MqttUpstream implements Upstream {
   private stopping = false;
   private wasConnected = false;
   private corked = false;
-  /** Times the broker connection came up, the first one included. */
-  connections = 0;
+  private connectionCount = 0;
   /** Seconds from publish to the broker's acknowledgement (QoS 1: PUBACK, QoS 2: PUBCOMP); set to measure. */
   onAcknowledged: ((seconds: number) => void) | undefined;
 
@@ -42,6 +41,11 @@ export class MqttUpstream implements Upstream {
       initialMs: options.broker.reconnectMin * 1000,
       maxMs: options.broker.reconnectMax * 1000,
     });
+  }
+
+  /** Times the broker connection came up, the first one included. */
+  get connections(): number {
+    return this.connectionCount;
   }
 
   get url(): string {
@@ -90,7 +94,7 @@ export class MqttUpstream implements Upstream {
       (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
       this.backoff.reset();
       this.wasConnected = true;
-      this.connections++;
+      this.connectionCount++;
       if (this.options.statusTopic) client.publish(this.options.statusTopic, ONLINE, { qos: 1, retain: true });
       sink.log('info', `broker: connected to ${this.options.url}`);
       sink.connectionChanged(true);
