@@ -197,6 +197,12 @@ describe('15 /healthz follows the broker link', () => {
     await until(() => gw.gateway.upstream.connected, 10_000, () => 'the gateway reconnected');
     expect(await health()).toMatchObject({ status: 200, body: 'ok\n' });
   });
+
+  it('/metrics counts the broker reconnect of the outage above, and shows the link up', async () => {
+    const text = await scrape(gw);
+    expect(metric(text, 'mqttsn_broker_reconnects_total')).toBe(1);
+    expect(metric(text, 'mqttsn_broker_up')).toBe(1);
+  });
 });
 
 describe('15 HTTP port already taken', () => {
