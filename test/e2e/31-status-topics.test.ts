@@ -21,7 +21,7 @@ const PREFIX = 'site/gw7/';
 const statesOf = (observer: Observer, topic: string) =>
   observer.messages.filter((m) => m.topic === topic).map((m) => (m.payload === '' ? '(cleared)' : (JSON.parse(m.payload) as { state: string }).state));
 
-describe('16 status topics with mosquitto', () => {
+describe('31 status topics with mosquitto', () => {
   const t = gatewaySuite('mosquitto', {
     configure: (config) => { config.status = { prefix: PREFIX }; },
     observe: [{ filter: `${PREFIX}clients/#`, qos: 1 }],
@@ -76,7 +76,7 @@ describe('16 status topics with mosquitto', () => {
   });
 });
 
-describe('16 clean stop', () => {
+describe('31 clean stop', () => {
   let broker: Broker;
   beforeAll(async () => { broker = await startBroker('mosquitto'); });
   afterAll(async () => { await broker?.stop(); });
@@ -100,7 +100,7 @@ describe('16 clean stop', () => {
   });
 });
 
-describe('16 the daemon, killed', () => {
+describe('31 the daemon, killed', () => {
   let broker: Broker;
   let proc: ChildProcess | undefined;
   let observer: Observer;

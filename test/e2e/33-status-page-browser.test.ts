@@ -20,7 +20,7 @@ async function shoot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
 }
 
-describe('18 status page in headless Chromium', { timeout: 40_000 }, () => {
+describe('33 status page in headless Chromium', { timeout: 40_000 }, () => {
   const t = gatewaySuite('mosquitto', { configure: (config) => { config.http = { host: '127.0.0.1', port: 0 }; } });
   let browser: Browser;
   let page: Page;

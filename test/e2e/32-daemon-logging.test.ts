@@ -15,7 +15,7 @@ const root = join(import.meta.dirname, '..', '..');
 
 interface Daemon { proc: ChildProcess; port: number; log: () => string }
 
-describe('17 daemon logging', () => {
+describe('32 daemon logging', () => {
   let broker: Broker;
   const running: ChildProcess[] = [];
   beforeAll(async () => { broker = await startBroker('mosquitto'); });

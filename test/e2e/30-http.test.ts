@@ -12,7 +12,7 @@ import { get, httpUrl, metric, scrape } from '../support/http.js';
 
 const HTTP_ON = 'http: { host: 127.0.0.1, port: 0 }';
 
-describe('15 HTTP face with mosquitto', () => {
+describe('30 HTTP face with mosquitto', () => {
   const t = gatewaySuite('mosquitto', {
     configure: (config) => {
       config.http = { host: '127.0.0.1', port: 0 };
@@ -173,7 +173,7 @@ describe('15 HTTP face with mosquitto', () => {
   });
 });
 
-describe('15 /healthz follows the broker link', () => {
+describe('30 /healthz follows the broker link', () => {
   let broker: Broker;
   let gw: GatewayUnderTest;
   beforeAll(async () => {
@@ -205,7 +205,7 @@ describe('15 /healthz follows the broker link', () => {
   });
 });
 
-describe('15 HTTP port already taken', () => {
+describe('30 HTTP port already taken', () => {
   let broker: Broker;
   let blocker: Server;
   let gateway: Gateway | undefined;
@@ -237,7 +237,7 @@ describe('15 HTTP port already taken', () => {
   });
 });
 
-describe('15 /healthz names a radio that is down', () => {
+describe('30 /healthz names a radio that is down', () => {
   let broker: Broker;
   let gw: GatewayUnderTest;
   beforeAll(async () => {
