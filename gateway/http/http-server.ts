@@ -1,7 +1,8 @@
 /**
  * The gateway's HTTP face (node:http, no framework): `/` the status page, `/events` its live updates,
  * `/metrics` for Prometheus, `/healthz` for systemd/monitors, `/api/status`, `/api/clients` and
- * `/api/clients/<ClientId>` as JSON. Read-only: nothing here changes the gateway.
+ * `/api/clients/<ClientId>` as JSON. Read-only, but for `POST /api/reload`, which only a client on this
+ * machine (a loopback address) may send.
  *
  * If the port cannot be had, the gateway logs it and carries on serving sensors: the sensors matter
  * more than the page, and a gateway left alone for months must not stay down for a clash on 8080.
@@ -17,6 +18,13 @@ import { LiveUpdates } from './live-updates.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { clientViews, healthProblems, snapshot } from './snapshot.js';
 import type { HttpSources } from './sources.js';
+
+/** 127.0.0.0/8, ::1, and IPv4 loopback seen through an IPv6 socket. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
 
 /** The status page's files, read once: no build step, no CDN, all served from here. */
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
@@ -90,11 +98,12 @@ export class HttpServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
+    if (path === '/api/reload') return void this.serveReload(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
-      return this.text(res, 405, `${req.method} is not supported here: the HTTP face is read-only\n`);
+      return this.text(res, 405, `${req.method} is not supported here: the HTTP face is read-only but for POST /api/reload\n`);
     }
-    const path = new URL(req.url ?? '/', 'http://gateway').pathname;
     const file = STATIC_FILES[path];
     if (file) {
       res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache' });
@@ -111,6 +120,25 @@ export class HttpServer {
     if (path === '/api/clients') return this.json(res, 200, clientViews(this.sources));
     if (path.startsWith('/api/clients/')) return this.serveClient(res, path.slice('/api/clients/'.length));
     this.text(res, 404, `no such page: ${path}\n`);
+  }
+
+  /** Re-reads the configuration: 200 with what was applied, 422 with every error when the file was refused. */
+  private async serveReload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return this.json(res, 405, { error: 'POST /api/reload re-reads the configuration' });
+    }
+    // Changing the gateway is for the machine's own users (or an SSH tunnel), even when http.host is the LAN.
+    if (!isLoopback(req.socket.remoteAddress)) return this.json(res, 403, { error: 'reload is accepted from this machine only' });
+    const reload = this.sources.reload;
+    if (!reload) return this.json(res, 501, { error: 'this gateway cannot reload its configuration' });
+    req.resume(); // the body, if any, says nothing
+    try {
+      const outcome = await reload();
+      this.json(res, outcome.ok ? 200 : 422, outcome);
+    } catch (err) {
+      this.json(res, 500, { ok: false, error: (err as Error).message });
+    }
   }
 
   private serveClient(res: ServerResponse, encodedId: string): void {

@@ -18,4 +18,12 @@ export interface HttpSources {
   broker: BrokerLink;
   /** Lets /metrics observe the broker's acknowledgement latency (seconds). */
   observeAcknowledgements(observe: (seconds: number) => void): void;
+  /** Re-reads the configuration (`POST /api/reload`); absent where the gateway cannot reload. */
+  reload?: () => Promise<ReloadOutcome>;
+}
+
+/** What `POST /api/reload` answers, as JSON: `ok` false when the file was refused (its errors listed). */
+export interface ReloadOutcome {
+  ok: boolean;
+  [detail: string]: unknown;
 }

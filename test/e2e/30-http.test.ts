@@ -6,6 +6,8 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import { Gateway } from '../../gateway/gateway.js';
+import { HttpServer, isLoopback } from '../../gateway/http/http-server.js';
+import type { ReloadOutcome } from '../../gateway/http/sources.js';
 import { connect, gatewaySuite, register, startBroker, startGateway, testConfig, until, type Broker, type GatewayUnderTest } from '../support/harness.js';
 import { connectWithWill, settled, subscribe } from '../support/flows.js';
 import { get, httpUrl, metric, scrape } from '../support/http.js';
@@ -257,5 +259,61 @@ describe('30 /healthz names a radio that is down', () => {
     const metrics = await scrape(gw);
     expect(metric(metrics, 'mqttsn_radio_up', { radio: 'unplugged', kind: 'serial' })).toBe(0);
     expect(metric(metrics, 'mqttsn_radio_up', { radio: 'udp0', kind: 'udp' })).toBe(1);
+  });
+});
+
+describe('30 POST /api/reload', () => {
+  let broker: Broker;
+  let gw: GatewayUnderTest;
+  let server: HttpServer;
+  const outcomes: ReloadOutcome[] = [];
+  let reloads = 0;
+  beforeAll(async () => {
+    broker = await startBroker('mosquitto');
+    gw = await startGateway(testConfig(broker.url, HTTP_ON));
+    // The gateway's own parts, with a reload that answers what it is told to (reloading itself is Gateway.reload's).
+    const g = gw.gateway;
+    server = new HttpServer(
+      {
+        gatewayId: 7, core: g.core, radios: g.radios, broker: g.upstream, observeAcknowledgements: () => {},
+        reload: async () => { reloads++; return outcomes.shift()!; },
+      },
+      () => {},
+    );
+    await server.start({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await gw?.stop();
+    await broker?.stop();
+  });
+
+  it('from this machine: 200 with what was applied, 422 with the errors of a refused file', async () => {
+    outcomes.push({ ok: true, applied: ['topics'] }, { ok: false, errors: ['gateway.yaml:3:5 topics.predefined.x: …'] });
+    const good = await fetch(`${server.url}/api/reload`, { method: 'POST' });
+    expect(good.status).toBe(200);
+    expect(await good.json()).toEqual({ ok: true, applied: ['topics'] });
+    const bad = await fetch(`${server.url}/api/reload`, { method: 'POST' });
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toEqual({ ok: false, errors: ['gateway.yaml:3:5 topics.predefined.x: …'] });
+    expect(reloads).toBe(2);
+  });
+
+  it('GET /api/reload is 405 and reloads nothing', async () => {
+    const before = reloads;
+    const res = await fetch(`${server.url}/api/reload`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    expect(reloads).toBe(before);
+  });
+
+  it('a gateway without a reload answers 501', async () => {
+    const res = await fetch(`${httpUrl(gw)}/api/reload`, { method: 'POST' });
+    expect(res.status).toBe(501);
+  });
+
+  it('only loopback senders may reload: 127.0.0.0/8, ::1, ::ffff:127.x; not a LAN address', () => {
+    expect(['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1'].map(isLoopback)).toEqual([true, true, true, true]);
+    expect(['192.168.1.20', '::ffff:10.0.0.1', 'fe80::1', undefined].map(isLoopback)).toEqual([false, false, false, false]);
   });
 });
