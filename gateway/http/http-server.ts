@@ -86,9 +86,22 @@ export class HttpServer {
     this.log('info', `http: status page on ${this.url}/ (metrics on ${this.url}/metrics)`);
   }
 
+  /**
+   * Listens on a new host/port (a configuration reload): the old socket closes, open pages reconnect on
+   * their own; counters and histograms carry on, since they live in the gateway, not in the socket.
+   */
+  async moveTo(config: HttpSection): Promise<void> {
+    await this.closeServer();
+    await this.start(config);
+  }
+
   async stop(): Promise<void> {
     this.live.close();
     this.metrics.close();
+    await this.closeServer();
+  }
+
+  private async closeServer(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return;

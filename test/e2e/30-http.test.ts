@@ -317,3 +317,28 @@ describe('30 POST /api/reload', () => {
     expect(['192.168.1.20', '::ffff:10.0.0.1', 'fe80::1', undefined].map(isLoopback)).toEqual([false, false, false, false]);
   });
 });
+
+describe('30 the HTTP face moves to a new port (configuration reload)', () => {
+  let broker: Broker;
+  let gw: GatewayUnderTest;
+  beforeAll(async () => {
+    broker = await startBroker('mosquitto');
+    gw = await startGateway(testConfig(broker.url, HTTP_ON));
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await broker?.stop();
+  });
+
+  it('the old port stops answering, the new one serves, and the counters carry on', async () => {
+    const s = await gw.sensor();
+    await connect(s, 'moved');
+    const oldUrl = httpUrl(gw);
+    const before = metric(await scrape(gw), 'mqttsn_frames_received_total', { radio: 'udp0', type: 'CONNECT' });
+    expect(before).toBe(1);
+    await gw.gateway.http!.moveTo({ host: '127.0.0.1', port: 0 });
+    expect(httpUrl(gw)).not.toBe(oldUrl);
+    await expect(fetch(`${oldUrl}/healthz`)).rejects.toThrow();
+    expect(metric(await scrape(gw), 'mqttsn_frames_received_total', { radio: 'udp0', type: 'CONNECT' })).toBe(1);
+  });
+});
