@@ -80,6 +80,7 @@ describe('defaults', () => {
       maxClientIdLength: 23,
       maxOutgoingQueue: 10000,
       maxInflightPerClient: 1,
+      sessionExpiry: 604800,
     });
     expect(defaults.broker).toEqual({
       mode: 'aggregating',
@@ -99,6 +100,8 @@ describe('defaults', () => {
     expect(defaults.log).toEqual({ level: 'info', format: 'text' });
     expect(defaults.http).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(defaults.status).toEqual({ prefix: 'mqtt-sn/1/' });
+    expect(defaults.persistence).toBe(true);
+    expect(defaults.fsyncInterval).toBe(1);
   });
 
   it('a file of comments only, or sections left empty, also gives the defaults', () => {
@@ -564,6 +567,8 @@ describe('durations: a number of seconds, or 30s, 15m, 2h', () => {
         'gateway:',
         '  advertiseInterval: 15m',
         '  retry: { interval: 2.5s }',
+        '  sessionExpiry: 7d',
+        'fsyncInterval: 500ms',
         'broker:',
         '  keepalive: 2h',
         '  reconnectMin: 500ms',
@@ -574,6 +579,8 @@ describe('durations: a number of seconds, or 30s, 15m, 2h', () => {
     );
     expect(config.gateway.advertiseInterval).toBe(900);
     expect(config.gateway.retry.interval).toBe(2.5);
+    expect(config.gateway.sessionExpiry).toBe(604800);
+    expect(config.fsyncInterval).toBe(0.5);
     expect(config.broker).toMatchObject({ keepalive: 7200, reconnectMin: 0.5, reconnectMax: 86400 });
     expect((config.radios[0] as SerialRadioConfig).interByteGapMs).toBe(250);
   });

@@ -375,6 +375,7 @@ const gatewaySection = section({
   maxClientIdLength: withDefault(integer(1, 65535), 23),
   maxOutgoingQueue: withDefault(integer(1), 10000),
   maxInflightPerClient: withDefault(integer(1, 65535), 1),
+  sessionExpiry: withDefault(duration({ unit: 's', min: 0, integer: true }), 7 * 24 * 3600),
 });
 
 const brokerSection = section({
@@ -416,6 +417,8 @@ const configFile = section(
     radios: radiosList,
     topics: topicsSection,
     stateDir: withDefault(text(), './state'),
+    persistence: withDefault(flag(), true),
+    fsyncInterval: withDefault(duration({ unit: 's', min: 0 }), 1),
     log: section({
       level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info'),
       format: withDefault(oneOf('text', 'json'), 'text'),
@@ -467,7 +470,10 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
   if (issues.list.length !== before) return INVALID;
   const status = raw.status === false ? false : { prefix: raw.status.prefix ?? `mqtt-sn/${raw.gateway.id}/` };
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, stateDir, log: raw.log, http: raw.http, status };
+  return {
+    gateway: raw.gateway, broker, radios, topics: raw.topics, stateDir, persistence: raw.persistence, fsyncInterval: raw.fsyncInterval,
+    log: raw.log, http: raw.http, status,
+  };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {

@@ -25,6 +25,7 @@ function configFor(brokerYaml: string) {
 gateway: { advertiseInterval: 0 }
 http: false
 status: false
+persistence: false
 broker:
 ${brokerYaml}
   reconnectMin: 0.2

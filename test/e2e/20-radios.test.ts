@@ -42,6 +42,7 @@ async function startGatewayWith(radioYaml: string, stateDir?: string): Promise<G
 gateway: { advertiseInterval: 0 }
 http: false
 status: false
+persistence: false
 broker: { url: ${broker.url} }
 radios:
   - ${radioYaml}
@@ -170,6 +171,7 @@ describe('20 several radios in one gateway (Mosquitto)', () => {
 gateway: { advertiseInterval: 0 }
 http: false
 status: false
+persistence: false
 broker: { url: ${broker.url} }
 radios:
   - { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1 }

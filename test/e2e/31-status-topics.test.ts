@@ -23,7 +23,10 @@ const statesOf = (observer: Observer, topic: string) =>
 
 describe('31 status topics with mosquitto', () => {
   const t = gatewaySuite('mosquitto', {
-    configure: (config) => { config.status = { prefix: PREFIX }; },
+    configure: (config) => {
+      config.status = { prefix: PREFIX };
+      config.gateway.sessionExpiry = 7200;
+    },
     observe: [{ filter: `${PREFIX}clients/#`, qos: 1 }],
   });
 
@@ -73,6 +76,18 @@ describe('31 status topics with mosquitto', () => {
     await until(() => statesOf(t.observer, topic).includes('(cleared)'), 5000, () => JSON.stringify(t.observer.messages));
     expect(statesOf(t.observer, topic)).toEqual(['active', 'disconnected', '(cleared)']);
     expect(t.gw.gateway.core.client('status-gone')).toBeUndefined();
+  });
+
+  it('a kept (CleanSession=0) session past gateway.sessionExpiry is cleared too', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'status-kept', { cleanSession: false });
+    s.send({ type: 'DISCONNECT' });
+    await s.expect('DISCONNECT');
+    const topic = `${PREFIX}clients/status-kept`;
+    await until(() => statesOf(t.observer, topic).includes('disconnected'), 5000, () => JSON.stringify(t.observer.messages));
+    t.gw.advance(7200 + 2);
+    await until(() => statesOf(t.observer, topic).includes('(cleared)'), 5000, () => JSON.stringify(t.observer.messages));
+    expect(statesOf(t.observer, topic)).toEqual(['active', 'disconnected', '(cleared)']);
   });
 });
 
