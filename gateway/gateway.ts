@@ -12,6 +12,9 @@ import { GatewayCore } from './core/core.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
 import { MqttUpstream } from './broker/mqtt-upstream.js';
+import { TransparentUpstream } from './broker/transparent-upstream.js';
+import type { Upstream } from './broker/upstream.js';
+import { AccessRules } from './access/access-rules.js';
 import { LevelSessionStore } from './store/level-store.js';
 import { formatMessage } from '../sn-codec/format.js';
 import { HttpServer } from './http/http-server.js';
@@ -28,7 +31,7 @@ export interface GatewayOptions extends RadioFactoryOptions {
 export class Gateway {
   readonly core: GatewayCore;
   readonly radios: Radio[] = [];
-  readonly upstream: MqttUpstream;
+  readonly upstream: Upstream;
   /** The HTTP face, unless `http: false`. */
   http: HttpServer | undefined;
   status: StatusPublisher | undefined;
@@ -36,7 +39,7 @@ export class Gateway {
   /** Where kept sessions live; undefined with `persistence: false`. */
   readonly store: LevelSessionStore | undefined;
 
-  private constructor(readonly config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, store: LevelSessionStore | undefined) {
+  private constructor(readonly config: GatewayConfig, upstream: Upstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, store: LevelSessionStore | undefined) {
     this.upstream = upstream;
     this.core = core;
     this.embedded = embedded;
@@ -60,7 +63,11 @@ export class Gateway {
     const log = (level: 'error' | 'warn' | 'info' | 'debug', message: string) => options.logger?.log(level, message);
     let store: LevelSessionStore | undefined;
     let records = new Map<string, unknown>();
-    if (config.persistence) {
+    // Transparent mode: each CleanSession=0 sensor's session is the broker's own (its subscriptions and
+    // queued messages live there); the gateway's store, built for aggregating mode, is not used.
+    const keepSessions = config.persistence && config.broker.mode !== 'transparent';
+    if (config.persistence && !keepSessions) log('info', 'transparent mode: the broker keeps each sensor\'s session; the session store (persistence) is not used');
+    if (keepSessions) {
       try {
         store = await LevelSessionStore.open(join(stateDir, 'sessions'), { fsyncIntervalMs: config.fsyncInterval * 1000, log });
         records = await store.load(log);
@@ -69,12 +76,12 @@ export class Gateway {
         throw err;
       }
     }
+    // The gateway's own connection (in transparent mode too) carries the status topic and its will.
     const statusTopic = config.status === false ? undefined : gatewayStatusTopic(config.status.prefix);
-    const upstream = new MqttUpstream({
-      url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue,
-      persistentSession: store && { expiry: config.gateway.sessionExpiry },
-      statusTopic,
-    });
+    const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue, statusTopic };
+    const upstream: MqttUpstream | TransparentUpstream = config.broker.mode === 'transparent'
+      ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
+      : new MqttUpstream({ ...upstreamOptions, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,
@@ -82,6 +89,9 @@ export class Gateway {
       clock: options.clock ?? systemClock,
       sweepIntervalMs: options.sweepIntervalMs,
       store,
+      limits: config.limits,
+      // No rules: the core's default lets everyone do everything.
+      access: config.access.rules.length > 0 || config.access.anonymous ? new AccessRules(config.access) : undefined,
     });
     const gateway = new Gateway(config, upstream, core, embedded, store);
     if (options.logger) {

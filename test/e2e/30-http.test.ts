@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnUdpPeer } from '../../client/udp-peer.js';
+import type { MqttUpstream } from '../../gateway/broker/mqtt-upstream.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { HttpServer, isLoopback } from '../../gateway/http/http-server.js';
 import type { ReloadOutcome } from '../../gateway/http/sources.js';
@@ -275,7 +276,7 @@ describe('30 POST /api/reload', () => {
     const g = gw.gateway;
     server = new HttpServer(
       {
-        gatewayId: 7, core: g.core, radios: g.radios, broker: g.upstream, observeAcknowledgements: () => {},
+        gatewayId: 7, core: g.core, radios: g.radios, broker: g.upstream as MqttUpstream, observeAcknowledgements: () => {},
         reload: async () => { reloads++; return outcomes.shift()!; },
       },
       () => {},

@@ -115,6 +115,31 @@ describe('31 clean stop', () => {
   });
 });
 
+describe('31 transparent mode', () => {
+  let broker: Broker;
+  beforeAll(async () => { broker = await startBroker('mosquitto'); });
+  afterAll(async () => { await broker?.stop(); });
+
+  it('the gateway\'s own connection carries <prefix>status and a sensor\'s state is published', async () => {
+    const config = testConfig(broker.url, 'status: { prefix: transparent/gw/ }');
+    config.broker.mode = 'transparent';
+    const gw = await startGateway(config);
+    const observer = await Observer.connect(broker.url);
+    try {
+      await observer.subscribe('transparent/gw/#');
+      const [online] = await observer.waitFor(1, 'transparent/gw/status');
+      expect(online.payload).toBe('online');
+      const s = await gw.sensor();
+      await connect(s, 'own-connection');
+      const [state] = await observer.waitFor(1, 'transparent/gw/clients/own-connection');
+      expect(JSON.parse(state.payload)).toMatchObject({ clientId: 'own-connection', state: 'active' });
+    } finally {
+      await observer.close();
+      await gw.stop();
+    }
+  });
+});
+
 describe('31 the daemon, killed', () => {
   let broker: Broker;
   let proc: ChildProcess | undefined;
