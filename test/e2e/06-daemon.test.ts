@@ -24,6 +24,7 @@ describe('06 daemon', () => {
       `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
       `radios: [ { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 } ]`,
       'topics: { predefined: { 5: daemon/predefined } }',
+      'http: false',
       '',
     ].join('\n'));
     const [udpPort, brokerPort] = daemon.ports;

@@ -46,6 +46,8 @@ afterEach(async () => {
 async function startGatewayWith(radioYaml: string, stateDir?: string): Promise<Gateway> {
   const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+http: false
+status: false
 persistence: false
 broker: { url: ${broker.url} }
 radios:
@@ -268,6 +270,8 @@ stateDir: ${dir}
     const logs: string[] = [];
     const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+http: false
+status: false
 persistence: false
 broker: { url: ${broker.url} }
 radios:
