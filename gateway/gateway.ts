@@ -1,6 +1,7 @@
 /**
  * The whole gateway assembled from a config: radios → core → upstream, and the embedded broker
- * when no broker URL is configured. The daemon (main.ts) and the end-to-end tests both start it here.
+ * when no broker URL is configured; the HTTP face and the status topics listen to the core.
+ * The daemon (main.ts) and the end-to-end tests both start it here.
  */
 import { join, resolve } from 'node:path';
 import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
@@ -16,17 +17,25 @@ import { TransparentUpstream } from './broker/transparent-upstream.js';
 import type { Upstream } from './broker/upstream.js';
 import { AccessRules } from './access/access-rules.js';
 import type { LevelSessionStore } from './store/level-store.js';
+import { formatMessage } from '../sn-codec/format.js';
+import { HttpServer } from './http/http-server.js';
+import { gatewayStatusTopic, StatusPublisher } from './status/status-publisher.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
   logger?: Logger;
   sweepIntervalMs?: number;
+  /** Logs every frame in and out, decoded, one line each (the daemon's -v). Needs `logger`. */
+  traceFrames?: boolean;
 }
 
 export class Gateway {
   readonly core: GatewayCore;
   readonly radios: Radio[] = [];
   readonly upstream: Upstream;
+  /** The HTTP face, unless `http: false`. */
+  http: HttpServer | undefined;
+  status: StatusPublisher | undefined;
   private embedded: EmbeddedBroker | undefined;
   /** Where kept sessions live; undefined with `persistence: false`. */
   readonly store: LevelSessionStore | undefined;
@@ -70,8 +79,10 @@ export class Gateway {
         throw err;
       }
     }
-    const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue };
-    const upstream = config.broker.mode === 'transparent'
+    // The gateway's own connection (in transparent mode too) carries the status topic and its will.
+    const statusTopic = config.status === false ? undefined : gatewayStatusTopic(config.status.prefix);
+    const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue, statusTopic };
+    const upstream: MqttUpstream | TransparentUpstream = config.broker.mode === 'transparent'
       ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
       : new MqttUpstream({ ...upstreamOptions, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
     const core = new GatewayCore({
@@ -90,6 +101,17 @@ export class Gateway {
       const logger = options.logger;
       core.events.on('log', (level, message) => logger.log(level, message));
       core.events.on('clientState', (clientId, from, to) => logger.log('debug', `client ${clientId}: ${from} → ${to}`));
+      if (options.traceFrames) {
+        // As `mosquitto -v` does for MQTT: one line per frame, `<` in and `>` out, with the radio and peer.
+        core.frameTrace = (direction, radio, address, nodeId, message) => {
+          const peer = nodeId === undefined ? address : `${address} node ${nodeId}`;
+          logger.log('debug', `${radio} ${direction === 'in' ? '<' : '>'} ${peer} ${formatMessage(message)}`);
+        };
+      }
+    }
+    if (config.status !== false) {
+      gateway.status = new StatusPublisher(core, upstream, config.status.prefix);
+      gateway.status.start();
     }
     if (store) {
       for (const { clientId, reason } of core.restore(records)) await store.setAside(clientId, reason);
@@ -104,6 +126,19 @@ export class Gateway {
     // Radios start side by side: one missing dongle must not hold up the others.
     await Promise.all(gateway.radios.map((r) => r.start(core.radioSink)));
     core.start();
+    if (config.http !== false) {
+      gateway.http = new HttpServer(
+        {
+          gatewayId: config.gateway.id,
+          core,
+          radios: gateway.radios,
+          broker: upstream,
+          observeAcknowledgements: (observe) => { upstream.onAcknowledged = observe; },
+        },
+        (level, message) => core.log(level, message),
+      );
+      await gateway.http.start(config.http);
+    }
     return gateway;
   }
 
@@ -136,6 +171,8 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    await this.http?.stop();
+    this.status?.stop();
     this.core.stop();
     await Promise.all(this.radios.map((r) => r.stop()));
     // What changed last is written before the broker connection goes (acknowledgements wait for it).

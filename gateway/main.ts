@@ -12,7 +12,7 @@ const PERMIT_JOIN_SECONDS = 120;
 const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
   -c, --config PATH  configuration file (default ./gateway.yaml)
       --check        validate the configuration and exit
-  -v, --verbose      debug logging (overrides log.level)
+  -v, --verbose      debug logging (overrides log.level) and every frame in and out, decoded
   -h, --help         this text
 Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 permits Zigbee joining for 120 s;
          SIGUSR2 logs counters and every client's state.`;
@@ -50,10 +50,10 @@ async function main(): Promise<number> {
     process.stdout.write(`${args.config}: OK\n`);
     return 0;
   }
-  const logger = consoleLogger(args.verbose ? 'debug' : config.log.level);
+  const logger = consoleLogger(args.verbose ? 'debug' : config.log.level, undefined, config.log.format);
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start(config, { logger });
+    gateway = await Gateway.start(config, { logger, traceFrames: args.verbose });
   } catch (err) {
     logger.log('error', `cannot start: ${(err as Error).message}`);
     return 1;
