@@ -86,6 +86,11 @@ export interface CoreOptions {
 export const ENDED_SESSION_KEPT_MS = 3_600_000;
 
 
+/** A client's address as topic templates see it: the radio address, `:<node id>` appended behind a forwarder. */
+export function addressOf(link: Link): string {
+  return link.nodeId === undefined ? link.address : `${link.address}:${link.nodeId}`;
+}
+
 /** The key a session is found by: radio name | address [| Wireless Node Id in hex]. */
 function peerKey(radio: string, address: string, nodeIdHex: string | undefined): string {
   return nodeIdHex === undefined ? radio + '|' + address : radio + '|' + address + '|' + nodeIdHex;
@@ -100,7 +105,8 @@ export class GatewayCore {
   readonly config: GatewaySection;
   readonly clock: Clock;
   readonly upstream: Upstream;
-  readonly predefined: PredefinedTopics;
+  /** Predefined topic ids (§6.7); replaced as a whole when the configuration is reloaded. */
+  predefined: PredefinedTopics;
   readonly radios = new Map<string, Radio>();
   readonly sessionsByPeer = new Map<string, Session>();
   readonly sessionsById = new Map<string, Session>();
@@ -116,6 +122,8 @@ export class GatewayCore {
   private readonly decodeOptions: { maxClientIdLength: number };
   /** Last time a malformed frame from an address was logged, so a babbling sensor cannot flood the log. */
   private readonly malformedLoggedAt = new Map<string, number>();
+  /** Last time a refused topic template was logged per client and id: a sensor publishing every second must not flood the log. */
+  private readonly refusedLoggedAt = new Map<string, number>();
 
   /** What radios report to. */
   readonly radioSink: RadioSink = {
@@ -142,6 +150,14 @@ export class GatewayCore {
     this.predefined = new PredefinedTopics(options.topics);
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength };
+  }
+
+  /**
+   * New topic mappings (a configuration reload). Sessions stay as they are: a subscription made by
+   * predefined id keeps the topic it was made on; publishes and deliveries use the new ids from now on.
+   */
+  setTopics(topics: TopicsSection): void {
+    this.predefined = new PredefinedTopics(topics);
   }
 
   addRadio(radio: Radio): void {
@@ -481,7 +497,7 @@ export class GatewayCore {
   private topicRefFor(session: Session, topic: string): { topicIdType: 'normal' | 'predefined' | 'short'; topicId: number } | undefined {
     const sub = session.subscriptions.get(topic);
     if (sub?.topicIdType === 'short') return { topicIdType: 'short', topicId: Buffer.from(topic).readUInt16BE(0) };
-    const predefinedId = this.predefined.idOf(session.clientId, topic);
+    const predefinedId = this.predefined.idOf({ clientId: session.clientId, address: addressOf(session.link) }, topic);
     if (predefinedId !== undefined) return { topicIdType: 'predefined', topicId: predefinedId };
     const id = session.topicIds.get(topic);
     return id === undefined ? undefined : { topicIdType: 'normal', topicId: id };
@@ -567,17 +583,39 @@ export class GatewayCore {
 
   // ---------------------------------------------------------------- client → broker
 
-  /** The broker topic for a PUBLISH's topic id (§6.6, §6.7, §6.8); undefined when unknown. */
-  resolveTopic(session: Session | undefined, topicIdType: 'normal' | 'predefined' | 'short', topicId: number): string | undefined {
+  /**
+   * The broker topic for a PUBLISH's or SUBSCRIBE's topic id (§6.6, §6.7, §6.8); undefined when unknown.
+   * A QoS -1 sender without a session is named by `peer`. A predefined template that cannot make a valid
+   * topic for this sender is logged and treated as an unknown id.
+   */
+  resolveTopic(session: Session | undefined, topicIdType: 'normal' | 'predefined' | 'short', topicId: number, peer?: Peer): string | undefined {
     switch (topicIdType) {
       case 'normal': return session?.topicNames.get(topicId);
-      case 'predefined': return this.predefined.nameOf(session?.clientId, topicId);
+      case 'predefined': {
+        const link = session?.link ?? (peer && this.linkOf(peer));
+        const found = this.predefined.lookup({ clientId: session?.clientId, address: link && addressOf(link) }, topicId);
+        if (found === undefined) return undefined;
+        if ('topic' in found) return found.topic;
+        this.logRefusedTemplate(session?.clientId ?? (link && addressOf(link)) ?? '?', topicId, found.refused);
+        return undefined;
+      }
       case 'short': {
         // Two bytes from the air may spell a wildcard or NUL, which no broker topic may contain.
         const name = shortTopicName(topicId);
         return isValidTopicName(name) ? name : undefined;
       }
     }
+  }
+
+  private logRefusedTemplate(who: string, topicId: number, why: string): void {
+    const key = `${who}|${topicId}`;
+    const now = this.clock.now();
+    const last = this.refusedLoggedAt.get(key);
+    if (last !== undefined && now - last < 60_000) return;
+    // Bounded: spoofed QoS -1 senders must not grow this map without end.
+    if (this.refusedLoggedAt.size >= 10_000) this.refusedLoggedAt.clear();
+    this.refusedLoggedAt.set(key, now);
+    this.log('warn', `${who}: predefined topic id ${topicId} refused: its template ${why}`);
   }
 
   /** Publishes to the broker; false = the outgoing queue is full (answer congestion). */

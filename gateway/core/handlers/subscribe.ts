@@ -13,8 +13,8 @@ import { actingSession } from './index.js';
 export function filterOf(core: GatewayCore, session: Session, topic: TopicRef): string | undefined {
   switch (topic.topicIdType) {
     case 'normal': return isValidTopicFilter(topic.topicName) ? topic.topicName : undefined;
-    case 'predefined': return core.predefined.nameOf(session.clientId, topic.topicId);
-    case 'short': return core.resolveTopic(session, 'short', topic.topicId);
+    case 'predefined':
+    case 'short': return core.resolveTopic(session, topic.topicIdType, topic.topicId);
   }
 }
 
