@@ -7,6 +7,8 @@ import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
 import type { Radio } from '../radios/radio.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { GatewayConfig } from './config/config-types.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { planReload } from './config/reload-plan.js';
 import { GatewayCore } from './core/core.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
@@ -16,6 +18,20 @@ export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
   logger?: Logger;
   sweepIntervalMs?: number;
+  /** The file `reload()` reads again (the daemon's --config). */
+  configPath?: string;
+}
+
+/** What a reload did; `POST /api/reload` returns it as JSON. */
+export interface ReloadResult {
+  /** The file was valid: its live settings are in effect (errors is empty). */
+  ok: boolean;
+  /** Changed key paths now in effect, e.g. `topics.predefined.5`, `log.level`. */
+  applied: string[];
+  /** Changed key paths that take effect only after a restart, e.g. `radios[0].port`, `broker.url`. */
+  needsRestart: string[];
+  /** Every problem in the file (`gateway.yaml:5:11 radios[0].port: …`); the running configuration stays. */
+  errors: string[];
 }
 
 export class Gateway {
@@ -23,11 +39,18 @@ export class Gateway {
   readonly radios: Radio[] = [];
   readonly upstream: MqttUpstream;
   private embedded: EmbeddedBroker | undefined;
+  private running: GatewayConfig;
 
-  private constructor(readonly config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined) {
+  private constructor(config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, private readonly options: GatewayOptions) {
+    this.running = config;
     this.upstream = upstream;
     this.core = core;
     this.embedded = embedded;
+  }
+
+  /** The configuration in effect: the start-up one, with the live sections of every successful reload. */
+  get config(): GatewayConfig {
+    return this.running;
   }
 
   /** Broker URL in use: the configured one, or the embedded broker's. */
@@ -51,7 +74,7 @@ export class Gateway {
       clock: options.clock ?? systemClock,
       sweepIntervalMs: options.sweepIntervalMs,
     });
-    const gateway = new Gateway(config, upstream, core, embedded);
+    const gateway = new Gateway(config, upstream, core, embedded, options);
     if (options.logger) {
       const logger = options.logger;
       core.events.on('log', (level, message) => logger.log(level, message));
@@ -68,6 +91,40 @@ export class Gateway {
     await Promise.all(gateway.radios.map((r) => r.start(core.radioSink)));
     core.start();
     return gateway;
+  }
+
+  /**
+   * Reads the configuration file again (SIGHUP, `POST /api/reload`). Topic mappings and templates and the
+   * log level take effect at once, without touching any session, so no connected or sleeping sensor is
+   * dropped; changed radio, broker and gateway keys are reported as needing a restart. A file with errors
+   * is refused whole, every error listed, and the running configuration stays.
+   */
+  async reload(path = this.options.configPath): Promise<ReloadResult> {
+    const log = (level: 'info' | 'warn' | 'error', message: string) => this.options.logger?.log(level, message);
+    if (path === undefined) {
+      const error = 'no configuration file to reload: the gateway was started without one';
+      log('error', `reload refused: ${error}`);
+      return { ok: false, applied: [], needsRestart: [], errors: [error] };
+    }
+    let next: GatewayConfig;
+    try {
+      next = loadConfig(path);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      const errors = err.message.split('\n');
+      log('error', `reload refused, the running configuration stays: ${errors.length} problem${errors.length === 1 ? '' : 's'} in ${path}`);
+      for (const line of errors) log('error', line);
+      return { ok: false, applied: [], needsRestart: [], errors };
+    }
+    const plan = planReload(this.running, next);
+    // Restart-only sections keep their running values, so they are reported again until the restart.
+    const running = { ...this.running, topics: next.topics, log: next.log };
+    if (plan.live.some((key) => key.startsWith('topics'))) this.core.setTopics(next.topics);
+    if (next.log.level !== this.running.log.level) this.options.logger?.setLevel?.(next.log.level);
+    this.running = running;
+    log('info', plan.live.length > 0 ? `reload: applied ${plan.live.join(', ')}` : `reload: nothing to apply in ${path}`);
+    if (plan.restart.length > 0) log('warn', `reload: changed but not applied until a restart: ${plan.restart.join(', ')}`);
+    return { ok: true, applied: plan.live, needsRestart: plan.restart, errors: [] };
   }
 
   /** A plain-text status report: counters, then one line per client (the daemon logs it on SIGUSR2). */

@@ -14,8 +14,8 @@ const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
       --check        validate the configuration and exit
   -v, --verbose      debug logging (overrides log.level)
   -h, --help         this text
-Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 permits Zigbee joining for 120 s;
-         SIGUSR2 logs counters and every client's state.`;
+Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the configuration;
+         SIGUSR1 permits Zigbee joining for 120 s; SIGUSR2 logs counters and every client's state.`;
 
 async function main(): Promise<number> {
   let args;
@@ -50,10 +50,12 @@ async function main(): Promise<number> {
     process.stdout.write(`${args.config}: OK\n`);
     return 0;
   }
-  const logger = consoleLogger(args.verbose ? 'debug' : config.log.level);
+  const stderrLogger = consoleLogger(args.verbose ? 'debug' : config.log.level);
+  // -v keeps debug logging whatever log.level a reload brings.
+  const logger = args.verbose ? { log: stderrLogger.log } : stderrLogger;
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start(config, { logger });
+    gateway = await Gateway.start(config, { logger, configPath: args.config });
   } catch (err) {
     logger.log('error', `cannot start: ${(err as Error).message}`);
     return 1;
@@ -66,6 +68,10 @@ async function main(): Promise<number> {
       (n) => logger.log('info', n > 0 ? `SIGUSR1: Zigbee joining permitted for ${PERMIT_JOIN_SECONDS} s` : 'SIGUSR1: no Zigbee radio to permit joining on'),
       (err) => logger.log('warn', `SIGUSR1: permit join failed: ${(err as Error).message}`),
     );
+  });
+  // `kill -HUP <pid>` reads the configuration again; the gateway logs what it applied, or why it refused.
+  process.on('SIGHUP', () => {
+    gateway.reload().catch((err) => logger.log('error', `SIGHUP: reload failed: ${(err as Error).message}`));
   });
   // `kill -USR2 <pid>` logs the gateway's counters and every client's state.
   process.on('SIGUSR2', () => {
