@@ -6,10 +6,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/config.js';
 import { Gateway } from './gateway.js';
 import { consoleLogger } from './logger.js';
+import { importPaho, PahoImportError } from './paho/import-paho.js';
 
 const PERMIT_JOIN_SECONDS = 120;
 
 const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
+       mqtt-sn-gateway import-paho PAHO_GATEWAY_CONF   (prints the equivalent gateway.yaml)
   -c, --config PATH  configuration file (default ./gateway.yaml)
       --check        validate the configuration and exit
   -v, --verbose      debug logging (overrides log.level)
@@ -17,7 +19,24 @@ const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
 Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the configuration;
          SIGUSR1 permits Zigbee joining for 120 s; SIGUSR2 logs counters and every client's state.`;
 
+/** `import-paho gateway.conf`: prints the equivalent gateway.yaml on stdout. */
+function importPahoCommand(args: string[]): number {
+  if (args.length !== 1 || args[0].startsWith('-')) {
+    process.stderr.write(`usage: mqtt-sn-gateway import-paho PAHO_GATEWAY_CONF > gateway.yaml\n`);
+    return 2;
+  }
+  try {
+    process.stdout.write(importPaho(args[0]));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof PahoImportError)) throw err;
+    process.stderr.write(`mqtt-sn-gateway import-paho: ${err.message}\n`);
+    return 2;
+  }
+}
+
 async function main(): Promise<number> {
+  if (process.argv[2] === 'import-paho') return importPahoCommand(process.argv.slice(3));
   let args;
   try {
     args = parseArgs({
