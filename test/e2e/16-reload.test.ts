@@ -89,6 +89,21 @@ describe('16 reload: Gateway.reload() returns what it did (mosquitto)', () => {
     expect(t.observer.messages.filter((m) => m.topic === 'reload/inproc/broken')).toEqual([]);
   });
 
+  it('§6.9 a subscription made by predefined id keeps its topic through a reload; UNSUBSCRIBE by that id still ends it', async () => {
+    writeFileSync(file, yaml('    1: reload/inproc/first'));
+    await t.gw.gateway.reload(file);
+    const s = await t.gw.sensor();
+    await connect(s, 'inproc-sub');
+    s.send({ type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'predefined', topicId: 1 } });
+    expect(await s.expect('SUBACK')).toMatchObject({ topicId: 1, returnCode: 0 });
+    writeFileSync(file, yaml('    1: reload/inproc/second'));
+    expect((await t.gw.gateway.reload(file)).applied).toContain('topics.predefined.1');
+    expect(t.gw.gateway.core.client('inproc-sub')!.subscriptions).toEqual([{ filter: 'reload/inproc/first', qos: 0 }]);
+    s.send({ type: 'UNSUBSCRIBE', msgId: 2, topic: { topicIdType: 'predefined', topicId: 1 } });
+    await s.expect('UNSUBACK');
+    expect(t.gw.gateway.core.client('inproc-sub')!.subscriptions).toEqual([]);
+  });
+
   it('a file that cannot be read is refused and named', async () => {
     const result = await t.gw.gateway.reload(join(dir, 'missing.yaml'));
     expect(result.ok).toBe(false);

@@ -41,7 +41,9 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
     }
     topicId = id;
   }
-  setSubscription(session, { filter, qos, topicIdType: topic.topicIdType });
+  setSubscription(session, topic.topicIdType === 'predefined'
+    ? { filter, qos, topicIdType: 'predefined', topicId: topic.topicId }
+    : { filter, qos, topicIdType: topic.topicIdType });
   session.subscribing++;
   core.addSubscription(session, filter, qos, (granted) => {
     if (granted >= 0x80) {
