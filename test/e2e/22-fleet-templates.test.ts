@@ -18,7 +18,7 @@ topics:
         30: kitchen/{clientId}/door
 `;
 
-describe('15 fleet templates (mosquitto)', () => {
+describe('22 fleet templates (mosquitto)', () => {
   const logs: string[] = [];
   const t = gatewaySuite('mosquitto', {
     configure: (config) => { config.topics = parseConfig(topicsYaml, 'fleet.yaml').topics; },

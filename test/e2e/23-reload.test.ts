@@ -34,7 +34,7 @@ async function wake(sensor: SnUdpPeer, clientId: string): Promise<string[]> {
   }
 }
 
-describe('16 reload: Gateway.reload() returns what it did (mosquitto)', () => {
+describe('23 reload: Gateway.reload() returns what it did (mosquitto)', () => {
   const t = gatewaySuite('mosquitto', { observe: [{ filter: 'reload/#', qos: 1 }] });
   const dir = mkdtempSync(join(tmpdir(), 'gw-reload-'));
   const file = join(dir, 'gateway.yaml');
@@ -111,7 +111,7 @@ describe('16 reload: Gateway.reload() returns what it did (mosquitto)', () => {
   });
 });
 
-describe('16 reload: SIGHUP to the daemon with a connected and a sleeping sensor (mosquitto)', () => {
+describe('23 reload: SIGHUP to the daemon with a connected and a sleeping sensor (mosquitto)', () => {
   let broker: RunningBroker;
   let proc: ChildProcess | undefined;
   let log = '';
