@@ -8,7 +8,7 @@ import type { Radio } from '../radios/radio.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { GatewayConfig } from './config/config-types.js';
 import { ConfigError, loadConfig } from './config/config.js';
-import { planReload } from './config/reload-plan.js';
+import { LIVE_SECTIONS, planReload } from './config/reload-plan.js';
 import { GatewayCore } from './core/core.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
@@ -47,6 +47,12 @@ export class Gateway {
     this.core = core;
     this.embedded = embedded;
   }
+
+  /** How each of LIVE_SECTIONS takes effect in the running gateway, without touching any session. */
+  private readonly liveSections: Record<(typeof LIVE_SECTIONS)[number], (next: GatewayConfig) => void | Promise<void>> = {
+    topics: (next) => this.core.setTopics(next.topics),
+    log: (next) => this.options.logger?.setLevel?.(next.log.level),
+  };
 
   /** The configuration in effect: the start-up one, with the live sections of every successful reload. */
   get config(): GatewayConfig {
@@ -118,10 +124,13 @@ export class Gateway {
     }
     const plan = planReload(this.running, next);
     // Restart-only sections keep their running values, so they are reported again until the restart.
-    const running = { ...this.running, topics: next.topics, log: next.log };
-    if (plan.live.some((key) => key.startsWith('topics'))) this.core.setTopics(next.topics);
-    if (next.log.level !== this.running.log.level) this.options.logger?.setLevel?.(next.log.level);
-    this.running = running;
+    const running: Record<string, unknown> = { ...this.running };
+    for (const section of LIVE_SECTIONS) {
+      if (!plan.live.some((key) => key === section || key.startsWith(`${section}.`) || key.startsWith(`${section}[`))) continue;
+      await this.liveSections[section](next);
+      running[section] = (next as unknown as Record<string, unknown>)[section];
+    }
+    this.running = running as unknown as GatewayConfig;
     log('info', plan.live.length > 0 ? `reload: applied ${plan.live.join(', ')}` : `reload: nothing to apply in ${path}`);
     if (plan.restart.length > 0) log('warn', `reload: changed but not applied until a restart: ${plan.restart.join(', ')}`);
     return { ok: true, applied: plan.live, needsRestart: plan.restart, errors: [] };

@@ -10,7 +10,7 @@ import type { GatewayConfig } from './config-types.js';
  * Top-level sections a running gateway takes without a restart; every other section (radios, broker,
  * gateway, stateDir) holds sockets, devices or timers open and changes only with a restart.
  */
-export const LIVE_SECTIONS: readonly string[] = ['topics', 'log'];
+export const LIVE_SECTIONS = ['topics', 'log'] as const;
 
 export interface ReloadPlan {
   /** Changed key paths in live sections, e.g. `topics.predefined.5`, `log.level`. */
@@ -24,7 +24,7 @@ export function planReload(running: GatewayConfig, next: GatewayConfig): ReloadP
   const sections = new Set([...Object.keys(running), ...Object.keys(next)]);
   for (const section of sections) {
     const changed = changedPaths((running as unknown as Record<string, unknown>)[section], (next as unknown as Record<string, unknown>)[section], [section]);
-    (LIVE_SECTIONS.includes(section) ? plan.live : plan.restart).push(...changed);
+    ((LIVE_SECTIONS as readonly string[]).includes(section) ? plan.live : plan.restart).push(...changed);
   }
   return plan;
 }
