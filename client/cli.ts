@@ -1,21 +1,30 @@
 /**
- * The `mqtt-sn` command: publish to or subscribe through an MQTT-SN gateway over UDP, like mosquitto_pub/sub.
+ * The `mqtt-sn` command: publish to or subscribe through an MQTT-SN gateway over UDP, like mosquitto_pub/sub,
+ * and find gateways (§6.1 SEARCHGW).
  *   mqtt-sn pub -t home/x -m 21.5 -q 1
  *   mqtt-sn sub -t 'home/#' -v
+ *   mqtt-sn search -h 192.168.1.255
  */
 import { parseArgs } from 'node:util';
 import { MqttSnClient, type ReceivedMessage, type TopicSpec, type WillOptions } from './client.js';
 import { formatMessage, hex } from './format.js';
+import { searchGateways, type FoundGateway } from './search.js';
 import { DEFAULT_GATEWAY_PORT } from './udp-peer.js';
 
-const USAGE = `Usage: mqtt-sn pub|sub [options]
+const USAGE = `Usage: mqtt-sn pub|sub|search [options]
 
   mqtt-sn pub -t home/kitchen/temp -m 21.5 -q 1     publish one message
   mqtt-sn sub -t 'home/#' -v                       print messages as they arrive
+  mqtt-sn search -h 192.168.1.255                  find gateways: SEARCHGW, print each GWINFO/ADVERTISE
+  mqtt-sn search -h 225.1.1.1 -p 1883              ... by multicast, as Paho clients search
 
 Gateway
-  -h, --host HOST          gateway address (default 127.0.0.1)
+  -h, --host HOST          gateway address (default 127.0.0.1); with search or --search: where
+                           SEARCHGW goes (a gateway, a broadcast address or a multicast group)
   -p, --port PORT          gateway UDP port (default ${DEFAULT_GATEWAY_PORT})
+      --search             pub/sub: send SEARCHGW to HOST:PORT first and use the first gateway
+                           that answers (§6.1)
+      --interface ADDRESS  multicast search: the local interface address to send from
 Topic
   -t, --topic TOPIC        topic name (wildcards allowed for sub)
   -T, --predefined ID      use predefined topic id ID (§6.7); with -t, -t names it in output
@@ -34,12 +43,15 @@ Subscribe
   -q, --qos QOS            requested QoS 0, 1 or 2 (default 0)
   -C, --count N            exit after N messages
   -v, --verbose            print "topic payload" instead of the payload alone
+Search
+  -C, --count N            stop after N answers
+  -W, --timeout SECONDS    listen this long for answers (default 3)
 Both
   -W, --timeout SECONDS    give up after this long (sub: stop listening; with -C, fail if short)
   -d, --debug              print every frame sent and received on stderr
       --help               this text
 
-Exit status: 0 ok, 1 error.`;
+Exit status: 0 ok, 1 error (search: no gateway answered).`;
 
 const OPTIONS = {
   host: { type: 'string', short: 'h', default: '127.0.0.1' },
@@ -62,16 +74,34 @@ const OPTIONS = {
   'will-payload': { type: 'string' },
   'will-qos': { type: 'string' },
   'will-retain': { type: 'boolean', default: false },
+  search: { type: 'boolean', default: false },
+  interface: { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
+/** How long a search listens when -W does not say. */
+const DEFAULT_SEARCH_MS = 3000;
+
 /** A usage mistake: reported with a pointer to --help. */
 class UsageError extends Error {}
+
+interface SearchSettings {
+  command: 'search';
+  host: string;
+  port: number;
+  count: number | undefined;
+  timeoutMs: number;
+  multicastInterface: string | undefined;
+  debug: boolean;
+}
 
 interface Settings {
   command: 'pub' | 'sub';
   host: string;
   port: number;
+  /** --search: host:port is where SEARCHGW goes, and the first gateway to answer is used. */
+  search: boolean;
+  multicastInterface: string | undefined;
   topic: TopicSpec;
   /** The name printed for received messages when the gateway sends a topic id the client cannot name. */
   displayTopic: string | undefined;
@@ -90,7 +120,7 @@ interface Settings {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let settings: Settings | 'help';
+  let settings: Settings | SearchSettings | 'help';
   try {
     settings = parseSettings(argv);
   } catch (err) {
@@ -102,10 +132,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (settings.command === 'search') return search(settings);
   let client: MqttSnClient | undefined;
   try {
+    const gateway = settings.search ? await findGateway(settings) : { host: settings.host, port: settings.port };
     client = await MqttSnClient.open({
-      gateway: { host: settings.host, port: settings.port },
+      gateway,
       predefined: settings.predefined,
       // A person is waiting: fail within seconds rather than the spec's T_RETRY of 10-15 s.
       retryInterval: 3000,
@@ -125,12 +157,25 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function parseSettings(argv: string[]): Settings | 'help' {
+function parseSettings(argv: string[]): Settings | SearchSettings | 'help' {
   const { values, positionals } = parseArgs({ args: joinNegativeQos(argv), options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return 'help';
   const [command, ...extra] = positionals;
-  if (command !== 'pub' && command !== 'sub') throw new UsageError(command === undefined ? 'say pub or sub' : `unknown command "${command}": say pub or sub`);
+  if (command !== 'pub' && command !== 'sub' && command !== 'search') {
+    throw new UsageError(command === undefined ? 'say pub, sub or search' : `unknown command "${command}": say pub, sub or search`);
+  }
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  if (command === 'search') {
+    return {
+      command,
+      host: values.host,
+      port: integer('-p', values.port, 1, 65_535),
+      count: values.count === undefined ? undefined : integer('-C', values.count, 1, Number.MAX_SAFE_INTEGER),
+      timeoutMs: values.timeout === undefined ? DEFAULT_SEARCH_MS : integer('-W', values.timeout, 1, 86_400) * 1000,
+      multicastInterface: values.interface,
+      debug: values.debug,
+    };
+  }
 
   const qos = integer('-q', values.qos, command === 'pub' ? -1 : 0, 2) as Settings['qos'];
   const predefinedId = values.predefined === undefined ? undefined : integer('-T', values.predefined, 0, 0xffff);
@@ -168,6 +213,8 @@ function parseSettings(argv: string[]): Settings | 'help' {
     command,
     host: values.host,
     port: integer('-p', values.port, 1, 65_535),
+    search: values.search,
+    multicastInterface: values.interface,
     topic,
     displayTopic: values.topic ?? (predefinedId === undefined ? undefined : String(predefinedId)),
     predefined,
@@ -203,6 +250,39 @@ function integer(flag: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!/^-?\d+$/.test(text) || value < min || value > max) throw new UsageError(`${flag}: "${text}" is not an integer in ${min}..${max}`);
   return value;
+}
+
+function describeGateway(g: FoundGateway): string {
+  const where = g.host.includes(':') ? `[${g.host}]:${g.port}` : `${g.host}:${g.port}`;
+  return `${g.via} gwId=${g.gwId}${g.duration === undefined ? '' : ` duration=${g.duration}`} from ${where}`;
+}
+
+/** `mqtt-sn search`: one line per distinct answer, as it arrives; exit 1 when nobody answered. */
+async function search(s: SearchSettings): Promise<number> {
+  try {
+    const found = await searchGateways({
+      to: { host: s.host, port: s.port },
+      timeoutMs: s.timeoutMs,
+      count: s.count,
+      multicastInterface: s.multicastInterface,
+      onFound: (g) => process.stdout.write(`${describeGateway(g)}\n`),
+    });
+    if (found.length > 0) return 0;
+    process.stderr.write(`mqtt-sn: no gateway answered SEARCHGW sent to ${s.host}:${s.port} within ${s.timeoutMs / 1000} s\n`);
+    return 1;
+  } catch (err) {
+    process.stderr.write(`mqtt-sn: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+/** --search: the first gateway that answers SEARCHGW sent to -h/-p (§6.1). */
+async function findGateway(s: Settings): Promise<{ host: string; port: number }> {
+  const timeoutMs = s.timeoutMs ?? DEFAULT_SEARCH_MS;
+  const [first] = await searchGateways({ to: { host: s.host, port: s.port }, count: 1, timeoutMs, multicastInterface: s.multicastInterface });
+  if (!first) throw new Error(`no gateway answered SEARCHGW sent to ${s.host}:${s.port} within ${timeoutMs / 1000} s`);
+  if (s.debug) process.stderr.write(`found ${describeGateway(first)}\n`);
+  return { host: first.host, port: first.port };
 }
 
 async function publish(client: MqttSnClient, s: Settings): Promise<void> {

@@ -150,15 +150,17 @@ export class Gateway {
     return lines;
   }
 
-  /** Opens (seconds > 0) or closes (0) joining on every Zigbee radio; returns how many radios took it. */
-  async permitJoin(seconds: number): Promise<number> {
-    let count = 0;
+  /** Opens (seconds > 0) or closes (0) joining on every Zigbee radio; returns how many Zigbee radios there are and how many took it. */
+  async permitJoin(seconds: number): Promise<{ radios: number; permitted: number }> {
+    let radios = 0;
+    let permitted = 0;
     for (const radio of this.radios) {
       if (radio.kind !== 'zigbee') continue;
-      await (radio as Radio & { permitJoin(seconds: number): Promise<void> }).permitJoin(seconds);
-      count++;
+      radios++;
+      // A radio whose dongle is missing says so in its own log line and answers false.
+      if (await (radio as Radio & { permitJoin(seconds: number): Promise<boolean> }).permitJoin(seconds)) permitted++;
     }
-    return count;
+    return { radios, permitted };
   }
 
   async stop(): Promise<void> {

@@ -84,7 +84,15 @@ async function main(): Promise<number> {
   // `kill -USR1 <pid>` lets new Zigbee sensors join for two minutes, without a restart.
   process.on('SIGUSR1', () => {
     gateway.permitJoin(PERMIT_JOIN_SECONDS).then(
-      (n) => logger.log('info', n > 0 ? `SIGUSR1: Zigbee joining permitted for ${PERMIT_JOIN_SECONDS} s` : 'SIGUSR1: no Zigbee radio to permit joining on'),
+      ({ radios, permitted }) =>
+        logger.log(
+          permitted > 0 || radios === 0 ? 'info' : 'warn',
+          permitted > 0
+            ? `SIGUSR1: Zigbee joining permitted for ${PERMIT_JOIN_SECONDS} s`
+            : radios > 0
+              ? 'SIGUSR1: Zigbee joining not permitted: no Zigbee coordinator is running'
+              : 'SIGUSR1: no Zigbee radio to permit joining on',
+        ),
       (err) => logger.log('warn', `SIGUSR1: permit join failed: ${(err as Error).message}`),
     );
   });

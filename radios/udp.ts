@@ -18,6 +18,19 @@ const MAX_UDP6_PAYLOAD = 65_527;
 /** Parsed addresses are cached for the send path; past this many the cache starts over (spoofed sources). */
 const ADDRESS_CACHE_LIMIT = 100_000;
 
+/**
+ * Multicast discovery as Paho's MQTT-SN clients use it (225.1.1.1:1883 by default): the radio joins
+ * `group`, hears SEARCHGW sent there, and sends ADVERTISE/GWINFO there too.
+ */
+export interface UdpMulticastConfig {
+  group: string;
+  port: number;
+  /** Hops a multicast datagram may take (IP TTL); 1 keeps it on the local network. */
+  ttl: number;
+  /** Local address of the interface to join on and send from; default the radio's host unless that is a wildcard. */
+  interface?: string;
+}
+
 /** One `type: udp` entry of gateway.yaml's `radios:`, defaults filled in (gateway/config/config.ts reads it). */
 export interface UdpRadioConfig {
   type: 'udp';
@@ -30,7 +43,12 @@ export interface UdpRadioConfig {
   broadcastPort: number;
   /** Bytes of kernel receive buffer asked for (SO_RCVBUF; capped by net.core.rmem_max); 0 = the kernel's default. */
   receiveBufferSize: number;
+  /** Optional multicast discovery group. */
+  multicast?: UdpMulticastConfig;
 }
+
+/** How the radio makes sockets; tests hand in a recorder to check the socket options without a network. */
+export type UdpSocketFactory = (options: dgram.SocketOptions) => dgram.Socket;
 
 export class UdpRadio implements Radio {
   readonly kind = 'udp' as const;
@@ -40,14 +58,18 @@ export class UdpRadio implements Radio {
   private readonly config: UdpRadioConfig;
   private readonly family: 'udp4' | 'udp6';
   private socket: dgram.Socket | undefined;
+  /** Bound to the multicast group's address and port, joined to the group; receives only. */
+  private multicastSocket: dgram.Socket | undefined;
+  private readonly createSocket: UdpSocketFactory;
   private sink: RadioSink | undefined;
   private broadcastEnabled = false;
   private stopped = true;
   private readonly backoff = new Backoff();
   private readonly endpoints = new Map<string, UdpEndpoint>();
 
-  constructor(config: UdpRadioConfig) {
+  constructor(config: UdpRadioConfig, createSocket: UdpSocketFactory = dgram.createSocket) {
     this.config = config;
+    this.createSocket = createSocket;
     this.name = config.name;
     this.family = isIPv6(config.host) ? 'udp6' : 'udp4';
     this.maxFrameSize = this.family === 'udp6' ? MAX_UDP6_PAYLOAD : MAX_UDP4_PAYLOAD;
@@ -82,10 +104,11 @@ export class UdpRadio implements Radio {
   async stop(): Promise<void> {
     this.stopped = true;
     this.backoff.cancel();
-    const socket = this.socket;
+    const sockets = [this.socket, this.multicastSocket];
     this.socket = undefined;
+    this.multicastSocket = undefined;
     this.broadcastEnabled = false;
-    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await Promise.all(sockets.map((socket) => socket && new Promise<void>((resolve) => socket.close(() => resolve()))));
   }
 
   send(address: string, frame: Buffer): void {
@@ -116,6 +139,47 @@ export class UdpRadio implements Radio {
       this.broadcastEnabled = true;
     }
     socket.send(frame, this.config.broadcastPort, this.config.broadcastAddress, this.onSent);
+    const multicast = this.config.multicast;
+    // Sent from the unicast socket, so clients learn the address:port they are to CONNECT to.
+    if (multicast && this.multicastSocket) socket.send(frame, multicast.port, multicast.group, this.onSent);
+  }
+
+  /** The interface multicast is joined on and sent from: the configured one, else a specific bound host. */
+  private multicastInterface(): string | undefined {
+    const configured = this.config.multicast?.interface;
+    if (configured !== undefined) return configured;
+    const host = this.config.host;
+    return host === '0.0.0.0' || host === '::' ? undefined : host;
+  }
+
+  /**
+   * Joins the multicast group on a second socket bound to the group's address (so it hears only the
+   * group, not unicast to that port). A failure is logged and leaves unicast and broadcast working.
+   */
+  private async openMulticast(unicast: dgram.Socket, multicast: UdpMulticastConfig): Promise<void> {
+    const where = formatUdpAddress(multicast.group, multicast.port);
+    const iface = this.multicastInterface();
+    const socket = this.createSocket({ type: this.family, reuseAddr: true });
+    try {
+      unicast.setMulticastTTL(multicast.ttl);
+      if (iface !== undefined) unicast.setMulticastInterface(iface);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(multicast.port, multicast.group, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      socket.addMembership(multicast.group, iface);
+    } catch (err) {
+      socket.close();
+      this.sink?.log('error', `${this.name}: cannot join multicast ${where}${iface ? ` on ${iface}` : ''}: ${(err as Error).message}; discovery by multicast is off`);
+      return;
+    }
+    socket.on('message', this.onMessage);
+    socket.on('error', this.onError);
+    this.multicastSocket = socket;
+    this.sink?.log('info', `${this.name}: joined multicast ${where}${iface ? ` on ${iface}` : ''}`);
   }
 
   /**
@@ -139,7 +203,7 @@ export class UdpRadio implements Radio {
 
   /** Binds a fresh socket; on failure logs one line and retries with backoff, resolving either way. */
   private async open(): Promise<void> {
-    const socket = dgram.createSocket({ type: this.family });
+    const socket = this.createSocket({ type: this.family });
     const { host, port } = this.config;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -166,6 +230,8 @@ export class UdpRadio implements Radio {
     socket.on('error', this.onError);
     this.socket = socket;
     this.sink?.log('info', `${this.name}: listening on ${this.localAddress}`);
+    if (this.config.multicast) await this.openMulticast(socket, this.config.multicast);
+    if (this.stopped) await this.stop();
   }
 
   // Handlers are fields created once, so the per-datagram path allocates no closures.

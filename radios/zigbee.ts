@@ -6,6 +6,7 @@
  *
  * herdsman keeps process-wide state (device cache, database handle, logger), so run one ZigbeeRadio per process.
  */
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Controller, setLogger, Zcl, type Events, type Models } from 'zigbee-herdsman';
 import { Backoff, type BackoffOptions } from '../common/backoff.js';
@@ -22,6 +23,8 @@ export interface ZigbeeRadioOptions {
   stateDir?: string;
   /** Restart backoff after a failed start or a lost dongle (tests inject timers). */
   backoff?: BackoffOptions;
+  /** How often a serial dongle's device path is checked while running (ms). */
+  presenceCheckMs?: number;
 }
 
 export interface ZigbeeRadioStats {
@@ -35,6 +38,12 @@ export interface ZigbeeRadioStats {
 /** herdsman refuses longer windows; 255 would often mean "forever". */
 const MAX_PERMIT_JOIN_SECONDS = 254;
 const IEEE_ADDRESS = /^0x[0-9a-f]{16}$/;
+/** herdsman's start results, in the operator's words: a formation means every device must pair again. */
+const START_RESULTS: Record<string, string> = {
+  reset: 'formed a new network',
+  resumed: 'resumed the network',
+  restored: 'restored the network from the backup',
+};
 
 export function zigbeeAddress(ieeeAddr: string): string {
   return `zigbee:${ieeeAddr}`;
@@ -86,6 +95,10 @@ export class ZigbeeRadio implements Radio {
   private stopped = true;
   private abort: AbortController | undefined;
   private attempt: Promise<void> | undefined;
+  private readonly presenceCheckMs: number;
+  private presenceTimer: NodeJS.Timeout | undefined;
+  /** Why the running coordinator is being given up, for the one log line that says so. */
+  private lostReason: string | undefined;
   /** Devices heard speaking MQTT-SN this run → the endpoint they spoke from (where replies go). */
   private readonly peers = new Map<string, number>();
 
@@ -97,6 +110,7 @@ export class ZigbeeRadio implements Radio {
     this.maxFrameSize = config.maxFrameSize;
     this.stateDir = options.stateDir ?? dirname(config.databasePath);
     this.backoff = new Backoff(options.backoff);
+    this.presenceCheckMs = options.presenceCheckMs ?? 2000;
     this.cluster = mqttSnCluster(config.clusterId, config.manufacturerCode);
   }
 
@@ -114,6 +128,7 @@ export class ZigbeeRadio implements Radio {
   async stop(): Promise<void> {
     this.stopped = true;
     this.backoff.cancel();
+    this.stopWatchingPresence();
     this.abort?.abort();
     await this.attempt;
     const controller = this.controller;
@@ -127,19 +142,21 @@ export class ZigbeeRadio implements Radio {
     }
   }
 
-  /** Opens the network for joining for `seconds` (0 closes it; capped at 254). */
-  async permitJoin(seconds: number): Promise<void> {
+  /** Opens the network for joining for `seconds` (0 closes it; capped at 254). Resolves true when the dongle took it. */
+  async permitJoin(seconds: number): Promise<boolean> {
     const controller = this.controller;
     if (!controller) {
       this.log('warn', 'cannot permit joining: the Zigbee coordinator is not running');
-      return;
+      return false;
     }
     const time = Math.max(0, Math.min(MAX_PERMIT_JOIN_SECONDS, Math.floor(seconds)));
     try {
       await controller.permitJoin(time);
       this.log('info', time > 0 ? `Zigbee devices may join for ${time}s` : 'Zigbee joining closed');
+      return true;
     } catch (error) {
       this.log('warn', `permit join failed: ${describe(error)}`);
+      return false;
     }
   }
 
@@ -219,8 +236,9 @@ export class ZigbeeRadio implements Radio {
     this.backoff.reset();
     this.controller = controller;
     this.listen(controller);
+    this.watchPresence(controller);
     for (const device of controller.getDevicesIterator()) this.register(device);
-    this.log('info', `Zigbee coordinator started (${result}) on ${this.config.path}, channel ${this.config.channel}, PAN 0x${this.config.panId.toString(16).padStart(4, '0')}`);
+    this.log('info', `Zigbee coordinator started on ${this.config.path}: ${START_RESULTS[result] ?? result}, channel ${this.config.channel}, PAN 0x${this.config.panId.toString(16).padStart(4, '0')}`);
     if (this.config.permitJoin > 0) await this.permitJoin(this.config.permitJoin);
   }
 
@@ -264,14 +282,56 @@ export class ZigbeeRadio implements Radio {
     controller.on('message', (message) => this.onMessage(message));
     // Custom clusters live only in memory: teach every new or re-interviewed device ours.
     controller.on('deviceJoined', ({ device }) => this.register(device));
-    controller.on('deviceInterview', ({ device }) => this.register(device));
+    controller.on('deviceInterview', ({ status, device }) => {
+      this.register(device);
+      this.logInterview(status, device);
+    });
     controller.on('deviceLeave', ({ ieeeAddr }) => this.peers.delete(ieeeAddr));
     controller.on('adapterDisconnected', () => void this.onAdapterLost(controller));
+  }
+
+  /**
+   * A serial dongle that is unplugged takes its device node with it, but herdsman may not notice: the serial
+   * binding reports the read error (EIO) without closing the port, and every request then waits out its
+   * time-out. So while running, check that the path still exists; when it is gone, close herdsman's transport
+   * the way a lost connection closes it, so herdsman's own disconnect handling runs and the radio retries.
+   * (A `tcp://` coordinator needs no such check: the socket closes.)
+   */
+  private watchPresence(controller: Controller): void {
+    // Only a path that is there now can vanish (a test double's made-up path never was).
+    if (!isDevicePath(this.config.path) || !existsSync(this.config.path)) return;
+    this.stopWatchingPresence();
+    this.presenceTimer = setInterval(() => {
+      if (this.controller !== controller) return this.stopWatchingPresence();
+      if (existsSync(this.config.path)) return;
+      this.stopWatchingPresence();
+      this.lostReason = `the Zigbee dongle ${this.config.path} is gone (unplugged?)`;
+      const transport = (controller as unknown as ControllerInternals).adapter?.transport;
+      if (transport?.emit) transport.emit('close');
+      else void this.onAdapterLost(controller);
+    }, this.presenceCheckMs);
+    this.presenceTimer.unref();
+  }
+
+  private stopWatchingPresence(): void {
+    clearInterval(this.presenceTimer);
+    this.presenceTimer = undefined;
   }
 
   private register(device: Device): void {
     if (device.type === 'Coordinator' || device.type === 'GreenPower') return;
     device.addCustomCluster(MQTT_SN_CLUSTER_NAME, this.cluster);
+  }
+
+  /** One line per join an operator can act on: who joined, and whether it declared our cluster (so hears ADVERTISE). */
+  private logInterview(status: 'started' | 'successful' | 'failed', device: Device): void {
+    const address = zigbeeAddress(device.ieeeAddr);
+    if (status === 'failed') {
+      this.log('warn', `Zigbee device ${address} joined but its interview failed; it can still speak MQTT-SN, and hears ADVERTISE once it has spoken`);
+    } else if (status === 'successful') {
+      const declares = this.speaksMqttSn(device) ? `lists cluster 0x${this.config.clusterId.toString(16)}` : `does not list cluster 0x${this.config.clusterId.toString(16)}`;
+      this.log('info', `Zigbee device ${address} joined and was interviewed (network address 0x${device.networkAddress.toString(16).padStart(4, '0')}, ${declares})`);
+    }
   }
 
   private onMessage(message: Events.MessagePayload): void {
@@ -294,8 +354,11 @@ export class ZigbeeRadio implements Radio {
   private async onAdapterLost(controller: Controller): Promise<void> {
     if (this.controller !== controller) return;
     this.controller = undefined;
+    this.stopWatchingPresence();
+    const reason = this.lostReason ?? `the Zigbee adapter on ${this.config.path} disconnected`;
+    this.lostReason = undefined;
     await discard(controller);
-    if (!this.stopped) this.retry(`the Zigbee adapter on ${this.config.path} disconnected`);
+    if (!this.stopped) this.retry(reason);
   }
 
   private speaksMqttSn(device: Device): boolean {
@@ -342,9 +405,14 @@ export class ZigbeeRadio implements Radio {
   }
 }
 
-/** The adapter a Controller keeps private; only its serial/TCP transport is touched, and only to close it. */
+/** The adapter a Controller keeps private; only its serial/TCP transport is touched: to close it, or to report it closed. */
 interface ControllerInternals {
-  adapter?: { transport?: { close(): Promise<void> } };
+  adapter?: { transport?: { close(): Promise<void>; emit?(event: 'close'): boolean } };
+}
+
+/** A serial device path, as opposed to herdsman's network forms (`tcp://`, `socket://`, `mdns://`). */
+function isDevicePath(path: string): boolean {
+  return !/^[a-z]+:\/\//i.test(path);
 }
 
 /**

@@ -6,6 +6,8 @@ import type { SnMessage } from './types.js';
 /** Per-call decode settings, resolved once so decoders read plain fields. */
 export interface DecodeContext {
   readonly maxClientIdLength: number;
+  /** See DecodeOptions.checkClientIdentity. */
+  readonly checkClientIdentity: boolean;
   /** True while decoding the frame carried by a Forwarder Encapsulation (§5.5). */
   readonly insideEncapsulation: boolean;
   /** The frame decoder, handed down so ENCAPSULATED can decode its inner frame without an import cycle. */

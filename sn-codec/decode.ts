@@ -41,13 +41,19 @@ function decodeFrame(buf: Buffer, start: number, end: number, ctx: DecodeContext
 
 const DEFAULT_CONTEXT: DecodeContext = {
   maxClientIdLength: DEFAULT_MAX_CLIENT_ID_LENGTH,
+  checkClientIdentity: true,
   insideEncapsulation: false,
   decodeFrame,
 };
 
 function contextFor(options: DecodeOptions | undefined): DecodeContext {
-  if (options === undefined || options.maxClientIdLength === undefined) return DEFAULT_CONTEXT;
-  return { maxClientIdLength: options.maxClientIdLength, insideEncapsulation: false, decodeFrame };
+  if (options === undefined || (options.maxClientIdLength === undefined && options.checkClientIdentity === undefined)) return DEFAULT_CONTEXT;
+  return {
+    maxClientIdLength: options.maxClientIdLength ?? DEFAULT_MAX_CLIENT_ID_LENGTH,
+    checkClientIdentity: options.checkClientIdentity ?? true,
+    insideEncapsulation: false,
+    decodeFrame,
+  };
 }
 
 /**

@@ -34,6 +34,8 @@ export interface ConnectMessage {
   /** Keep-alive duration in seconds. */
   duration: number;
   clientId: string;
+  /** Only when decoded with checkClientIdentity: false; 0x01 is MQTT-SN 1.2. encode always writes 0x01. */
+  protocolId?: number;
 }
 export interface ConnackMessage { type: 'CONNACK'; returnCode: ReturnCode }
 export interface WillTopicReqMessage { type: 'WILLTOPICREQ' }
@@ -112,6 +114,12 @@ export type SnMessageOf<T extends SnMessageType> = Extract<SnMessage, { type: T 
 export interface DecodeOptions {
   /** Longest ClientId accepted in CONNECT and PINGREQ; the spec says 23, some clients send more. Default 23. */
   maxClientIdLength?: number;
+  /**
+   * false: CONNECT's ProtocolId and ClientId (and PINGREQ's ClientId length) are not checked here but
+   * handed to the caller (CONNECT then carries `protocolId`), so a gateway can answer CONNACK 0x03
+   * instead of dropping the frame. Default true: such frames are malformed ('bad-protocol-id', 'bad-client-id').
+   */
+  checkClientIdentity?: boolean;
 }
 
 export type SnCodecErrorReason =

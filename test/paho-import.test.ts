@@ -37,7 +37,7 @@ describe('import-paho', () => {
     const config = parseConfig(full.stdout, 'converted.yaml');
     expect(config.gateway).toMatchObject({ id: 3, advertiseInterval: 600, maxClients: 50 });
     expect(config.broker).toMatchObject({ url: 'mqtt://127.0.0.1:1884', username: 'greenhouse', password: '1234', mode: 'aggregating' });
-    expect(config.radios).toEqual([expect.objectContaining({ type: 'udp', host: '0.0.0.0', port: 10020, broadcastAddress: '225.1.1.1', broadcastPort: 1885 })]);
+    expect(config.radios).toEqual([expect.objectContaining({ type: 'udp', host: '0.0.0.0', port: 10020, multicast: expect.objectContaining({ group: '225.1.1.1', port: 1885, ttl: 1 }) })]);
   });
 
   it('§6.7 converts the predefined topic list: * and COMMON for every client, others per ClientId', () => {

@@ -8,6 +8,7 @@
  * Every problem found is collected and thrown at once as one ConfigError.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type {
@@ -254,6 +255,27 @@ const radioName = refine(text(), (name, path, issues) =>
   /^[A-Za-z0-9_.-]+$/.test(name) ? name : issues.report(path, `must use only letters, digits, '_', '.' and '-' (got ${JSON.stringify(name)})`),
 );
 
+/** A multicast group address: 224.0.0.0/4 for IPv4, ff00::/8 for IPv6. */
+const multicastGroup = refine(text(), (group, path, issues) => {
+  const family = isIP(group);
+  const multicast = family === 4 ? Number(group.split('.')[0]) >= 224 && Number(group.split('.')[0]) <= 239 : family === 6 && /^ff/i.test(group);
+  return multicast ? group : issues.report(path, `must be a multicast group address, 224.0.0.0 to 239.255.255.255 or ff00::/8 (got ${JSON.stringify(group)})`);
+});
+
+const ipAddress = refine(text(), (address, path, issues) =>
+  isIP(address) !== 0 ? address : issues.report(path, `must be the IP address of a local interface (got ${JSON.stringify(address)})`));
+
+/** Paho's MQTT-SN clients search and listen on 225.1.1.1:1883 unless their firmware says otherwise. */
+const udpMulticast = object(
+  {
+    group: withDefault(multicastGroup, '225.1.1.1'),
+    port: withDefault(port, 1883),
+    ttl: withDefault(integer(0, 255), 1),
+    interface: optional(ipAddress),
+  },
+  'udp multicast',
+);
+
 const udpRadio = object(
   {
     type: oneOf('udp'),
@@ -263,6 +285,7 @@ const udpRadio = object(
     broadcastAddress: withDefault(host(), '127.255.255.255'),
     broadcastPort: optional(port),
     receiveBufferSize: withDefault(integer(0, 256 * 1024 * 1024), 4 * 1024 * 1024),
+    multicast: optional(udpMulticast),
   },
   'a udp radio',
 );
@@ -463,7 +486,12 @@ function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseD
 function finishRadios(radios: NamedRadio[], stateDir: string, baseDir: string, issues: Issues): RadioConfig[] {
   let firstZigbee: number | undefined;
   return radios.map((r, index): RadioConfig => {
-    if (r.type === 'udp') return { ...r, broadcastPort: r.broadcastPort ?? r.port };
+    if (r.type === 'udp') {
+      if (r.multicast && (isIP(r.multicast.group) === 6) !== isIPv6Host(r.host)) {
+        issues.report(['radios', index, 'multicast', 'group'], `must be of the same IP version as host ${r.host}`);
+      }
+      return { ...r, broadcastPort: r.broadcastPort ?? r.port };
+    }
     if (r.type !== 'zigbee') return r;
     if (firstZigbee === undefined) firstZigbee = index;
     else issues.report(['radios', index, 'type'], `only one zigbee radio per gateway (radios[${firstZigbee}] is one): zigbee-herdsman keeps process-wide state; run a second gateway for a second coordinator`);
@@ -481,4 +509,9 @@ function checkClientIds(topics: TopicsSection, maxLength: number, issues: Issues
       issues.report(['topics', 'clients', clientId], `ClientId is ${clientId.length} characters, longer than gateway.maxClientIdLength (${maxLength})`, 'key');
     }
   }
+}
+
+/** The UDP radio opens an IPv6 socket for an IPv6 host (radios/udp.ts). */
+function isIPv6Host(host: string): boolean {
+  return isIP(host) === 6;
 }

@@ -6,11 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { decode, encode, shortTopicName, SnCodecError } from '../../sn-codec/index.js';
-import type { SnMessage } from '../../sn-codec/types.js';
+import type { DecodeOptions, SnMessage } from '../../sn-codec/types.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { GatewaySection, TopicsSection } from '../config/config-types.js';
+import { AnswerLimit } from './answer-limit.js';
 import { dispatch } from './handlers/index.js';
+import { stripTrailingNul } from './lenient-input.js';
 import { PredefinedTopics } from './predefined-topics.js';
 import {
   type ClientState, type Inflight, type Link, type OutboundMessage, type Session,
@@ -63,6 +65,14 @@ export interface CoreStats {
   willsPublished: number;
   /** Frames whose handling threw: a bug, logged with its stack; the gateway carries on. */
   internalErrors: number;
+  /** Name fields (ClientId, topic names, will topic) that arrived with one trailing NUL, stripped. */
+  trailingNulStripped: number;
+  /** CONNECTs answered with a refusing CONNACK (bad ProtocolId or ClientId, invalid will topic, maxClients). */
+  connectsRefused: number;
+  /** DISCONNECTs sent to senders the gateway could not map to a session (§5.4.21). */
+  unmappedDisconnects: number;
+  /** ...and those not sent, because that sender had one less than a second ago (no amplification). */
+  unmappedDisconnectsSuppressed: number;
 }
 
 export interface CoreEvents {
@@ -85,6 +95,9 @@ export interface CoreOptions {
 /** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
 export const ENDED_SESSION_KEPT_MS = 3_600_000;
 
+/** Unmapped senders remembered for the DISCONNECT rate limit; beyond, new ones within the second get none. */
+export const UNMAPPED_SENDERS_TRACKED = 10_000;
+
 
 /** A client's address as topic templates see it: the radio address, `:<node id>` appended behind a forwarder. */
 export function addressOf(link: Link): string {
@@ -101,6 +114,7 @@ export class GatewayCore {
   readonly stats: CoreStats = {
     framesIn: 0, framesOut: 0, malformed: 0, unexpected: 0, oversize: 0, publishedToBroker: 0,
     deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0,
+    trailingNulStripped: 0, connectsRefused: 0, unmappedDisconnects: 0, unmappedDisconnectsSuppressed: 0,
   };
   readonly config: GatewaySection;
   readonly clock: Clock;
@@ -119,11 +133,13 @@ export class GatewayCore {
   private sweepTimer: TimerHandle | undefined;
   private advertiseTimer: TimerHandle | undefined;
   private readonly sweepIntervalMs: number;
-  private readonly decodeOptions: { maxClientIdLength: number };
+  private readonly decodeOptions: DecodeOptions;
   /** Last time a malformed frame from an address was logged, so a babbling sensor cannot flood the log. */
   private readonly malformedLoggedAt = new Map<string, number>();
   /** Last time a refused topic template was logged per client and id: a sensor publishing every second must not flood the log. */
   private readonly refusedLoggedAt = new Map<string, number>();
+  /** One DISCONNECT per second per unmapped sender, for at most this many senders at once. */
+  private readonly unmappedAnswers = new AnswerLimit(1000, UNMAPPED_SENDERS_TRACKED);
 
   /** What radios report to. */
   readonly radioSink: RadioSink = {
@@ -149,7 +165,8 @@ export class GatewayCore {
     this.shared = new SharedSubscriptions(options.upstream);
     this.predefined = new PredefinedTopics(options.topics);
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
-    this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength };
+    // ProtocolId and ClientId are the CONNECT handler's to check: it answers CONNACK 0x03 (§5.4.5).
+    this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength, checkClientIdentity: false };
   }
 
   /**
@@ -214,6 +231,11 @@ export class GatewayCore {
         return;
       }
     }
+    const lenient = stripTrailingNul(message);
+    if (lenient) {
+      this.stats.trailingNulStripped++;
+      message = lenient;
+    }
     const key = peerKey(radio.name, address, nodeIdHex);
     const peer: Peer = { radio, address, nodeId, key };
     const session = this.sessionsByPeer.get(key);
@@ -247,6 +269,22 @@ export class GatewayCore {
     this.stats.unexpected++;
     this.events.emit('frameDropped', peer.radio.name, peer.address, `unexpected ${message.type}: ${why}`);
     this.log('debug', `${peer.radio.name}: ${message.type} from ${peer.address} dropped: ${why}`);
+  }
+
+  /**
+   * A message the gateway cannot map to a session (§5.4.21): counted as unexpected and answered with
+   * DISCONNECT, so the sensor reconnects at once (e.g. after a gateway restart). At most one per
+   * address per second; the rest are counted.
+   */
+  unmapped(peer: Peer, message: SnMessage, why: string): void {
+    this.unexpected(peer, message, why);
+    // Per address, not per node behind a forwarder: the forwarder's address is what a flood would hit.
+    if (!this.unmappedAnswers.allow(peerKey(peer.radio.name, peer.address, undefined), this.clock.now())) {
+      this.stats.unmappedDisconnectsSuppressed++;
+      return;
+    }
+    this.stats.unmappedDisconnects++;
+    this.sendToPeer(peer, { type: 'DISCONNECT' });
   }
 
   // ---------------------------------------------------------------- frames out

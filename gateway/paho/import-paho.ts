@@ -41,6 +41,7 @@ class PahoImport {
   private readonly gateway = new Map<string, Converted>();
   private readonly broker = new Map<string, Converted>();
   private readonly udp = new Map<string, Converted>();
+  private readonly multicast = new Map<string, Converted>();
   private readonly xbee = new Map<string, Converted>();
   private readonly predefined = new Map<number, Converted>();
   private readonly perClient = new Map<string, Map<number, Converted>>();
@@ -134,11 +135,14 @@ class PahoImport {
     // Paho binds its UDP port on every interface.
     this.udp.set('host', { value: '0.0.0.0', from: 'Paho listens on every interface' });
     this.integer('GatewayPortNo', 1, 65535, this.udp, 'port');
+    // Paho discovers over a multicast group: SEARCHGW is heard there, ADVERTISE and GWINFO are sent there.
     const group = this.take('MulticastIP');
-    if (group) this.udp.set('broadcastAddress', { value: group.value, from: 'Paho MulticastIP: ADVERTISE and GWINFO go there; the gateway does not join the group, so SEARCHGW must reach its own address or the LAN broadcast' });
-    this.integer('MulticastPortNo', 1, 65535, this.udp, 'broadcastPort');
-    const ttl = this.take('MulticastTTL');
-    if (ttl) this.note(ttl, 'no equivalent: broadcasts leave with the system default (TTL 1 for multicast)');
+    if (group) {
+      if (isMulticastV4(group.value)) this.multicast.set('group', { value: group.value, from: 'Paho MulticastIP' });
+      else this.note(group, 'not an IPv4 multicast group (224.0.0.0 to 239.255.255.255); not converted');
+    }
+    this.integer('MulticastPortNo', 1, 65535, this.multicast, 'port');
+    this.integer('MulticastTTL', 0, 255, this.multicast, 'ttl');
     for (const name of IPV6_KEYS) {
       const setting = this.take(name);
       if (setting) this.note(setting, "Paho's UDP6 build; for IPv6 give the udp radio host: '::' (not converted)");
@@ -249,6 +253,10 @@ class PahoImport {
     out.push('radios:');
     out.push('  - type: udp');
     for (const [key, c] of this.udp) out.push(`    ${key}: ${scalar(c.value)}  # ${c.from}`);
+    if (this.multicast.size > 0) {
+      out.push('    multicast:  # discovery as Paho does it: SEARCHGW heard on the group, ADVERTISE and GWINFO sent there');
+      for (const [key, c] of this.multicast) out.push(`      ${key}: ${scalar(c.value)}  # ${c.from}`);
+    }
     if (this.xbee.size > 0) {
       out.push('  # Paho builds one sensor network (make SENSORNET=…); if yours was XBee, use this radio instead of udp:');
       out.push('  # - type: xbee');
@@ -288,6 +296,11 @@ function section(out: string[], name: string, entries: Map<string, Converted>): 
 /** A YAML scalar, quoted where YAML would read it otherwise (`yes`, `1234` as a password, `a: b`). */
 function scalar(value: unknown): string {
   return stringify(value).trimEnd();
+}
+
+function isMulticastV4(address: string): boolean {
+  const octets = address.split('.');
+  return octets.length === 4 && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255) && Number(octets[0]) >= 224 && Number(octets[0]) <= 239;
 }
 
 function readText(path: string, what: string): string {

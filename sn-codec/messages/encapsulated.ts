@@ -17,7 +17,7 @@ export const ENCAPSULATED: MessageCodec<EncapsulatedMessage> = {
     if (ctx.insideEncapsulation) fail('reserved-type', 'ENCAPSULATED inside ENCAPSULATED is not allowed (§5.5)');
     expectBodyAtLeast('ENCAPSULATED', frameEnd - p, 1);
     const innerContext: DecodeContext = {
-      maxClientIdLength: ctx.maxClientIdLength,
+      ...ctx,
       insideEncapsulation: true,
       decodeFrame: ctx.decodeFrame,
     };

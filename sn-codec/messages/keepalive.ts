@@ -12,7 +12,7 @@ export const PINGREQ: MessageCodec<PingreqMessage> = {
   code: MsgType.PINGREQ,
   decode(buf, p, end, ctx) {
     if (p === end) return { type: 'PINGREQ' };
-    checkClientIdLength('PINGREQ', end - p, ctx.maxClientIdLength);
+    if (ctx.checkClientIdentity) checkClientIdLength('PINGREQ', end - p, ctx.maxClientIdLength);
     return { type: 'PINGREQ', clientId: readUtf8(buf, p, end) };
   },
   encode(m) {

@@ -107,7 +107,7 @@ describe('mqtt-sn pub', () => {
   it('--help prints the usage and exits 0', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^Usage: mqtt-sn pub\|sub \[options\]/);
+    expect(stdout).toMatch(/^Usage: mqtt-sn pub\|sub\|search \[options\]/);
   });
 });
 

@@ -253,9 +253,9 @@ describe('§6.14 client states and the clientState events', () => {
     expect(s.state).toBe('disconnected');
     expect(w.states).toEqual(['c1:connecting→active', 'c1:active→disconnected']);
     expect(w.core.connectedCount).toBe(0);
-    // Disconnected: a PINGREQ is not answered.
+    // Disconnected: a PINGREQ cannot be mapped to a session, so it is answered DISCONNECT (§5.4.21).
     s.send({ type: 'PINGREQ' });
-    expect(s.take()).toEqual([]);
+    expect(s.take()).toEqual([{ type: 'DISCONNECT' }]);
     expect(w.core.stats.unexpected).toBe(1);
   });
 
@@ -1141,11 +1141,11 @@ describe('§6.2 §6.4 will handshake and updates', () => {
 });
 
 describe('§6.1 discovery and the core\'s lifecycle', () => {
-  it('§6.1 SEARCHGW is answered by a broadcast GWINFO; through a forwarder by an encapsulated GWINFO to it', () => {
+  it('§6.1 SEARCHGW is answered by a broadcast GWINFO and one to the searcher; through a forwarder by an encapsulated GWINFO to it', () => {
     const w = world({ id: 9 });
     w.radio.inject('udp:127.0.0.1:40002', { type: 'SEARCHGW', radius: 1 });
     expect(w.radio.broadcasts.map((b) => b.message)).toEqual([{ type: 'GWINFO', gwId: 9 }]);
-    expect(w.radio.sent).toEqual([]);
+    expect(w.radio.take('udp:127.0.0.1:40002')).toEqual([{ type: 'GWINFO', gwId: 9 }]);
     w.radio.inject('udp:127.0.0.1:40003', { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([7]), message: { type: 'SEARCHGW', radius: 1 } });
     expect(w.radio.take('udp:127.0.0.1:40003')).toEqual([
       { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([7]), message: { type: 'GWINFO', gwId: 9 } },

@@ -36,7 +36,7 @@ describe('01 connect (Mosquitto)', () => {
     await s.expect('DISCONNECT');
   });
 
-  it('§6.12 DISCONNECT is answered DISCONNECT; the client is disconnected and may no longer publish', async () => {
+  it('§6.12 DISCONNECT is answered DISCONNECT; the client is disconnected and may no longer publish (§5.4.21: told so by DISCONNECT)', async () => {
     const s = await t.gw.sensor();
     await connect(s, 'c-bye');
     const id = await register(s, 'c/bye');
@@ -45,7 +45,7 @@ describe('01 connect (Mosquitto)', () => {
     expect(t.gw.gateway.core.client('c-bye')?.state).toBe('disconnected');
     const unexpectedBefore = t.gw.gateway.core.stats.unexpected;
     s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 9, payload: Buffer.from('late') });
-    await s.expectSilence(200);
+    expect(await s.expect('DISCONNECT')).toEqual({ type: 'DISCONNECT' });
     expect(t.gw.gateway.core.stats.unexpected).toBe(unexpectedBefore + 1);
     expect(t.observer.messages.filter((m) => m.topic === 'c/bye')).toEqual([]);
   });
@@ -56,9 +56,9 @@ describe('01 connect (Mosquitto)', () => {
     const second = await t.gw.sensor();
     await connect(second, 'c-roam');
     expect(t.gw.gateway.core.client('c-roam')).toMatchObject({ state: 'active', address: `udp:127.0.0.1:${second.port}` });
-    // The old address no longer speaks for c-roam.
+    // The old address no longer speaks for c-roam: it is told so with DISCONNECT (§5.4.21), not a REGACK.
     first.send({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: 'c/roam' });
-    await first.expectSilence(200);
+    expect(await first.expect('DISCONNECT')).toEqual({ type: 'DISCONNECT' });
     const id = await register(second, 'c/roam');
     second.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 2, payload: Buffer.from('moved') });
     await second.expect('PUBACK');

@@ -130,7 +130,7 @@ describe('20 radios end to end (Mosquitto)', () => {
     await connectRegisterPublishSubscribe(sensor, 'zb-node', 'zb');
     expect(gw.core.client('zb-node')?.address).toBe('zigbee:0x00124b0012345678');
     // Joining is controllable while running (the daemon maps SIGUSR1 to this).
-    expect(await gw.permitJoin(120)).toBe(1);
+    expect(await gw.permitJoin(120)).toEqual({ radios: 1, permitted: 1 });
     expect(adapters[0].permitJoinCalls.at(-1)).toBe(120);
   });
 

@@ -191,8 +191,21 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
   it('permits joining at start for config.permitJoin seconds, and on request', async () => {
     const { radio, adapter } = await startRadio({ permitJoin: 120 });
     expect(adapter.permitJoinCalls).toEqual([120]);
-    await radio.permitJoin(0);
+    expect(await radio.permitJoin(0)).toBe(true);
     expect(adapter.permitJoinCalls).toEqual([120, 0]);
+  });
+
+  it('permit join without a running coordinator answers false and says why', async () => {
+    const sink = new RecordingSink();
+    radio = new ZigbeeRadio(config(), { stateDir: dir, backoff: { setTimer: () => undefined, clearTimer: () => {} } });
+    vi.mocked(Adapter.create).mockImplementationOnce(async (network, transport, backupPath, adapterOptions) => {
+      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
+      adapter.startError = new Error('Failed to connect to the adapter (timeout)');
+      return adapter;
+    });
+    await radio.start(sink);
+    expect(await radio.permitJoin(60)).toBe(false);
+    expect(sink.ownLines('warn')).toContain('zigbee0: cannot permit joining: the Zigbee coordinator is not running');
   });
 
   it('network key: generated once at random, kept in the state directory, reused on the next start', async () => {

@@ -1,10 +1,31 @@
 /** CONNECT (§6.2, §6.3): CONNACK at once, or the will handshake first when Will=1. */
+import { PROTOCOL_ID } from '../../../sn-codec/index.js';
 import type { ConnectMessage } from '../../../sn-codec/types.js';
 import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { isConnected, newSession, type Session } from '../session.js';
 
+/** Why this CONNECT cannot be served (answered CONNACK 0x03), or undefined when it can. */
+function refusal(core: GatewayCore, message: ConnectMessage): string | undefined {
+  if (message.protocolId !== undefined && message.protocolId !== PROTOCOL_ID) {
+    return `ProtocolId 0x${message.protocolId.toString(16).padStart(2, '0')} (MQTT-SN 1.2 is 0x01)`;
+  }
+  const length = Buffer.byteLength(message.clientId);
+  if (length === 0) return 'empty ClientId';
+  if (length > core.config.maxClientIdLength) return `ClientId of ${length} bytes (maxClientIdLength ${core.config.maxClientIdLength})`;
+  if (message.clientId.includes('\u0000')) return 'NUL inside the ClientId';
+  return undefined;
+}
+
 export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMessage, atPeer: Session | undefined): void {
+  const refused = refusal(core, message);
+  if (refused !== undefined) {
+    // Refused before any state changes: whatever session this address or ClientId has stays as it was.
+    core.stats.connectsRefused++;
+    core.log('info', `CONNECT from ${peer.address} refused: ${refused}`);
+    core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.NotSupported });
+    return;
+  }
   const now = core.clock.now();
   let session = core.sessionsById.get(message.clientId);
   // Another client that spoke from this address before is gone; this peer is someone new now.
@@ -14,6 +35,7 @@ export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMes
   }
   const joining = !session || !isConnected(session.state);
   if (joining && core.connectedCount >= core.config.maxClients) {
+    core.stats.connectsRefused++;
     core.log('warn', `CONNECT from ${message.clientId} at ${peer.address} refused: ${core.connectedCount} clients connected (maxClients)`);
     core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.Congestion });
     return;

@@ -56,3 +56,22 @@ export function dispatch(core: GatewayCore, peer: Peer, message: SnMessage, sess
 export function actingSession(session: Session | undefined): Session | undefined {
   return session && (session.state === 'active' || session.state === 'awake') ? session : undefined;
 }
+
+/**
+ * The session whose PUBLISH flows are served: acting, or asleep. Sensors wake, publish and sleep
+ * without a PINGREQ in between (docs/spec-interpretation.md §6.14); the client stays asleep.
+ */
+export function publishingSession(session: Session | undefined): Session | undefined {
+  return session && (session.state === 'active' || session.state === 'awake' || session.state === 'asleep') ? session : undefined;
+}
+
+/** No live session at this peer (never connected, lost, disconnected): §5.4.21 lets the gateway say so. */
+export function isUnmapped(session: Session | undefined): boolean {
+  return !session || session.state === 'lost' || session.state === 'disconnected';
+}
+
+/** Refuses a message from a peer that may not send it now: DISCONNECT when it has no session, else dropped. */
+export function refuse(core: GatewayCore, peer: Peer, message: SnMessage, atPeer: Session | undefined): void {
+  if (isUnmapped(atPeer)) core.unmapped(peer, message, 'no session at this address');
+  else core.unexpected(peer, message, `not allowed while ${atPeer!.state}`);
+}

@@ -1,11 +1,12 @@
 /**
  * PINGREQ (§6.11, §6.14). Without ClientId: keep-alive, answered by PINGRESP. With the ClientId of a
  * sleeping client: it is awake; buffered messages are sent, each completing its QoS flow, then PINGRESP,
- * and it sleeps again.
+ * and it sleeps again. A PINGREQ the gateway cannot map to a session is answered DISCONNECT (§5.4.21).
  */
 import type { PingreqMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
+import { isUnmapped } from './index.js';
 
 export function handlePingreq(core: GatewayCore, peer: Peer, message: PingreqMessage, atPeer: Session | undefined): void {
   if (message.clientId !== undefined) {
@@ -22,11 +23,12 @@ export function handlePingreq(core: GatewayCore, peer: Peer, message: PingreqMes
       core.send(session, { type: 'PINGRESP' });
       return;
     }
-    core.unexpected(peer, message, `no sleeping client ${message.clientId}`);
+    // Unknown, lost or ended: DISCONNECT tells the sensor to CONNECT again (§5.4.21).
+    core.unmapped(peer, message, `no sleeping client ${message.clientId}`);
     return;
   }
-  if (!atPeer || atPeer.state === 'lost' || atPeer.state === 'disconnected') {
-    core.unexpected(peer, message, 'not connected');
+  if (!atPeer || isUnmapped(atPeer)) {
+    core.unmapped(peer, message, 'no session at this address');
     return;
   }
   core.send(atPeer, { type: 'PINGRESP' });

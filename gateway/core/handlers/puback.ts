@@ -3,7 +3,7 @@ import type { PubackMessage, PubcompMessage, PubrecMessage } from '../../../sn-c
 import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { forgetTopicId, type Session } from '../session.js';
-import { actingSession } from './index.js';
+import { actingSession, publishingSession } from './index.js';
 
 export function handlePuback(core: GatewayCore, peer: Peer, message: PubackMessage, atPeer: Session | undefined): void {
   const session = actingSession(atPeer);
@@ -23,7 +23,7 @@ export function handlePuback(core: GatewayCore, peer: Peer, message: PubackMessa
 }
 
 export function handlePubrec(core: GatewayCore, peer: Peer, message: PubrecMessage, atPeer: Session | undefined): void {
-  const session = actingSession(atPeer);
+  const session = publishingSession(atPeer);
   if (!session) {
     core.unexpected(peer, message, 'not connected');
     return;
@@ -32,6 +32,7 @@ export function handlePubrec(core: GatewayCore, peer: Peer, message: PubrecMessa
   if (!flight) {
     // The exchange was dropped on our side (the client slept or reconnected after its first PUBREC):
     // PUBREL still releases the id the client holds; nothing is published twice.
+    if (session.state === 'asleep') completeWhileAsleep(session, message.msgId);
     core.send(session, { type: 'PUBREL', msgId: message.msgId });
     return;
   }
@@ -40,7 +41,29 @@ export function handlePubrec(core: GatewayCore, peer: Peer, message: PubrecMessa
   core.send(session, { type: 'PUBREL', msgId: message.msgId });
 }
 
+/**
+ * A PUBREC from an asleep client for a delivery put back in its buffer when it fell asleep: the client
+ * has the message, so it leaves the buffer, and its PUBREL waits for PUBCOMP (sent again on waking).
+ */
+function completeWhileAsleep(session: Session, msgId: number): void {
+  const i = session.queue.findIndex((m) => m.qos === 2 && m.msgId === msgId);
+  // Not a delivery of ours: PUBREL answers once, as for an awake client, and nothing is kept for it.
+  if (i < 0) return;
+  session.queue.splice(i, 1);
+  const pending = (session.pendingPubrel ??= []);
+  if (!pending.includes(msgId)) pending.push(msgId);
+}
+
 export function handlePubcomp(core: GatewayCore, peer: Peer, message: PubcompMessage, atPeer: Session | undefined): void {
+  if (atPeer?.state === 'asleep') {
+    // The PUBREL sent while it slept is completed: nothing to send again on waking.
+    const pending = atPeer.pendingPubrel;
+    const i = pending ? pending.indexOf(message.msgId) : -1;
+    if (i < 0) core.unexpected(peer, message, 'no PUBREL awaits this PUBCOMP');
+    else pending!.splice(i, 1);
+    if (pending && pending.length === 0) atPeer.pendingPubrel = undefined;
+    return;
+  }
   const session = actingSession(atPeer);
   const flight = session && core.takeInflight(session, 'pubcomp', message.msgId);
   if (!session || !flight) {

@@ -1,22 +1,23 @@
 /**
  * PUBLISH from a client (§6.6, §6.8): QoS -1/0 fire and forget; QoS 1 PUBACK and QoS 2 PUBREC once
  * the broker accepted the message (held while the broker is away); exactly once for QoS 2 even when
- * the client retransmits with DUP.
+ * the client retransmits with DUP. Served for an asleep client as well (it stays asleep).
  */
 import type { PublishMessage } from '../../../sn-codec/types.js';
 import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
-import { actingSession } from './index.js';
+import { publishingSession, refuse } from './index.js';
 
 export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMessage, atPeer: Session | undefined): void {
   if (message.qos === -1) {
     publishQosMinusOne(core, peer, message, atPeer);
     return;
   }
-  const session = actingSession(atPeer);
+  // Served while asleep too: a sign of life for the sleep deadline, and the client stays asleep.
+  const session = publishingSession(atPeer);
   if (!session) {
-    core.unexpected(peer, message, 'not connected');
+    refuse(core, peer, message, atPeer);
     return;
   }
   const topic = core.resolveTopic(session, message.topicIdType, message.topicId);

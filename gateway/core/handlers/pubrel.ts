@@ -2,10 +2,10 @@
 import type { PubrelMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
-import { actingSession } from './index.js';
+import { publishingSession } from './index.js';
 
 export function handlePubrel(core: GatewayCore, peer: Peer, message: PubrelMessage, atPeer: Session | undefined): void {
-  const session = actingSession(atPeer);
+  const session = publishingSession(atPeer); // a QoS 2 PUBLISH sent while asleep completes asleep
   if (!session) {
     core.unexpected(peer, message, 'not connected');
     return;

@@ -4,12 +4,12 @@ import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { registerTopic, type Session } from '../session.js';
 import { isValidTopicName } from '../topics.js';
-import { actingSession } from './index.js';
+import { actingSession, refuse } from './index.js';
 
 export function handleRegister(core: GatewayCore, peer: Peer, message: RegisterMessage, atPeer: Session | undefined): void {
   const session = actingSession(atPeer);
   if (!session) {
-    core.unexpected(peer, message, 'not connected');
+    refuse(core, peer, message, atPeer);
     return;
   }
   if (!isValidTopicName(message.topicName)) {

@@ -1,4 +1,8 @@
-/** SEARCHGW (§6.1): answered with GWINFO, broadcast on the radio it came from (to the forwarder, if relayed). */
+/**
+ * SEARCHGW (§6.1): answered with GWINFO broadcast on the radio it came from, so other searchers can
+ * cancel theirs, and also unicast to the searcher, which often listens on an ephemeral port the
+ * broadcast never reaches (as EMQX does). Through a forwarder: one GWINFO, wrapped for that node.
+ */
 import type { SearchGwMessage } from '../../../sn-codec/types.js';
 import { encode } from '../../../sn-codec/index.js';
 import type { GatewayCore, Peer } from '../core.js';
@@ -10,4 +14,5 @@ export function handleSearchgw(core: GatewayCore, peer: Peer, _message: SearchGw
     return;
   }
   peer.radio.broadcast(encode(gwinfo));
+  core.sendToPeer(peer, gwinfo);
 }

@@ -7,7 +7,7 @@ import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { registerTopic, setSubscription, type Session } from '../session.js';
 import { hasWildcard, isValidTopicFilter } from '../topics.js';
-import { actingSession } from './index.js';
+import { actingSession, refuse } from './index.js';
 
 /** The broker filter a SUBSCRIBE/UNSUBSCRIBE names; undefined when the id is unknown or the filter invalid. */
 export function filterOf(core: GatewayCore, session: Session, topic: TopicRef): string | undefined {
@@ -21,7 +21,7 @@ export function filterOf(core: GatewayCore, session: Session, topic: TopicRef): 
 export function handleSubscribe(core: GatewayCore, peer: Peer, message: SubscribeMessage, atPeer: Session | undefined): void {
   const session = actingSession(atPeer);
   if (!session) {
-    core.unexpected(peer, message, 'not connected');
+    refuse(core, peer, message, atPeer);
     return;
   }
   const { msgId, qos, topic } = message;

@@ -2,13 +2,13 @@
 import type { TopicRef, UnsubscribeMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
-import { actingSession } from './index.js';
+import { actingSession, refuse } from './index.js';
 import { filterOf } from './subscribe.js';
 
 export function handleUnsubscribe(core: GatewayCore, peer: Peer, message: UnsubscribeMessage, atPeer: Session | undefined): void {
   const session = actingSession(atPeer);
   if (!session) {
-    core.unexpected(peer, message, 'not connected');
+    refuse(core, peer, message, atPeer);
     return;
   }
   const filter = subscribedFilter(session, message.topic) ?? filterOf(core, session, message.topic);

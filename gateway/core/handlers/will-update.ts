@@ -3,16 +3,21 @@ import type { WillMsgUpdMessage, WillTopicUpdMessage } from '../../../sn-codec/t
 import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import { brokerQos, type Session } from '../session.js';
-import { actingSession } from './index.js';
+import { isValidTopicName } from '../topics.js';
+import { actingSession, refuse } from './index.js';
 
 export function handleWillTopicUpd(core: GatewayCore, peer: Peer, message: WillTopicUpdMessage, atPeer: Session | undefined): void {
   const session = actingSession(atPeer);
   if (!session) {
-    core.unexpected(peer, message, 'not connected');
+    refuse(core, peer, message, atPeer);
     return;
   }
   if (message.willTopic === '') {
     session.will = undefined; // an empty WILLTOPICUPD deletes topic and message
+  } else if (!isValidTopicName(message.willTopic)) {
+    // A will on a filter (or with a NUL) could never be published; the old will stays.
+    core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NotSupported });
+    return;
   } else {
     session.will = {
       topic: message.willTopic,
@@ -27,7 +32,7 @@ export function handleWillTopicUpd(core: GatewayCore, peer: Peer, message: WillT
 export function handleWillMsgUpd(core: GatewayCore, peer: Peer, message: WillMsgUpdMessage, atPeer: Session | undefined): void {
   const session = actingSession(atPeer);
   if (!session) {
-    core.unexpected(peer, message, 'not connected');
+    refuse(core, peer, message, atPeer);
     return;
   }
   if (!session.will) {
