@@ -19,10 +19,16 @@
  *  qos0    50 sensors, QoS 0 paced at 20,000 then 50,000 msg/s for 5 s each: sent, delivered, %.
  *  fanout  50 sensors subscribed to one topic at QoS 0, an MQTT client publishes 10,000 messages:
  *          deliveries/s to the sensors.
+ *  kept    persistence off, then on (a fresh stateDir): the qos1 closed loop with CleanSession=0 sensors,
+ *          then the sleeping-buffer run: 10 CleanSession=0 sensors subscribed at QoS 1 and asleep, an MQTT
+ *          client publishes 20,000 QoS 1 messages; messages/s the gateway takes in (buffered for every sensor
+ *          and, with persistence, stored before its PUBACK to the broker), and the on/off ratio.
  * Each also prints the CPU used over its measuring window (percent of one core) by the gateway, the
  * load generator and Mosquitto, and the kernel's UDP receive-buffer drops.
  */
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parseConfig } from '../gateway/config/config.js';
@@ -31,7 +37,7 @@ import { Gateway } from '../gateway/gateway.js';
 import type { UdpRadio } from '../radios/udp.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { LoadGenerator } from './lib/load-client.js';
-import type { ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, Target } from './lib/protocol.js';
+import type { ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
 import { applyWhatIfs, parseWhatIfs, type WhatIf } from './lib/what-if.js';
@@ -46,8 +52,10 @@ const QOS0 = { rates: [20_000, 50_000], durationMs: 5000 };
 const MEMORY = { sensors: 10_000, forwarders: 100 };
 const FANOUT = { messages: 10_000 };
 
-type ScenarioName = 'memory' | 'qos1' | 'qos0' | 'fanout';
-const ALL: ScenarioName[] = ['memory', 'qos1', 'qos0', 'fanout'];
+const SLEEP = { sensors: 10, messages: 20_000 };
+
+type ScenarioName = 'memory' | 'qos1' | 'qos0' | 'fanout' | 'kept';
+const ALL: ScenarioName[] = ['memory', 'qos1', 'qos0', 'fanout', 'kept'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
@@ -59,6 +67,7 @@ gateway:
   id: 1
   advertiseInterval: 0
   maxClients: 20000
+persistence: false
 broker:
   url: ${brokerUrl}
 radios:
@@ -68,9 +77,17 @@ radios:
 
 let whatIfs: WhatIf[] = [];
 
-async function startGateway(brokerUrl: string): Promise<{ gateway: Gateway; target: Target }> {
+let runs = 0;
+
+/** persistence: a fresh stateDir and a fresh broker session, so no run inherits another's. */
+async function startGateway(brokerUrl: string, persistence = false): Promise<{ gateway: Gateway; target: Target }> {
   const config = parseConfig(gatewayYaml(brokerUrl), 'bench-gateway.yaml');
   (config.radios[0] as UdpRadioConfig).port = 0; // a free port, as the end-to-end tests do
+  config.broker.clientId = `bench-gw-${process.pid}-${++runs}`;
+  if (persistence) {
+    config.persistence = true;
+    config.stateDir = mkdtempSync(join(os.tmpdir(), 'bench-gw-state-'));
+  }
   const gateway = await Gateway.start(config);
   if (!(await waitUntil(() => gateway.upstream.connected, 10_000))) throw new Error('gateway did not connect to Mosquitto');
   const gatewayPort = (gateway.radios[0] as UdpRadio).port;
@@ -187,6 +204,51 @@ async function fanout(load: LoadGenerator, brokerUrl: string, brokerPid: number 
   await gateway.stop();
 }
 
+/** QoS 1 and sleeping buffers with persistence off, then on: the cost of keeping sessions. */
+async function kept(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+  const qos1Rate: number[] = [];
+  const sleepRate: number[] = [];
+  for (const persistence of [false, true]) {
+    const tag = persistence ? 'persistence on ' : 'persistence off';
+    {
+      const { gateway, target } = await startGateway(brokerUrl, persistence);
+      const watch = new WindowWatch(brokerPid);
+      const r = await load.run<Qos1Result>({ kind: 'qos1', target, sensors: SENSORS, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs, cleanSession: false }, watch.onWindow);
+      qos1Rate.push(r.acked / r.seconds);
+      line('kept', `${tag}: QoS 1, ${SENSORS} CleanSession=0 sensors, 1 in flight each: ${int(r.acked / r.seconds)} msg/s acknowledged, ` +
+        `p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms [${r.stalled} stalled; ${gateway.core.persistence.commits} store commits]`);
+      cpuLine(watch.figures!, r.cpuMs);
+      await gateway.stop();
+    }
+    {
+      const { gateway, target } = await startGateway(brokerUrl, persistence);
+      const topic = 'bench/sleep';
+      await load.run({ kind: 'sleepers', target, sensors: SLEEP.sensors, topic });
+      let buffered = 0;
+      let firstAt = 0;
+      let lastAt = 0;
+      gateway.core.events.on('messageBuffered', () => {
+        lastAt = performance.now();
+        if (buffered++ === 0) firstAt = lastAt;
+      });
+      const watch = new WindowWatch(brokerPid);
+      const expected = SLEEP.messages * SLEEP.sensors;
+      const r = await load.run<SleepersPublishResult>({ kind: 'sleepersPublish', target, topic, messages: SLEEP.messages }, watch.onWindow);
+      await waitUntil(() => buffered >= expected, 60_000);
+      await gateway.core.flush();
+      const seconds = (performance.now() - firstAt) / 1000;
+      sleepRate.push(buffered / SLEEP.sensors / seconds);
+      line('kept', `${tag}: ${int(SLEEP.messages)} QoS 1 messages to ${SLEEP.sensors} sleeping sensors: ${int(buffered / SLEEP.sensors / seconds)} msg/s taken in ` +
+        `(${int(buffered / seconds)} buffered/s), ${int(buffered)} of ${int(expected)} buffered in ${seconds.toFixed(2)} s [publisher done in ${r.seconds.toFixed(2)} s; ` +
+        `${gateway.core.persistence.commits} store commits]`);
+      cpuLine(watch.figures!, r.cpuMs, Math.max(r.seconds, (lastAt - firstAt) / 1000));
+      await load.run({ kind: 'releaseSleepers' });
+      await gateway.stop();
+    }
+  }
+  line('kept', `persistence on / off: QoS 1 ${pct((100 * qos1Rate[1]) / qos1Rate[0])}, sleeping buffers ${pct((100 * sleepRate[1]) / sleepRate[0])} (target ≥ 80%)`);
+}
+
 // ─────────────────────────────── main ───────────────────────────────
 
 async function main(): Promise<void> {
@@ -210,6 +272,7 @@ async function main(): Promise<void> {
       if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
       if (scenario === 'fanout') await fanout(load, broker.url, brokerPid);
+      if (scenario === 'kept') await kept(load, broker.url, brokerPid);
     }
   } finally {
     await load.stop();

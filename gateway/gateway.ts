@@ -2,7 +2,7 @@
  * The whole gateway assembled from a config: radios → core → upstream, and the embedded broker
  * when no broker URL is configured. The daemon (main.ts) and the end-to-end tests both start it here.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
 import type { Radio } from '../radios/radio.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -13,6 +13,7 @@ import { GatewayCore } from './core/core.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
 import { MqttUpstream } from './broker/mqtt-upstream.js';
+import { LevelSessionStore } from './store/level-store.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
@@ -39,13 +40,16 @@ export class Gateway {
   readonly radios: Radio[] = [];
   readonly upstream: MqttUpstream;
   private embedded: EmbeddedBroker | undefined;
+  /** Where kept sessions live; undefined with `persistence: false`. */
+  readonly store: LevelSessionStore | undefined;
   private running: GatewayConfig;
 
-  private constructor(config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, private readonly options: GatewayOptions) {
+  private constructor(config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, store: LevelSessionStore | undefined, private readonly options: GatewayOptions) {
     this.running = config;
     this.upstream = upstream;
     this.core = core;
     this.embedded = embedded;
+    this.store = store;
   }
 
   /** How each of LIVE_SECTIONS takes effect in the running gateway, without touching any session. */
@@ -72,22 +76,42 @@ export class Gateway {
       url = embedded.url;
       options.logger?.log('info', `no broker configured: embedded MQTT broker listening on ${url}`);
     }
-    const upstream = new MqttUpstream({ url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue });
+    const stateDir = options.stateDir ?? resolve(config.stateDir);
+    const log = (level: 'error' | 'warn' | 'info' | 'debug', message: string) => options.logger?.log(level, message);
+    let store: LevelSessionStore | undefined;
+    let records = new Map<string, unknown>();
+    if (config.persistence) {
+      try {
+        store = await LevelSessionStore.open(join(stateDir, 'sessions'), { fsyncIntervalMs: config.fsyncInterval * 1000, log });
+        records = await store.load(log);
+      } catch (err) {
+        await embedded?.close();
+        throw err;
+      }
+    }
+    const upstream = new MqttUpstream({
+      url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue,
+      persistentSession: store && { expiry: config.gateway.sessionExpiry },
+    });
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,
       upstream,
       clock: options.clock ?? systemClock,
       sweepIntervalMs: options.sweepIntervalMs,
+      store,
     });
-    const gateway = new Gateway(config, upstream, core, embedded, options);
+    const gateway = new Gateway(config, upstream, core, embedded, store, options);
     if (options.logger) {
       const logger = options.logger;
       core.events.on('log', (level, message) => logger.log(level, message));
       core.events.on('clientState', (clientId, from, to) => logger.log('debug', `client ${clientId}: ${from} → ${to}`));
     }
+    if (store) {
+      for (const { clientId, reason } of core.restore(records)) await store.setAside(clientId, reason);
+      if (records.size > 0) log('info', `session store: ${core.sessionsById.size} session(s) restored from ${store.dir}`);
+    }
     await upstream.start(core.upstreamSink);
-    const stateDir = options.stateDir ?? resolve(config.stateDir);
     for (const radioConfig of config.radios) {
       const radio = await createRadio(radioConfig, { ...options, stateDir });
       core.addRadio(radio);
@@ -141,7 +165,8 @@ export class Gateway {
     const core = this.core;
     const now = core.clock.now();
     const counts = Object.entries(core.stats).map(([k, v]) => `${k}=${v}`).join(' ');
-    const lines = [`status: ${core.connectedCount} clients connected, broker ${this.upstream.connected ? 'up' : 'DOWN'} (${this.upstream.pending} pending); ${counts}`];
+    const kept = this.store ? `; session store ${this.store.dir}: ${core.persistence.commits} transactions` : '; persistence off';
+    const lines = [`status: ${core.connectedCount} clients connected, broker ${this.upstream.connected ? 'up' : 'DOWN'} (${this.upstream.pending} pending); ${counts}${kept}`];
     for (const c of core.clients()) {
       const where = c.nodeId === undefined ? `${c.radio} ${c.address}` : `${c.radio} ${c.address} node ${c.nodeId}`;
       const subs = c.subscriptions.map((s) => `${s.filter}@${s.qos}`).join(',') || '-';
@@ -166,7 +191,10 @@ export class Gateway {
   async stop(): Promise<void> {
     this.core.stop();
     await Promise.all(this.radios.map((r) => r.stop()));
+    // What changed last is written before the broker connection goes (acknowledgements wait for it).
+    await this.core.flush();
     await this.upstream.stop();
+    await this.store?.close();
     await this.embedded?.close();
   }
 }

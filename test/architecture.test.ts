@@ -50,8 +50,8 @@ describe('architecture: each part imports only what lies below it', () => {
     });
   }
 
-  it('gateway/core/ knows no concrete part: only the upstream interface, config types, the radio interface and the codec', () => {
-    const mayImport = ['gateway/core/', 'gateway/broker/upstream.ts', 'gateway/config/config-types.ts', 'radios/radio.ts', 'sn-codec/'];
+  it('gateway/core/ knows no concrete part: only the upstream and store interfaces, config types, the radio interface and the codec', () => {
+    const mayImport = ['gateway/core/', 'gateway/broker/upstream.ts', 'gateway/store/store.ts', 'gateway/config/config-types.ts', 'radios/radio.ts', 'sn-codec/'];
     const offending: string[] = [];
     for (const file of sourceFiles(join(root, 'gateway/core'))) {
       for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {

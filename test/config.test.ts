@@ -80,6 +80,7 @@ describe('defaults', () => {
       maxClientIdLength: 23,
       maxOutgoingQueue: 10000,
       maxInflightPerClient: 1,
+      sessionExpiry: 604800,
     });
     expect(defaults.broker).toEqual({
       mode: 'aggregating',
@@ -96,6 +97,8 @@ describe('defaults', () => {
     expect(defaults.topics.predefined.size).toBe(0);
     expect(defaults.topics.clients.size).toBe(0);
     expect(defaults.stateDir).toBe(resolve('state'));
+    expect(defaults.persistence).toBe(true);
+    expect(defaults.fsyncInterval).toBe(1);
     expect(defaults.log).toEqual({ level: 'info' });
   });
 

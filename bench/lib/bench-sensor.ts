@@ -60,9 +60,9 @@ export class BenchSensor {
     throw new Error(`no ${replyType.toString(16)} reply to ${message.type} after ${attempts} attempts`);
   }
 
-  /** CONNECT (CleanSession=1, no will) and expect CONNACK accepted. */
-  async connect(clientId: string, keepAliveSeconds: number): Promise<void> {
-    const connack = await this.request({ type: 'CONNECT', will: false, cleanSession: true, duration: keepAliveSeconds, clientId }, MsgType.CONNACK);
+  /** CONNECT (no will) and expect CONNACK accepted. */
+  async connect(clientId: string, keepAliveSeconds: number, cleanSession = true): Promise<void> {
+    const connack = await this.request({ type: 'CONNECT', will: false, cleanSession, duration: keepAliveSeconds, clientId }, MsgType.CONNACK);
     if (connack.type !== 'CONNACK' || connack.returnCode !== 0) throw new Error(`${clientId}: CONNACK ${JSON.stringify(connack)}`);
   }
 
@@ -73,10 +73,15 @@ export class BenchSensor {
     return regack.topicId;
   }
 
-  /** SUBSCRIBE by topic name at QoS 0; resolves on SUBACK accepted. */
-  async subscribe(topicName: string, msgId = 1): Promise<void> {
-    const suback = await this.request({ type: 'SUBSCRIBE', dup: false, qos: 0, msgId, topic: { topicIdType: 'normal', topicName } }, MsgType.SUBACK);
+  /** SUBSCRIBE by topic name (QoS 0 unless asked); resolves on SUBACK accepted. */
+  async subscribe(topicName: string, msgId = 1, qos: 0 | 1 | 2 = 0): Promise<void> {
+    const suback = await this.request({ type: 'SUBSCRIBE', dup: false, qos, msgId, topic: { topicIdType: 'normal', topicName } }, MsgType.SUBACK);
     if (suback.type !== 'SUBACK' || suback.returnCode !== 0) throw new Error(`SUBSCRIBE ${topicName}: ${JSON.stringify(suback)}`);
+  }
+
+  /** DISCONNECT with Duration (§6.14): asleep once the gateway answers DISCONNECT. */
+  async sleep(seconds: number): Promise<void> {
+    await this.request({ type: 'DISCONNECT', duration: seconds }, MsgType.DISCONNECT);
   }
 
   close(): Promise<void> {

@@ -6,7 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { MsgType } from '../../sn-codec/index.js';
 import { BenchSensor, openSensors, PUBACK_MSGID_OFFSET, PUBACK_RC_OFFSET, PublishTemplate } from './bench-sensor.js';
-import type { Command, ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, Target } from './protocol.js';
+import type { Command, ConnectManyResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, SleepersPublishResult, Target } from './protocol.js';
 import { SensorCrowd } from './sensor-crowd.js';
 import { percentile, sleep, waitSettled } from './timing.js';
 
@@ -83,9 +83,9 @@ class Subscriber {
   }
 }
 
-async function connectSensors(target: Target, count: number, prefix: string): Promise<BenchSensor[]> {
+async function connectSensors(target: Target, count: number, prefix: string, cleanSession = true): Promise<BenchSensor[]> {
   const sensors = await openSensors(count, target.gatewayPort);
-  await Promise.all(sensors.map((s, i) => s.connect(`${prefix}-${i}`, KEEP_ALIVE_S)));
+  await Promise.all(sensors.map((s, i) => s.connect(`${prefix}-${i}`, KEEP_ALIVE_S, cleanSession)));
   return sensors;
 }
 
@@ -105,7 +105,7 @@ interface Qos1Sensor {
 
 async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Result> {
   const subscriber = await Subscriber.open(cmd.target, 'bench/qos1/#');
-  const sensors = await connectSensors(cmd.target, cmd.sensors, 'qos1');
+  const sensors = await connectSensors(cmd.target, cmd.sensors, 'qos1', cmd.cleanSession ?? true);
   const topicIds = await Promise.all(sensors.map((s, i) => s.register(`bench/qos1/${i}`)));
 
   const latencies = new Float64Array(4_000_000);
@@ -286,6 +286,34 @@ async function runFanout(cmd: Extract<Command, { kind: 'fanout' }>): Promise<Fan
   return { kind: 'fanout', published: cmd.messages, expected, delivered, seconds, cpuMs: window.cpuMs };
 }
 
+// ─────────────────────────────── sleeping sensors' buffers ───────────────────────────────
+
+let sleepers: BenchSensor[] = [];
+
+async function runSleepers(cmd: Extract<Command, { kind: 'sleepers' }>): Promise<{ kind: 'sleepers' }> {
+  sleepers = await connectSensors(cmd.target, cmd.sensors, 'sleeper', false);
+  await Promise.all(sleepers.map((s) => s.subscribe(cmd.topic, 1, 1)));
+  await Promise.all(sleepers.map((s) => s.sleep(3600)));
+  return { kind: 'sleepers' };
+}
+
+async function runSleepersPublish(cmd: Extract<Command, { kind: 'sleepersPublish' }>): Promise<SleepersPublishResult> {
+  const publisher = await mqtt.connectAsync(cmd.target.brokerUrl, { clientId: `bench-sleep-pub-${process.pid}-${Date.now()}`, reconnectPeriod: 0 });
+  const window = new Window();
+  window.start();
+  const startedAt = performance.now();
+  const acks: Promise<unknown>[] = [];
+  for (let i = 0; i < cmd.messages; i++) {
+    acks.push(publisher.publishAsync(cmd.topic, PAYLOAD, { qos: 1 }));
+    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(acks);
+  const seconds = (performance.now() - startedAt) / 1000;
+  window.end();
+  await publisher.endAsync();
+  return { kind: 'sleepersPublish', seconds, cpuMs: window.cpuMs };
+}
+
 // ─────────────────────────────── command loop ───────────────────────────────
 
 async function run(cmd: Command): Promise<Result> {
@@ -297,6 +325,11 @@ async function run(cmd: Command): Promise<Result> {
       await Promise.all(crowds.splice(0).map((c) => c.close()));
       return { kind: 'released' };
     case 'fanout': return runFanout(cmd);
+    case 'sleepers': return runSleepers(cmd);
+    case 'sleepersPublish': return runSleepersPublish(cmd);
+    case 'releaseSleepers':
+      await closeAll(sleepers.splice(0));
+      return { kind: 'released' };
     case 'exit':
       setImmediate(() => process.exit(0));
       return { kind: 'exiting' };

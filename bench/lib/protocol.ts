@@ -13,7 +13,7 @@ export interface Target {
 
 export type Command =
   /** rate undefined: closed loop (next PUBLISH on PUBACK); else paced at `rate` msg/s, still one in flight per sensor. */
-  | { kind: 'qos1'; target: Target; sensors: number; warmupMs: number; durationMs: number; rate?: number }
+  | { kind: 'qos1'; target: Target; sensors: number; warmupMs: number; durationMs: number; rate?: number; cleanSession?: boolean }
   | { kind: 'qos0'; target: Target; sensors: number; rate: number; durationMs: number }
   /**
    * CONNECTs many more sensors and keeps them (and those of earlier connectMany commands) connected
@@ -22,6 +22,11 @@ export type Command =
   | { kind: 'connectMany'; target: Target; sensors: number; forwarders: number }
   | { kind: 'releaseMany' }
   | { kind: 'fanout'; target: Target; sensors: number; messages: number }
+  /** Sensors (CleanSession=0) subscribe at QoS 1 and fall asleep (§6.14); then `sleepersPublish` sends them messages. */
+  | { kind: 'sleepers'; target: Target; sensors: number; topic: string }
+  /** An MQTT client publishes `messages` QoS 1 messages on `topic`, as fast as the broker takes them. */
+  | { kind: 'sleepersPublish'; target: Target; topic: string; messages: number }
+  | { kind: 'releaseSleepers' }
   | { kind: 'exit' };
 
 export interface Qos1Result {
@@ -74,7 +79,14 @@ export interface FanoutResult {
   cpuMs: number;
 }
 
-export type Result = Qos1Result | Qos0Result | ConnectManyResult | FanoutResult | { kind: 'released' } | { kind: 'exiting' };
+export interface SleepersPublishResult {
+  kind: 'sleepersPublish';
+  /** From the first publish to the broker's last PUBACK. */
+  seconds: number;
+  cpuMs: number;
+}
+
+export type Result = Qos1Result | Qos0Result | ConnectManyResult | FanoutResult | SleepersPublishResult | { kind: 'sleepers' } | { kind: 'released' } | { kind: 'exiting' };
 
 export type Reply =
   | { kind: 'window'; phase: 'start' | 'end' }

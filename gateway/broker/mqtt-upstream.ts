@@ -13,6 +13,12 @@ export interface MqttUpstreamOptions {
   url: string;
   broker: BrokerSection;
   maxQueued: number;
+  /**
+   * Sessions are kept across restarts: the gateway's broker session is kept too (CleanSession=0, MQTT 5
+   * Session Expiry `expiry` s, 0 = never), so the broker holds what it did not see acknowledged and
+   * queues messages for the gateway's subscriptions while it is down.
+   */
+  persistentSession?: { expiry: number };
 }
 
 export class MqttUpstream implements Upstream {
@@ -48,7 +54,7 @@ export class MqttUpstream implements Upstream {
       password: b.password,
       protocolVersion: b.protocolVersion,
       keepalive: b.keepalive,
-      clean: true,
+      clean: !this.options.persistentSession,
       // Reconnects are ours (with backoff); resubscription is the core's, which knows who asked.
       reconnectPeriod: 0,
       resubscribe: false,
@@ -57,6 +63,10 @@ export class MqttUpstream implements Upstream {
       // mqtt.js formats a debug line per packet even with debugging off: a few % of the gateway's CPU.
       log: () => {},
     };
+    const kept = this.options.persistentSession;
+    if (kept && b.protocolVersion === 5) {
+      clientOptions.properties = { sessionExpiryInterval: kept.expiry === 0 ? 0xffffffff : kept.expiry };
+    }
     if (b.tls) {
       clientOptions.ca = b.tls.ca ? readFileSync(b.tls.ca) : undefined;
       clientOptions.cert = b.tls.cert ? readFileSync(b.tls.cert) : undefined;
@@ -65,6 +75,7 @@ export class MqttUpstream implements Upstream {
     }
     const client = mqtt.connect(this.options.url, clientOptions);
     this.client = client;
+    this.gateAcks(client);
     client.on('connect', () => {
       // Nagle's algorithm holds small packets for the peer's delayed ACK (~40 ms): off, for PUBACK latency.
       (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
@@ -73,9 +84,25 @@ export class MqttUpstream implements Upstream {
       sink.log('info', `broker: connected to ${this.options.url}`);
       sink.connectionChanged(true);
     });
+    const persistent = this.options.persistentSession !== undefined;
     client.on('message', (topic, payload, packet) => {
-      sink.message(topic, payload, packet.qos as BrokerQoS, packet.retain);
+      // Kept sessions take QoS 2 at PUBLISH (below): mqtt.js would hand it over only at PUBREL, after its
+      // PUBREC gave the broker's copy up, and it keeps the message in memory meanwhile.
+      if (persistent && packet.qos === 2) {
+        this.qos2Taken.delete(packet.messageId!); // PUBREL: the broker has released the id
+        return;
+      }
+      this.received(topic, payload, packet);
     });
+    if (persistent) {
+      client.on('packetreceive', (packet) => {
+        if (packet.cmd !== 'publish' || packet.qos !== 2 || packet.messageId === undefined) return;
+        // The broker sends it again (DUP) until our PUBREC arrives: taken once.
+        if (this.qos2Taken.has(packet.messageId)) return;
+        this.qos2Taken.add(packet.messageId);
+        this.received(packet.topic, packet.payload as Buffer, packet);
+      });
+    }
     client.on('error', (err) => {
       sink.log('warn', `broker: ${this.options.url}: ${err.message}`);
     });
@@ -102,6 +129,38 @@ export class MqttUpstream implements Upstream {
     const client = this.client;
     if (!client) return;
     await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+  }
+
+  /** Broker message ids whose PUBACK (QoS 1) / PUBREC (QoS 2) waits until the core stored the message. */
+  private readonly ackAfter = new Map<number, Promise<void>>();
+  /** QoS 2 messages taken at PUBLISH whose PUBREL has not come yet. */
+  private readonly qos2Taken = new Set<number>();
+
+  private received(topic: string, payload: Buffer, packet: { qos: number; retain: boolean; dup: boolean; messageId?: number }): void {
+    const id = packet.messageId;
+    const delivery = packet.qos > 0 && id !== undefined ? { id, dup: packet.dup } : undefined;
+    const stored = this.sink!.message(topic, payload, packet.qos as BrokerQoS, packet.retain, delivery);
+    if (stored && id !== undefined) this.ackAfter.set(id, stored);
+  }
+
+  /**
+   * mqtt.js acknowledges a message as soon as its handlers ran, and reads the next packet only after
+   * that (its handleMessage hook would hold every later message behind each store commit). So the ack
+   * packet itself is held back until the message is stored, while mqtt.js reads on.
+   */
+  private gateAcks(client: MqttClient): void {
+    const internals = client as unknown as { _sendPacket: (packet: { cmd: string; messageId?: number }, cb?: () => void, ...rest: unknown[]) => void };
+    const send = internals._sendPacket.bind(client);
+    internals._sendPacket = (packet, cb, ...rest) => {
+      const stored = (packet.cmd === 'puback' || packet.cmd === 'pubrec') && packet.messageId !== undefined ? this.ackAfter.get(packet.messageId) : undefined;
+      if (!stored) return send(packet, cb, ...rest);
+      this.ackAfter.delete(packet.messageId!);
+      cb?.();
+      // Not acknowledged if the connection went meanwhile: the broker sends it again (CleanSession=0).
+      void stored.then(() => {
+        if (client.connected) send(packet, undefined, ...rest);
+      });
+    };
   }
 
   publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {

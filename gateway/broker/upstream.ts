@@ -6,9 +6,16 @@ import type { LogLevel } from '../../radios/radio.js';
 
 export type BrokerQoS = 0 | 1 | 2;
 
+/** The broker's packet id of a QoS 1/2 message, and whether the broker says it may have sent it before. */
+export interface BrokerDelivery { id: number; dup: boolean }
+
 export interface UpstreamSink {
-  /** A message from the broker. `retain` is as the broker set it (1 = sent because of a new subscription). */
-  message(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean): void;
+  /**
+   * A message from the broker. `retain` is as the broker set it (1 = sent because of a new subscription).
+   * A returned promise delays the acknowledgement to the broker (QoS 1/2) until it resolves: the
+   * message is then stored, so a crash before that leaves the broker holding it.
+   */
+  message(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, delivery?: BrokerDelivery): Promise<void> | undefined;
   /** The broker connection came up (true) or went away (false). */
   connectionChanged(up: boolean): void;
   log(level: LogLevel, message: string): void;

@@ -26,6 +26,11 @@ export interface GatewaySection {
   maxOutgoingQueue: number;
   /** Messages (QoS 1/2) in flight from the gateway to one client at once. */
   maxInflightPerClient: number;
+  /**
+   * Seconds a CleanSession=0 session is kept after its client was lost or disconnected (like MQTT 5's
+   * Session Expiry Interval); 0 = never expires.
+   */
+  sessionExpiry: number;
 }
 
 export interface TlsConfig { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean }
@@ -63,7 +68,11 @@ export interface GatewayConfig {
   broker: BrokerSection;
   radios: RadioConfig[];
   topics: TopicsSection;
-  /** Directory for state the gateway keeps (Zigbee database, network key). */
+  /** Directory for state the gateway keeps (sessions, Zigbee database, network key). */
   stateDir: string;
+  /** Keep sessions that outlive their connection in `<stateDir>/sessions` across restarts. */
+  persistence: boolean;
+  /** Seconds between fsyncs of the session store; 0 = every commit is fsynced before its acknowledgement. */
+  fsyncInterval: number;
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
 }

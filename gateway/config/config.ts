@@ -374,6 +374,7 @@ const gatewaySection = section({
   maxClientIdLength: withDefault(integer(1, 65535), 23),
   maxOutgoingQueue: withDefault(integer(1), 10000),
   maxInflightPerClient: withDefault(integer(1, 65535), 1),
+  sessionExpiry: withDefault(integer(0), 7 * 24 * 3600),
 });
 
 const brokerSection = section({
@@ -415,6 +416,8 @@ const configFile = section(
     radios: radiosList,
     topics: topicsSection,
     stateDir: withDefault(text(), './state'),
+    persistence: withDefault(flag(), true),
+    fsyncInterval: withDefault(number({ min: 0 }), 1),
     log: section({ level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info') }),
   },
   'the configuration file',
@@ -459,7 +462,7 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   const radios = finishRadios(raw.radios, stateDir, baseDir, issues);
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
   if (issues.list.length !== before) return INVALID;
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, stateDir, log: raw.log };
+  return { gateway: raw.gateway, broker, radios, topics: raw.topics, stateDir, persistence: raw.persistence, fsyncInterval: raw.fsyncInterval, log: raw.log };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {

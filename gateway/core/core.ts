@@ -12,7 +12,11 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { GatewaySection, TopicsSection } from '../config/config-types.js';
 import { AnswerLimit } from './answer-limit.js';
 import { dispatch } from './handlers/index.js';
+import { forwardToBroker } from './handlers/publish.js';
 import { stripTrailingNul } from './lenient-input.js';
+import { SessionPersistence } from './persistence.js';
+import { readRecord, RecordError } from './session-record.js';
+import type { SessionStore } from '../store/store.js';
 import { PredefinedTopics } from './predefined-topics.js';
 import {
   type ClientState, type Inflight, type Link, type OutboundMessage, type Session,
@@ -21,7 +25,7 @@ import {
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
-import type { BrokerQoS, Upstream, UpstreamSink } from '../broker/upstream.js';
+import type { BrokerDelivery, BrokerQoS, Upstream, UpstreamSink } from '../broker/upstream.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
 export interface Peer {
@@ -90,6 +94,8 @@ export interface CoreOptions {
   clock: Clock;
   /** How often timers are checked (keep-alive, sleep, retries); one sweep for all clients. Default 1000 ms. */
   sweepIntervalMs?: number;
+  /** Where sessions that outlive their connection are kept across restarts; none = memory only. */
+  store?: SessionStore;
 }
 
 /** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
@@ -109,6 +115,25 @@ function peerKey(radio: string, address: string, nodeIdHex: string | undefined):
   return nodeIdHex === undefined ? radio + '|' + address : radio + '|' + address + '|' + nodeIdHex;
 }
 
+/** Whether the session still has this broker message (same packet id, topic and payload) waiting or in flight. */
+function holdsBrokerMessage(session: Session, brokerId: number, topic: string, payload: Buffer): boolean {
+  const same = (m: OutboundMessage | undefined) => m !== undefined && m.brokerId === brokerId && m.topic === topic && m.payload.equals(payload);
+  return session.queue.some(same) || (session.held?.some(same) ?? false) || session.inflight.some((f) => same(f.message));
+}
+
+/**
+ * Whether handling this frame may change what the store keeps of its sender's session. PUBLISH marks
+ * what it changes itself (most change nothing kept: the client holds its message until our answer);
+ * a keep-alive PINGREQ and discovery change nothing.
+ */
+function changesSession(message: SnMessage): boolean {
+  switch (message.type) {
+    case 'PUBLISH': case 'SEARCHGW': case 'ADVERTISE': case 'GWINFO': return false;
+    case 'PINGREQ': return message.clientId !== undefined;
+    default: return true;
+  }
+}
+
 export class GatewayCore {
   readonly events = new EventEmitter<CoreEvents>();
   readonly stats: CoreStats = {
@@ -125,6 +150,8 @@ export class GatewayCore {
   readonly sessionsByPeer = new Map<string, Session>();
   readonly sessionsById = new Map<string, Session>();
   readonly shared: SharedSubscriptions;
+  /** Kept sessions written to the store, one transaction per event-loop turn. */
+  readonly persistence: SessionPersistence;
   /** The broker subscriptions: one per filter, with the clients on it. */
   get subscriptions(): SubscriptionTree<Session> {
     return this.shared.tree;
@@ -150,10 +177,18 @@ export class GatewayCore {
 
   /** What the upstream reports to. */
   readonly upstreamSink: UpstreamSink = {
-    message: (topic, payload, qos, retain) => this.brokerMessage(topic, payload, qos, retain),
+    message: (topic, payload, qos, retain, delivery) => this.brokerMessage(topic, payload, qos, retain, delivery),
     connectionChanged: (up) => {
       if (up) this.shared.resubscribeAll(this.sessionsById.values());
-      else this.shared.connectionLost();
+      else {
+        this.shared.connectionLost();
+        // Client messages on their way to the broker are held now: keep them in the store too.
+        if (this.persistence.enabled) {
+          for (const s of this.sessionsById.values()) {
+            if (s.incoming && [...s.incoming.values()].some((e) => e.message)) this.changed(s);
+          }
+        }
+      }
     },
     log: (level, message) => this.log(level, message),
   };
@@ -167,6 +202,77 @@ export class GatewayCore {
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     // ProtocolId and ClientId are the CONNECT handler's to check: it answers CONNACK 0x03 (§5.4.5).
     this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength, checkClientIdentity: false };
+    this.persistence = new SessionPersistence(options.store, (s) => this.keeps(s), (level, message) => this.log(level, message));
+  }
+
+  /**
+   * Sessions that outlive their connection are kept in the store: CleanSession=0 ones, and sleeping
+   * clients (§6.14) whatever their CleanSession. Others' records are deleted.
+   */
+  private keeps(session: Session): boolean {
+    if (this.sessionsById.get(session.clientId) !== session) return false;
+    return !session.cleanSession || session.state === 'asleep' || session.state === 'awake';
+  }
+
+  /** The session changed in a way the store keeps: written at the end of this event-loop turn. */
+  changed(session: Session): void {
+    this.persistence.changed(session);
+  }
+
+  /** Written only if its stored record holds a client publish, so that the publish's end is stored too. */
+  changedIfKept(session: Session): void {
+    this.persistence.changedIfKept(session);
+  }
+
+  /** Runs `fn` (an acknowledgement) once the changes made so far are committed; at once without a store. */
+  afterCommit(fn: () => void): void {
+    this.persistence.afterCommit(fn);
+  }
+
+  /**
+   * Sessions read back from the store at start-up, before start(). The gateway heard nothing while it
+   * was down, so keep-alive and sleep deadlines start afresh now; a connection that was under way
+   * (will handshake) is gone. Returns the records that could not be read, with why.
+   */
+  restore(records: Map<string, unknown>): { clientId: string; reason: string }[] {
+    const unreadable: { clientId: string; reason: string }[] = [];
+    const now = this.clock.now();
+    for (const [clientId, raw] of records) {
+      let session: Session;
+      try {
+        session = readRecord(clientId, raw);
+      } catch (err) {
+        if (!(err instanceof RecordError)) throw err;
+        unreadable.push({ clientId, reason: err.message });
+        continue;
+      }
+      const stored = session.state;
+      session.state = 'disconnected';
+      session.lastSeen = now;
+      if (session.sleepDuration > 0) session.sleepSince = now;
+      this.requeueInflight(session);
+      this.sessionsById.set(clientId, session);
+      for (const sub of session.subscriptions.values()) this.shared.tree.add(sub.filter, session, sub.qos);
+      const state: ClientState = stored === 'active' ? 'active' : stored === 'asleep' || stored === 'awake' ? 'asleep' : 'disconnected';
+      if (state !== 'disconnected') this.sessionsByPeer.set(this.keyOf(session.link), session);
+      this.setState(session, state);
+    }
+    return unreadable;
+  }
+
+  /** After a restart: client messages a kept session still held go to the broker, queued ones to awake clients. */
+  private resumeRestored(): void {
+    for (const session of this.sessionsById.values()) {
+      if (session.incoming) {
+        // A copy: forwardToBroker enters each one again, and a Map visits re-added keys anew.
+        for (const [msgId, entry] of [...session.incoming]) {
+          if (!entry.message) continue;
+          session.incoming.delete(msgId);
+          forwardToBroker(this, session, msgId, entry.message, entry.state === 'qos1-publishing' ? 1 : 2);
+        }
+      }
+      if (session.state === 'active') this.pump(session);
+    }
   }
 
   /**
@@ -184,6 +290,7 @@ export class GatewayCore {
 
   /** Starts the timers: keep-alive/retry sweep and ADVERTISE (once now, then every advertiseInterval). */
   start(): void {
+    this.resumeRestored();
     const sweep = () => {
       this.sweep();
       this.sweepTimer = this.clock.setTimer(sweep, this.sweepIntervalMs);
@@ -201,6 +308,11 @@ export class GatewayCore {
   stop(): void {
     this.sweepTimer?.cancel();
     this.advertiseTimer?.cancel();
+  }
+
+  /** Resolves when every change made so far is in the store. */
+  flush(): Promise<void> {
+    return this.persistence.flush();
   }
 
   log(level: LogLevel, message: string): void {
@@ -242,6 +354,11 @@ export class GatewayCore {
     if (session) session.lastSeen = this.clock.now();
     try {
       dispatch(this, peer, message, session);
+      if (this.persistence.enabled && changesSession(message)) {
+        if (session) this.changed(session);
+        const now = this.sessionsByPeer.get(key);
+        if (now && now !== session) this.changed(now);
+      }
     } catch (err) {
       // A bug must cost one frame, not the process: every other client keeps being served.
       this.stats.internalErrors++;
@@ -346,6 +463,7 @@ export class GatewayCore {
   setState(session: Session, to: ClientState): void {
     const from = session.state;
     session.state = to;
+    this.changed(session);
     // Counted even when the state does not change: a new session starts out 'connecting' uncounted.
     const wasCounted = session.counted;
     session.counted = isConnected(to);
@@ -359,6 +477,7 @@ export class GatewayCore {
     if (oldKey !== peer.key && this.sessionsByPeer.get(oldKey) === session) this.sessionsByPeer.delete(oldKey);
     session.link = this.linkOf(peer);
     this.sessionsByPeer.set(peer.key, session);
+    this.changed(session);
   }
 
   unbind(session: Session): void {
@@ -395,6 +514,7 @@ export class GatewayCore {
     }
     session.inflight.length = 0;
     if (again.length) session.queue.unshift(...again);
+    this.changed(session);
   }
 
   /** The client is gone without a clean DISCONNECT (§6.11, §6.13, §6.14): its will is published. */
@@ -415,6 +535,19 @@ export class GatewayCore {
     this.setState(session, state);
     if (state === 'lost') this.publishWill(session);
     if (session.cleanSession) this.clearSession(session);
+  }
+
+  /**
+   * A CleanSession=0 session nobody came back for in `sessionExpiry` seconds (like MQTT 5's Session
+   * Expiry Interval) is forgotten, in memory and in the store. Nothing is published: its will went
+   * when the client was lost.
+   */
+  private expire(session: Session): void {
+    this.log('info', `client ${session.clientId}: session expired (${this.config.sessionExpiry} s without the client)`);
+    for (const sub of session.subscriptions.values()) this.dropSubscription(session, sub.filter);
+    this.unbind(session);
+    this.sessionsById.delete(session.clientId);
+    this.changed(session);
   }
 
   publishWill(session: Session): void {
@@ -465,18 +598,34 @@ export class GatewayCore {
 
   // ---------------------------------------------------------------- broker → clients
 
-  /** A message from the broker: to every client whose subscription matches (§6.10). */
-  brokerMessage(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean): void {
+  /**
+   * A message from the broker: to every client whose subscription matches (§6.10). Returns a promise
+   * when a QoS 1/2 message went into a kept session: the broker is acknowledged once it is stored.
+   */
+  brokerMessage(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, delivery?: BrokerDelivery): Promise<void> | undefined {
     const { clients, retained } = this.shared.recipients(topic, retain);
+    let stored = false;
+    const brokerId = this.persistence.enabled ? delivery?.id : undefined;
     for (const [session, subQos] of clients) {
-      this.deliver(session, { topic, payload, qos: Math.min(qos, subQos) as 0 | 1 | 2, retain: retained });
+      const kept = this.persistence.enabled && this.keeps(session);
+      if (kept && delivery?.dup && holdsBrokerMessage(session, delivery.id, topic, payload)) {
+        stored = true;
+        continue;
+      }
+      const message: OutboundMessage = { topic, payload, qos: Math.min(qos, subQos) as 0 | 1 | 2, retain: retained };
+      if (brokerId !== undefined && message.qos > 0) message.brokerId = brokerId;
+      this.deliver(session, message);
+      stored ||= kept;
     }
+    if (!stored || qos === 0) return undefined;
+    return new Promise((resolve) => this.afterCommit(resolve));
   }
 
   /** Queues a message for a client: sent now when it is awake, buffered while it sleeps or is away (§6.14). */
   deliver(session: Session, message: OutboundMessage): void {
     const state = session.state;
     const limit = Math.max(1, this.config.sleepBuffer);
+    this.changed(session);
     if (session.subscribing > 0 && state !== 'lost' && state !== 'disconnected') {
       // A SUBACK is on its way: the client must learn the topic id before a PUBLISH uses it.
       this.enqueue(session, (session.held ??= []), message, limit, 'client queue full');
@@ -499,6 +648,7 @@ export class GatewayCore {
 
   /** The broker answered one of the client's SUBSCRIBEs; with none left waiting, held messages go on. */
   subscribeAnswered(session: Session): void {
+    this.changed(session);
     session.subscribing = Math.max(0, session.subscribing - 1);
     if (session.subscribing > 0 || !session.held) return;
     const held = session.held;
@@ -611,6 +761,7 @@ export class GatewayCore {
   takeInflight(session: Session, step: Inflight['step'], msgId: number): Inflight | undefined {
     const i = session.inflight.findIndex((f) => f.step === step && f.msgId === msgId);
     if (i < 0) return undefined;
+    this.changed(session);
     return session.inflight.splice(i, 1)[0];
   }
 
@@ -674,12 +825,14 @@ export class GatewayCore {
     const now = this.clock.now();
     const grace = this.config.keepAliveGrace;
     const retryMs = this.config.retry.interval * 1000;
+    const expiryMs = this.config.sessionExpiry * 1000;
     for (const session of this.sessionsById.values()) {
       const state = session.state;
       if (state === 'lost' || state === 'disconnected') {
         // An ended CleanSession=1 session holds nothing but its last state; it is shown for an hour,
         // then forgotten, so clients with ever-new ClientIds cannot grow memory without end.
         if (session.cleanSession && now - session.lastSeen > ENDED_SESSION_KEPT_MS) this.sessionsById.delete(session.clientId);
+        else if (!session.cleanSession && expiryMs > 0 && now - session.lastSeen > expiryMs) this.expire(session);
         continue;
       }
       if (state === 'asleep') {

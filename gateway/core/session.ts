@@ -1,6 +1,6 @@
 /**
- * A client's session: plain, serialisable data (no sockets or timers inside), so a later
- * `stateDir` can persist it. The core changes it; handlers read and write it through the core.
+ * A client's session: plain, serialisable data (no sockets or timers inside), so the store can
+ * keep it (session-record.ts turns it into a record and back). The core changes it; handlers read and write it through the core.
  */
 import type { QoS } from '../../sn-codec/types.js';
 
@@ -30,6 +30,11 @@ export interface OutboundMessage {
   retain: boolean;
   /** Set when it was sent before and goes again (after sleep or reconnect): same MsgId, DUP=1, so QoS 2 stays exactly once. */
   msgId?: number;
+  /**
+   * The broker's packet id (kept sessions, QoS 1/2): a message the broker sends again with DUP after a
+   * crash that came before our acknowledgement went out is recognised and not buffered twice.
+   */
+  brokerId?: number;
 }
 
 /**
@@ -47,7 +52,17 @@ export interface Inflight {
   retries: number;
 }
 
-export type IncomingPublish = 'qos1-publishing' | 'qos2-publishing' | 'qos2-received';
+export type IncomingState = 'qos1-publishing' | 'qos2-publishing' | 'qos2-received';
+
+/**
+ * A client's QoS 1/2 PUBLISH the gateway has not finished with. While 'publishing' it keeps the message,
+ * so a kept session (`persistence`) can hand it to the broker again after a restart.
+ */
+export interface IncomingPublish {
+  state: IncomingState;
+  /** Present while 'publishing'. */
+  message?: { topic: string; topicId: number; payload: Buffer; retain: boolean };
+}
 
 export interface Subscription {
   /** The MQTT filter on the broker (a short name or predefined topic resolves to its name). */

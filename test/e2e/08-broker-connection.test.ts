@@ -23,6 +23,7 @@ afterEach(async () => {
 function configFor(brokerYaml: string) {
   const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+persistence: false
 broker:
 ${brokerYaml}
   reconnectMin: 0.2

@@ -40,6 +40,7 @@ afterEach(async () => {
 async function startGatewayWith(radioYaml: string, stateDir?: string): Promise<Gateway> {
   const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+persistence: false
 broker: { url: ${broker.url} }
 radios:
   - ${radioYaml}
@@ -166,6 +167,7 @@ describe('20 several radios in one gateway (Mosquitto)', () => {
     const logs: string[] = [];
     const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+persistence: false
 broker: { url: ${broker.url} }
 radios:
   - { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1 }

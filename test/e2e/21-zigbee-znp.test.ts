@@ -69,6 +69,7 @@ async function startGateway(stateDir: string, path: string, options: GatewayOpti
   const udp = options.udpPort === undefined ? '' : `  - { type: udp, host: 127.0.0.1, port: ${options.udpPort}, broadcastAddress: 127.0.0.1 }\n`;
   const config = parseConfig(`
 gateway: { id: 7, advertiseInterval: ${options.advertiseInterval ?? 0}, retry: { interval: 10, count: 3 } }
+persistence: false
 broker: { url: ${broker.url} }
 radios:
   - { type: zigbee, adapter: zstack, path: '${path}', panId: ${PAN_ID}, channel: ${CHANNEL}${permitJoin} }

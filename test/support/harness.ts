@@ -86,6 +86,7 @@ gateway:
   id: 7
   advertiseInterval: 900
   retry: { interval: 10, count: 3 }
+persistence: false
 broker:
   url: ${brokerUrl}
   reconnectMin: 0.2

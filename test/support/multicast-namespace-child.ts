@@ -53,6 +53,7 @@ await observer.subscribeAsync('mc/#', { qos: 1 });
 // advertiseInterval 1: the group listener, which joins later, hears an ADVERTISE soon after.
 const gateway = await Gateway.start(parseConfig(`
 gateway: { id: 42, advertiseInterval: 1 }
+persistence: false
 broker: { url: ${broker.url} }
 radios:
   - { type: udp, host: 127.0.0.1, port: ${GATEWAY_PORT}, multicast: { group: ${GROUP}, port: ${GROUP_PORT}, ttl: 1 } }

@@ -6,7 +6,7 @@
 import type { PublishMessage } from '../../../sn-codec/types.js';
 import { ReturnCode } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
-import type { Session } from '../session.js';
+import type { IncomingPublish, Session } from '../session.js';
 import { publishingSession, refuse } from './index.js';
 
 export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMessage, atPeer: Session | undefined): void {
@@ -27,42 +27,45 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
     return;
   }
   const { msgId, topicId } = message;
-  switch (message.qos) {
-    case 0:
-      core.publishUpstream(topic, message.payload, 0, message.retain);
-      return;
-    case 1: {
-      const incoming = (session.incoming ??= new Map());
-      if (incoming.get(msgId) === 'qos1-publishing') return; // a DUP of one still on its way to the broker
-      const accepted = core.publishUpstream(topic, message.payload, 1, message.retain, (ok) => {
-        incoming.delete(msgId);
-        if (ok) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Accepted });
-      });
-      if (accepted) incoming.set(msgId, 'qos1-publishing');
-      else core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Congestion });
-      return;
-    }
-    case 2: {
-      const incoming = (session.incoming ??= new Map());
-      const seen = incoming.get(msgId);
-      if (seen === 'qos2-received') {
-        core.send(session, { type: 'PUBREC', msgId }); // our PUBREC was lost; never publish twice
-        return;
-      }
-      if (seen === 'qos2-publishing') return;
-      const accepted = core.publishUpstream(topic, message.payload, 2, message.retain, (ok) => {
-        if (!ok) {
-          incoming.delete(msgId);
-          return;
-        }
-        incoming.set(msgId, 'qos2-received');
-        core.send(session, { type: 'PUBREC', msgId });
-      });
-      if (accepted) incoming.set(msgId, 'qos2-publishing');
-      else core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Congestion });
-      return;
-    }
+  if (message.qos === 0) {
+    core.publishUpstream(topic, message.payload, 0, message.retain);
+    return;
   }
+  const seen = session.incoming?.get(msgId)?.state;
+  if (seen === (message.qos === 1 ? 'qos1-publishing' : 'qos2-publishing')) return; // a DUP of one still on its way to the broker
+  if (seen === 'qos2-received' && message.qos === 2) {
+    // Our PUBREC was lost; never publish twice. Sent once the record saying so is stored.
+    core.afterCommit(() => core.send(session, { type: 'PUBREC', msgId }));
+    return;
+  }
+  if (!forwardToBroker(core, session, msgId, { topic, topicId, payload: message.payload, retain: message.retain }, message.qos)) {
+    core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Congestion });
+  }
+}
+
+/**
+ * Hands a client's QoS 1/2 message to the broker and answers the client once the broker accepted it:
+ * PUBACK, or PUBREC after the 'received' mark (which stops a DUP being published twice) is stored.
+ * Also used after a restart for messages a kept session still held. False = outgoing queue full.
+ */
+export function forwardToBroker(core: GatewayCore, session: Session, msgId: number, held: NonNullable<IncomingPublish['message']>, qos: 1 | 2): boolean {
+  const incoming = (session.incoming ??= new Map());
+  const accepted = core.publishUpstream(held.topic, held.payload, qos, held.retain, (ok) => {
+    if (qos === 1 || !ok) {
+      incoming.delete(msgId);
+      core.changedIfKept(session);
+      if (ok) core.send(session, { type: 'PUBACK', topicId: held.topicId, msgId, returnCode: ReturnCode.Accepted });
+      return;
+    }
+    incoming.set(msgId, { state: 'qos2-received' });
+    core.changed(session);
+    core.afterCommit(() => core.send(session, { type: 'PUBREC', msgId }));
+  });
+  if (!accepted) return false;
+  incoming.set(msgId, { state: qos === 1 ? 'qos1-publishing' : 'qos2-publishing', message: held });
+  // Kept only while the broker is away (held): otherwise the client still has it until our answer.
+  if (!core.upstream.connected) core.changed(session);
+  return true;
 }
 
 /** §6.8: QoS -1 from any sender, connected or not, on a predefined id or short name only. */

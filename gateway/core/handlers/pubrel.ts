@@ -11,8 +11,11 @@ export function handlePubrel(core: GatewayCore, peer: Peer, message: PubrelMessa
     return;
   }
   // A PUBREL for an id still 'publishing' would release it before the broker took it: wait for the resend.
-  const state = session.incoming?.get(message.msgId);
+  const state = session.incoming?.get(message.msgId)?.state;
   if (state === 'qos2-publishing') return;
-  if (state === 'qos2-received') session.incoming!.delete(message.msgId);
+  if (state === 'qos2-received') {
+    session.incoming!.delete(message.msgId);
+    core.changed(session);
+  }
   core.send(session, { type: 'PUBCOMP', msgId: message.msgId });
 }

@@ -1,0 +1,105 @@
+/**
+ * The core's side of the session store: which sessions changed in this event-loop turn, written as
+ * one transaction at the end of the turn (a later turn's changes wait for the write in progress and
+ * go together in the next, so batches grow with the load); and acknowledgements that may leave only
+ * once the transaction holding what they acknowledge has committed.
+ * Without a store every call is a no-op and `afterCommit` runs at once: behaviour and speed as before.
+ */
+import type { LogLevel } from '../../radios/radio.js';
+import type { SessionStore, StoreChange } from '../store/store.js';
+import type { Session } from './session.js';
+import { recordHoldsPublishes, toRecord } from './session-record.js';
+
+export class SessionPersistence {
+  private dirty = new Set<Session>();
+  private waiting: (() => void)[] = [];
+  private scheduled = false;
+  private writing: Promise<void> | undefined;
+  /** Sessions whose stored record holds a client message on its way to the broker. */
+  private readonly storedWithPublishes = new WeakSet<Session>();
+  /** Batches written, for tests and the status report. */
+  commits = 0;
+
+  constructor(
+    readonly store: SessionStore | undefined,
+    /** Whether the session is to be kept (else its record is deleted), and is still the one by its ClientId. */
+    private readonly keeps: (session: Session) => boolean,
+    private readonly log: (level: LogLevel, message: string) => void,
+  ) {}
+
+  get enabled(): boolean {
+    return this.store !== undefined;
+  }
+
+  changed(session: Session): void {
+    if (!this.store) return;
+    this.dirty.add(session);
+    this.schedule();
+  }
+
+  /** Marks the session only if its stored record holds a client publish (so its removal is written too). */
+  changedIfKept(session: Session): void {
+    if (this.store && this.storedWithPublishes.has(session)) this.changed(session);
+  }
+
+  /** Runs `fn` once everything changed so far is committed; at once without a store. */
+  afterCommit(fn: () => void): void {
+    if (!this.store) {
+      fn();
+      return;
+    }
+    this.waiting.push(fn);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Writes what changed; resolves when it (and any write in progress) committed. */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (!this.store || (this.dirty.size === 0 && this.waiting.length === 0)) return;
+    const changes: StoreChange[] = [];
+    for (const session of this.dirty) {
+      if (this.keeps(session)) {
+        const record = toRecord(session);
+        if (recordHoldsPublishes(record)) this.storedWithPublishes.add(session);
+        else this.storedWithPublishes.delete(session);
+        changes.push({ op: 'put', clientId: session.clientId, record });
+      } else {
+        this.storedWithPublishes.delete(session);
+        changes.push({ op: 'delete', clientId: session.clientId });
+      }
+    }
+    const waiting = this.waiting;
+    this.dirty = new Set();
+    this.waiting = [];
+    const write = changes.length ? this.store.write(changes) : Promise.resolve();
+    this.writing = write.then(
+      () => {
+        this.commits++;
+        for (const fn of waiting) {
+          try {
+            fn();
+          } catch (err) {
+            this.log('error', `after commit: ${(err as Error).stack ?? err}`);
+          }
+        }
+      },
+      (err: unknown) => {
+        // Nothing is acknowledged that is not stored: senders retry, the broker redelivers.
+        this.log('error', `session store: write of ${changes.length} change(s) failed, ${waiting.length} acknowledgement(s) withheld: ${(err as Error).message}`);
+      },
+    ).finally(() => {
+      this.writing = undefined;
+      if (this.dirty.size || this.waiting.length) this.schedule();
+    });
+    await this.writing;
+  }
+}
