@@ -23,10 +23,13 @@
  *          then the sleeping-buffer run: 10 CleanSession=0 sensors subscribed at QoS 1 and asleep, an MQTT
  *          client publishes 20,000 QoS 1 messages; messages/s the gateway takes in (buffered for every sensor
  *          and, with persistence, stored before its PUBACK to the broker), and the on/off ratio.
+ *  modes   aggregating vs transparent (broker.mode) side by side: 1,000 sensors CONNECTed (in transparent
+ *          mode 1,000 broker connections), the gateway's heap and RSS per sensor and Mosquitto's RSS;
+ *          then the QoS 1 closed loop (50 sensors, 1 in flight each) in each mode.
  * Each also prints the CPU used over its measuring window (percent of one core) by the gateway, the
  * load generator and Mosquitto, and the kernel's UDP receive-buffer drops.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
@@ -51,17 +54,18 @@ const QOS1 = { warmupMs: 1000, durationMs: 10_000, pacedRates: [20_000], pacedSe
 const QOS0 = { rates: [20_000, 50_000], durationMs: 5000 };
 const MEMORY = { sensors: 10_000, forwarders: 100 };
 const FANOUT = { messages: 10_000 };
+const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
 
-type ScenarioName = 'memory' | 'qos1' | 'qos0' | 'fanout' | 'kept';
-const ALL: ScenarioName[] = ['memory', 'qos1', 'qos0', 'fanout', 'kept'];
+type ScenarioName = 'memory' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['memory', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-function gatewayYaml(brokerUrl: string): string {
+function gatewayYaml(brokerUrl: string, mode: 'aggregating' | 'transparent'): string {
   return `
 gateway:
   id: 1
@@ -70,6 +74,7 @@ gateway:
 persistence: false
 broker:
   url: ${brokerUrl}
+  mode: ${mode}
 radios:
   - { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1 }
 `;
@@ -80,8 +85,8 @@ let whatIfs: WhatIf[] = [];
 let runs = 0;
 
 /** persistence: a fresh stateDir and a fresh broker session, so no run inherits another's. */
-async function startGateway(brokerUrl: string, persistence = false): Promise<{ gateway: Gateway; target: Target }> {
-  const config = parseConfig(gatewayYaml(brokerUrl), 'bench-gateway.yaml');
+async function startGateway(brokerUrl: string, persistence = false, mode: 'aggregating' | 'transparent' = 'aggregating'): Promise<{ gateway: Gateway; target: Target }> {
+  const config = parseConfig(gatewayYaml(brokerUrl, mode), 'bench-gateway.yaml');
   (config.radios[0] as UdpRadioConfig).port = 0; // a free port, as the end-to-end tests do
   config.broker.clientId = `bench-gw-${process.pid}-${++runs}`;
   if (persistence) {
@@ -249,6 +254,44 @@ async function kept(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
   line('kept', `persistence on / off: QoS 1 ${pct((100 * qos1Rate[1]) / qos1Rate[0])}, sleeping buffers ${pct((100 * sleepRate[1]) / sleepRate[0])} (target ≥ 80%)`);
 }
 
+/** Resident memory of another process (Mosquitto), from /proc; undefined where there is no /proc. */
+function rssOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return kb ? Number(kb[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Aggregating vs transparent: memory per connected sensor (gateway and Mosquitto), then QoS 1 throughput. */
+async function modes(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+  for (const mode of ['aggregating', 'transparent'] as const) {
+    const { gateway, target } = await startGateway(brokerUrl, false, mode);
+    const before = await settledMemory();
+    const brokerBefore = rssOf(brokerPid);
+    const r = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: MODES.sensors, forwarders: 0 });
+    await waitUntil(() => gateway.core.connectedCount >= MODES.sensors, 10_000);
+    const after = await settledMemory();
+    const brokerAfter = rssOf(brokerPid);
+    const n = gateway.core.connectedCount;
+    const brokerPer = brokerBefore === undefined || brokerAfter === undefined ? '?' : int((brokerAfter - brokerBefore) / n);
+    line('modes', `${mode}: ${int(n)} sensors connected: gateway heap ${int((after.heapUsed - before.heapUsed) / n)} B/sensor, ` +
+      `RSS ${int((after.rss - before.rss) / n)} B/sensor; mosquitto RSS ${brokerPer} B/sensor [CONNECTs took ${r.seconds.toFixed(1)} s, ${int(r.resent)} resent]`);
+    await load.run({ kind: 'releaseMany' });
+    await gateway.stop();
+
+    const fresh = await startGateway(brokerUrl, false, mode);
+    const watch = new WindowWatch(brokerPid);
+    const q = await load.run<Qos1Result>({ kind: 'qos1', target: fresh.target, sensors: SENSORS, warmupMs: QOS1.warmupMs, durationMs: MODES.qos1Seconds * 1000 }, watch.onWindow);
+    line('modes', `${mode}: QoS 1, ${SENSORS} sensors, 1 in flight each: ${int(q.acked / q.seconds)} msg/s acknowledged, ` +
+      `${int(q.delivered / q.seconds)} msg/s delivered; PUBACK p50 ${ms(q.latencyMs.p50)} ms, p99 ${ms(q.latencyMs.p99)} ms`);
+    cpuLine(watch.figures!, q.cpuMs);
+    await fresh.gateway.stop();
+  }
+}
+
 // ─────────────────────────────── main ───────────────────────────────
 
 async function main(): Promise<void> {
@@ -273,6 +316,7 @@ async function main(): Promise<void> {
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
       if (scenario === 'fanout') await fanout(load, broker.url, brokerPid);
       if (scenario === 'kept') await kept(load, broker.url, brokerPid);
+      if (scenario === 'modes') await modes(load, broker.url, brokerPid);
     }
   } finally {
     await load.stop();

@@ -6,13 +6,16 @@ import { join, resolve } from 'node:path';
 import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
 import type { Radio } from '../radios/radio.js';
 import { systemClock, type Clock } from './core/clock.js';
-import type { GatewayConfig } from './config/config-types.js';
+import type { AccessSection, GatewayConfig } from './config/config-types.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { LIVE_SECTIONS, planReload } from './config/reload-plan.js';
 import { GatewayCore } from './core/core.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Logger } from './logger.js';
 import { MqttUpstream } from './broker/mqtt-upstream.js';
+import { TransparentUpstream } from './broker/transparent-upstream.js';
+import type { Upstream } from './broker/upstream.js';
+import { AccessRules } from './access/access-rules.js';
 import { LevelSessionStore } from './store/level-store.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
@@ -35,16 +38,21 @@ export interface ReloadResult {
   errors: string[];
 }
 
+/** The access rules of a config; undefined when there are none (the core then lets everyone do everything). */
+function accessPolicy(access: AccessSection): AccessRules | undefined {
+  return access.rules.length > 0 || access.anonymous ? new AccessRules(access) : undefined;
+}
+
 export class Gateway {
   readonly core: GatewayCore;
   readonly radios: Radio[] = [];
-  readonly upstream: MqttUpstream;
+  readonly upstream: Upstream;
   private embedded: EmbeddedBroker | undefined;
   /** Where kept sessions live; undefined with `persistence: false`. */
   readonly store: LevelSessionStore | undefined;
   private running: GatewayConfig;
 
-  private constructor(config: GatewayConfig, upstream: MqttUpstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, store: LevelSessionStore | undefined, private readonly options: GatewayOptions) {
+  private constructor(config: GatewayConfig, upstream: Upstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, store: LevelSessionStore | undefined, private readonly options: GatewayOptions) {
     this.running = config;
     this.upstream = upstream;
     this.core = core;
@@ -55,6 +63,7 @@ export class Gateway {
   /** How each of LIVE_SECTIONS takes effect in the running gateway, without touching any session. */
   private readonly liveSections: Record<(typeof LIVE_SECTIONS)[number], (next: GatewayConfig) => void | Promise<void>> = {
     topics: (next) => this.core.setTopics(next.topics),
+    access: (next) => this.core.setAccess(accessPolicy(next.access)),
     log: (next) => this.options.logger?.setLevel?.(next.log.level),
   };
 
@@ -80,7 +89,11 @@ export class Gateway {
     const log = (level: 'error' | 'warn' | 'info' | 'debug', message: string) => options.logger?.log(level, message);
     let store: LevelSessionStore | undefined;
     let records = new Map<string, unknown>();
-    if (config.persistence) {
+    // Transparent mode: each CleanSession=0 sensor's session is the broker's own (its subscriptions and
+    // queued messages live there); the gateway's store, built for aggregating mode, is not used.
+    const keepSessions = config.persistence && config.broker.mode !== 'transparent';
+    if (config.persistence && !keepSessions) log('info', 'transparent mode: the broker keeps each sensor\'s session; the session store (persistence) is not used');
+    if (keepSessions) {
       try {
         store = await LevelSessionStore.open(join(stateDir, 'sessions'), { fsyncIntervalMs: config.fsyncInterval * 1000, log });
         records = await store.load(log);
@@ -89,10 +102,10 @@ export class Gateway {
         throw err;
       }
     }
-    const upstream = new MqttUpstream({
-      url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue,
-      persistentSession: store && { expiry: config.gateway.sessionExpiry },
-    });
+    const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue };
+    const upstream = config.broker.mode === 'transparent'
+      ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
+      : new MqttUpstream({ ...upstreamOptions, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,
@@ -100,6 +113,9 @@ export class Gateway {
       clock: options.clock ?? systemClock,
       sweepIntervalMs: options.sweepIntervalMs,
       store,
+      limits: config.limits,
+      // No rules: the core's default lets everyone do everything.
+      access: accessPolicy(config.access),
     });
     const gateway = new Gateway(config, upstream, core, embedded, store, options);
     if (options.logger) {

@@ -85,6 +85,7 @@ describe('defaults', () => {
     expect(defaults.broker).toEqual({
       mode: 'aggregating',
       clientId: 'mqttsn-gw-1',
+      clientIdPrefix: '',
       protocolVersion: 4,
       keepalive: 60,
       reconnectMin: 1,
@@ -100,6 +101,16 @@ describe('defaults', () => {
     expect(defaults.persistence).toBe(true);
     expect(defaults.fsyncInterval).toBe(1);
     expect(defaults.log).toEqual({ level: 'info' });
+    expect(defaults.access).toEqual({ rules: [] });
+    expect(defaults.limits).toEqual({ frameRate: 2000, frameBurst: 4000, maxConnecting: 1000, maxTopicIdsPerClient: 1000, maxSubscriptionsPerClient: 100 });
+    expect(defaults.clients.size).toBe(0);
+  });
+
+  it('broker.mode transparent, with per-sensor credentials under clients (certificate and key together)', () => {
+    const c = parseConfig(lines('broker:', '  mode: transparent', '  clientIdPrefix: sn-', 'clients:', '  node-1: { username: n1, password: "1234" }', '  node-2: { cert: c.pem, key: k.pem }'), '/etc/gw/gateway.yaml');
+    expect(c.broker).toMatchObject({ mode: 'transparent', clientIdPrefix: 'sn-' });
+    expect(c.clients.get('node-1')).toEqual({ username: 'n1', password: '1234' });
+    expect(c.clients.get('node-2')).toEqual({ cert: '/etc/gw/c.pem', key: '/etc/gw/k.pem' });
   });
 
   it('a file of comments only, or sections left empty, also gives the defaults', () => {
@@ -322,7 +333,9 @@ describe('validation: each rule names the key path and its line', () => {
     ],
     ['broker.url is a URL', lines('broker:', '  url: not a url'), 'broker.url', 2, 'must be a URL'],
     ['broker.url speaks MQTT', lines('broker:', '  url: http://127.0.0.1:1883'), 'broker.url', 2, 'must use one of mqtt://, mqtts://'],
-    ['broker.mode transparent is not supported yet', lines('broker:', '  mode: transparent'), 'broker.mode', 2, 'not supported yet'],
+    ['clients.<id>.cert needs its key', lines('clients:', '  node-1:', '    cert: c.pem'), 'clients.node-1.key', 2, 'required when clients.node-1.cert is set'],
+    ['limits.frameRate is a number >= 0', lines('limits:', '  frameRate: -1'), 'limits.frameRate', 2, '>= 0'],
+    ['access.rules[].from lists patterns', lines('access:', '  rules:', '    - clientId: a', '      from: udp0'), 'access.rules[0].from', 4, 'must be a list'],
     ['broker.mode is known', lines('broker:', '  mode: bridge'), 'broker.mode', 2, 'one of aggregating'],
     ['broker.protocolVersion is 4 or 5', lines('broker:', '  protocolVersion: 3'), 'broker.protocolVersion', 2, 'one of 4, 5'],
     ['broker.keepalive 0..65535', lines('broker:', '  keepalive: 100000'), 'broker.keepalive', 2, '0..65535'],

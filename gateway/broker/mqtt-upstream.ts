@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff } from '../../common/backoff.js';
 import type { BrokerSection } from '../config/config-types.js';
+import { publishResult } from './mqtt-results.js';
 import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from './upstream.js';
 
 export interface MqttUpstreamOptions {
@@ -170,7 +171,7 @@ export class MqttUpstream implements Upstream {
     this.batchWrites(client);
     client.publish(topic, payload, { qos, retain }, (err) => {
       this.inFlight--;
-      done?.(err ? { error: err } : {});
+      done?.(publishResult(err));
     });
     return true;
   }

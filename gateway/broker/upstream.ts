@@ -1,6 +1,6 @@
 /**
- * The broker side of the gateway. An interface, so a transparent mode (one connection per sensor)
- * can sit beside the aggregating one later; the core only ever talks to this.
+ * The broker side of the gateway; the core only ever talks to this. Aggregating mode (§4) is one
+ * connection for everyone; transparent mode adds `openClient`, one broker session per sensor.
  */
 import type { LogLevel } from '../../radios/radio.js';
 
@@ -24,7 +24,44 @@ export interface UpstreamSink {
 export interface PublishResult {
   /** undefined = the broker accepted it (PUBACK / PUBCOMP for QoS 1/2, written for QoS 0). */
   error?: Error;
+  /** The broker refused the message itself: its MQTT 5 reason code (>= 0x80, e.g. 0x87 not authorised). */
+  refused?: number;
 }
+
+/** What a sensor's own broker session is opened with (transparent mode): the sensor's CONNECT, and its will. */
+export interface ClientSessionOptions {
+  clientId: string;
+  cleanSession: boolean;
+  /** Seconds; 0 = none. */
+  keepAlive: number;
+  will?: { topic: string; payload: Buffer; qos: BrokerQoS; retain: boolean };
+}
+
+/** Where a sensor's broker session reports to. */
+export interface ClientSessionSink {
+  /** A message the broker sent this sensor's session (it matched one of its subscriptions there). */
+  message(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean): void;
+  /** The broker ended the session without the gateway asking (taken over, kicked, broker gone). */
+  closed(reason: string): void;
+}
+
+/** One sensor's own connection to the broker (transparent mode). */
+export interface ClientSession {
+  /** As Upstream.publish, on this sensor's connection. */
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean;
+  subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void;
+  unsubscribe(filter: string): void;
+  /**
+   * Ends the connection. `clean`: with DISCONNECT, so the broker drops the will; otherwise the connection
+   * is cut, and the broker publishes the will (the sensor was lost). `done` once it is closed.
+   */
+  close(clean: boolean, done?: () => void): void;
+}
+
+export type OpenResult =
+  | { session: ClientSession }
+  /** `refused`: the broker answered CONNACK with a refusal; otherwise it could not be reached in time. */
+  | { error: string; refused: boolean };
 
 export interface Upstream {
   readonly connected: boolean;
@@ -41,4 +78,9 @@ export interface Upstream {
   /** `done` runs with the QoS the broker granted (0x80 = refused) once it answered SUBACK. */
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void;
   unsubscribe(filter: string): void;
+  /**
+   * Transparent mode only (absent when aggregating): opens a sensor's own broker session and calls `done`
+   * once the broker answered its CONNECT. Messages to that sensor then arrive through `sink`, not UpstreamSink.
+   */
+  openClient?(options: ClientSessionOptions, sink: ClientSessionSink, done: (result: OpenResult) => void): void;
 }

@@ -38,8 +38,12 @@ export interface TlsConfig { ca?: string; cert?: string; key?: string; rejectUna
 export interface BrokerSection {
   /** mqtt://, mqtts://, ws:// URL; undefined = start the embedded broker on `embedded`. */
   url?: string;
-  mode: 'aggregating';
+  /** aggregating: one connection for all sensors (§4); transparent: one per sensor. */
+  mode: 'aggregating' | 'transparent';
+  /** The gateway's own connection (aggregating mode; QoS -1 from unconnected sensors in transparent mode). */
   clientId: string;
+  /** Transparent mode: put before each sensor's ClientId at the broker. */
+  clientIdPrefix: string;
   username?: string;
   password?: string;
   tls?: TlsConfig;
@@ -63,11 +67,56 @@ export interface TopicsSection {
   clients: Map<string, { predefined: Map<number, string> }>;
 }
 
+/** One access rule (`access.rules[]`): the first whose clientId and from match a client applies to it. */
+export interface AccessRule {
+  /** Exact ClientId or a glob (`*`, `?`). */
+  clientId: string;
+  /** Radio names or address globs (`udp:192.168.1.*`, `zigbee:*`); absent = from anywhere. */
+  from?: string[];
+  /** Topic filters it may publish to, `{clientId}` standing for its ClientId; absent = any topic. */
+  publish?: string[];
+  /** Topic filters it may subscribe within; absent = any. */
+  subscribe?: string[];
+}
+
+export interface AccessSection {
+  /** No rules = everyone may connect, publish and subscribe. */
+  rules: AccessRule[];
+  /** QoS -1 (§6.8) from senders that never connected; absent = refused when there are rules, allowed when not. */
+  anonymous?: { from?: string[]; publish?: string[] };
+}
+
+/** Flood limits: what one sender or client may cost the gateway. */
+export interface LimitsSection {
+  /** Frames a second one sender address may send (token bucket refill); 0 = no limit. */
+  frameRate: number;
+  /** Frames one sender may send at once before frameRate applies. */
+  frameBurst: number;
+  /** Clients at most in the `connecting` state (will handshake, or waiting for the broker); beyond: CONNACK 0x01. */
+  maxConnecting: number;
+  /** Topic ids one client may register (REGISTER, SUBSCRIBE by name); beyond: REGACK / SUBACK 0x01. */
+  maxTopicIdsPerClient: number;
+  /** Subscriptions one client may hold; beyond: SUBACK 0x01. */
+  maxSubscriptionsPerClient: number;
+}
+
+/** A sensor's own broker credentials (transparent mode), by ClientId; absent keys fall back to the broker section's. */
+export interface ClientCredentials {
+  username?: string;
+  password?: string;
+  /** Client certificate and key files for mqtts:// (together). */
+  cert?: string;
+  key?: string;
+}
+
 export interface GatewayConfig {
   gateway: GatewaySection;
   broker: BrokerSection;
   radios: RadioConfig[];
   topics: TopicsSection;
+  access: AccessSection;
+  limits: LimitsSection;
+  clients: Map<string, ClientCredentials>;
   /** Directory for state the gateway keeps (sessions, Zigbee database, network key). */
   stateDir: string;
   /** Keep sessions that outlive their connection in `<stateDir>/sessions` across restarts. */

@@ -13,12 +13,14 @@ import { dirname, join, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type {
   BrokerSection,
+  ClientCredentials,
   GatewayConfig,
   RadioConfig,
   TlsConfig,
   TopicsSection,
 } from './config-types.js';
 import type { ZigbeeRadioConfig } from '../../radios/zigbee.js';
+import { isValidTopicFilter } from '../core/topics.js';
 import {
   INVALID,
   type Infer,
@@ -354,12 +356,7 @@ const brokerUrl = refine(text(), (url, path, issues) => {
   return url;
 });
 
-const brokerMode: Schema<'aggregating'> = {
-  parse(input, path, issues) {
-    if (input === 'transparent') return issues.report(path, 'transparent mode is not supported yet; use aggregating');
-    return oneOf('aggregating').parse(input, path, issues);
-  },
-};
+const brokerMode = oneOf('aggregating', 'transparent');
 
 const gatewaySection = section({
   id: withDefault(integer(0, 255), 1),
@@ -381,6 +378,7 @@ const brokerSection = section({
   url: optional(brokerUrl),
   mode: withDefault(brokerMode, 'aggregating'),
   clientId: optional(text()),
+  clientIdPrefix: withDefault(text({ allowEmpty: true }), ''),
   username: optional(text({ allowEmpty: true })),
   password: optional(text({ allowEmpty: true })),
   tls: optional(
@@ -406,6 +404,51 @@ const topicsSection = section({
   clients: withDefault(mapOf('ClientId', clientIdKey, object({ predefined: predefinedTopics }, 'a client')), {}),
 });
 
+/** A topic filter in an access rule; `{clientId}` may stand for a whole level or part of one. */
+const ruleFilter = refine(text(), (filter, path, issues) => {
+  const concrete = filter.replaceAll('{clientId}', 'x');
+  if (/\{\w*\}/.test(concrete)) return issues.report(path, `only {clientId} may be templated (got ${JSON.stringify(filter)})`);
+  return isValidTopicFilter(concrete) ? filter : issues.report(path, `must be an MQTT topic filter: '+' and '#' alone in their level, '#' last (got ${JSON.stringify(filter)})`);
+});
+
+const accessRule = object(
+  {
+    clientId: text(),
+    from: optional(list(text(), 1)),
+    publish: optional(list(ruleFilter)),
+    subscribe: optional(list(ruleFilter)),
+  },
+  'an access rule',
+);
+
+const accessSection = section({
+  rules: withDefault(list(accessRule), []),
+  anonymous: optional(
+    object({
+      from: optional(list(text(), 1)),
+      publish: optional(list(refine(ruleFilter, (f, path, issues) => (f.includes('{clientId}') ? issues.report(path, 'a sender that never connected has no ClientId: {clientId} means nothing here') : f)))),
+    }, 'anonymous senders'),
+  ),
+});
+
+const clientsSection = withDefault(
+  mapOf('ClientId', clientIdKey, object({
+    username: optional(text({ allowEmpty: true })),
+    password: optional(text({ allowEmpty: true })),
+    cert: optional(text()),
+    key: optional(text()),
+  }, 'a client')),
+  {},
+);
+
+const limitsSection = section({
+  frameRate: withDefault(number({ min: 0 }), 2000),
+  frameBurst: withDefault(integer(1), 4000),
+  maxConnecting: withDefault(integer(1), 1000),
+  maxTopicIdsPerClient: withDefault(integer(1, 65534), 1000),
+  maxSubscriptionsPerClient: withDefault(integer(1), 100),
+});
+
 /** Localhost only, like Mosquitto 2: one UDP radio on 127.0.0.1:10000 unless the file lists radios. */
 const radiosList = refine(withDefault(list(radio, 1), [{ type: 'udp' }]), nameRadios);
 
@@ -415,6 +458,9 @@ const configFile = section(
     broker: brokerSection,
     radios: radiosList,
     topics: topicsSection,
+    access: accessSection,
+    limits: limitsSection,
+    clients: clientsSection,
     stateDir: withDefault(text(), './state'),
     persistence: withDefault(flag(), true),
     fsyncInterval: withDefault(number({ min: 0 }), 1),
@@ -461,8 +507,9 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   const broker = finishBroker(raw.broker, raw.gateway.id, baseDir, issues);
   const radios = finishRadios(raw.radios, stateDir, baseDir, issues);
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
+  const clients = finishClients(raw.clients, baseDir, issues);
   if (issues.list.length !== before) return INVALID;
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, stateDir, persistence: raw.persistence, fsyncInterval: raw.fsyncInterval, log: raw.log };
+  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, limits: raw.limits, clients, stateDir, persistence: raw.persistence, fsyncInterval: raw.fsyncInterval, log: raw.log };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {
@@ -504,6 +551,21 @@ function finishRadios(radios: NamedRadio[], stateDir: string, baseDir: string, i
       backupPath: r.backupPath === undefined ? join(stateDir, 'zigbee-backup.json') : resolve(baseDir, r.backupPath),
     };
   });
+}
+
+/** Per-sensor certificates come in pairs; their paths are relative to the config file. */
+function finishClients(clients: Infer<typeof clientsSection>, baseDir: string, issues: Issues): Map<string, ClientCredentials> {
+  const out = new Map<string, ClientCredentials>();
+  for (const [clientId, c] of clients) {
+    if (c.cert !== undefined && c.key === undefined) issues.report(['clients', clientId, 'key'], `required when clients.${clientId}.cert is set`);
+    if (c.key !== undefined && c.cert === undefined) issues.report(['clients', clientId, 'cert'], `required when clients.${clientId}.key is set`);
+    out.set(clientId, {
+      ...c,
+      ...(c.cert !== undefined && { cert: resolve(baseDir, c.cert) }),
+      ...(c.key !== undefined && { key: resolve(baseDir, c.key) }),
+    });
+  }
+  return out;
 }
 
 function checkClientIds(topics: TopicsSection, maxLength: number, issues: Issues): void {

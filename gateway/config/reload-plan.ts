@@ -8,9 +8,10 @@ import type { GatewayConfig } from './config-types.js';
 
 /**
  * Top-level sections a running gateway takes without a restart; every other section (radios, broker,
- * gateway, stateDir) holds sockets, devices or timers open and changes only with a restart.
+ * gateway, limits, clients, persistence, stateDir) holds sockets, devices, timers or stored state and
+ * changes only with a restart.
  */
-export const LIVE_SECTIONS = ['topics', 'log'] as const;
+export const LIVE_SECTIONS = ['topics', 'access', 'log'] as const;
 
 export interface ReloadPlan {
   /** Changed key paths in live sections, e.g. `topics.predefined.5`, `log.level`. */

@@ -9,7 +9,8 @@ import { decode, encode, shortTopicName, SnCodecError } from '../../sn-codec/ind
 import type { DecodeOptions, SnMessage } from '../../sn-codec/types.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import type { Clock, TimerHandle } from './clock.js';
-import type { GatewaySection, TopicsSection } from '../config/config-types.js';
+import type { GatewaySection, LimitsSection, TopicsSection } from '../config/config-types.js';
+import { RateLimiter } from './rate-limiter.js';
 import { AnswerLimit } from './answer-limit.js';
 import { dispatch } from './handlers/index.js';
 import { forwardToBroker } from './handlers/publish.js';
@@ -25,7 +26,9 @@ import {
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
-import type { BrokerDelivery, BrokerQoS, Upstream, UpstreamSink } from '../broker/upstream.js';
+import type { BrokerDelivery, BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../broker/upstream.js';
+import { BrokerSessions } from './broker-sessions.js';
+import { allowEverything, type AccessPolicy, type Requester } from './access-policy.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
 export interface Peer {
@@ -71,12 +74,19 @@ export interface CoreStats {
   internalErrors: number;
   /** Name fields (ClientId, topic names, will topic) that arrived with one trailing NUL, stripped. */
   trailingNulStripped: number;
-  /** CONNECTs answered with a refusing CONNACK (bad ProtocolId or ClientId, invalid will topic, maxClients). */
+  /**
+   * CONNECTs answered with a refusing CONNACK (bad ProtocolId or ClientId, invalid will topic, maxClients,
+   * limits.maxConnecting, the access rules, the broker in transparent mode).
+   */
   connectsRefused: number;
   /** DISCONNECTs sent to senders the gateway could not map to a session (§5.4.21). */
   unmappedDisconnects: number;
   /** ...and those not sent, because that sender had one less than a second ago (no amplification). */
   unmappedDisconnectsSuppressed: number;
+  /** CONNECT, REGISTER, PUBLISH, SUBSCRIBE or a will refused by the access rules. */
+  refused: number;
+  /** Frames dropped unread because their sender exceeded its frame rate (flood limit). */
+  rateLimited: number;
 }
 
 export interface CoreEvents {
@@ -85,6 +95,8 @@ export interface CoreEvents {
   frameDropped: [radio: string, address: string, reason: string];
   messageBuffered: [clientId: string, topic: string];
   messageDropped: [clientId: string, topic: string, reason: string];
+  /** The access rules refused something; clientId is '' for a sender that never connected. */
+  accessRefused: [clientId: string, radio: string, address: string, what: string];
 }
 
 export interface CoreOptions {
@@ -94,9 +106,17 @@ export interface CoreOptions {
   clock: Clock;
   /** How often timers are checked (keep-alive, sleep, retries); one sweep for all clients. Default 1000 ms. */
   sweepIntervalMs?: number;
+  /** Who may connect, publish and subscribe; default: everyone, everything. */
+  access?: AccessPolicy;
+  /** Flood limits; default: none (gateway.yaml's `limits:` gives the shipped ones). */
+  limits?: Partial<LimitsSection>;
   /** Where sessions that outlive their connection are kept across restarts; none = memory only. */
   store?: SessionStore;
 }
+
+const NO_LIMITS: LimitsSection = {
+  frameRate: 0, frameBurst: 1, maxConnecting: Infinity, maxTopicIdsPerClient: 0xfffe, maxSubscriptionsPerClient: Infinity,
+};
 
 /** How long an ended CleanSession=1 session stays visible in clients() before it is forgotten. */
 export const ENDED_SESSION_KEPT_MS = 3_600_000;
@@ -139,13 +159,22 @@ export class GatewayCore {
   readonly stats: CoreStats = {
     framesIn: 0, framesOut: 0, malformed: 0, unexpected: 0, oversize: 0, publishedToBroker: 0,
     deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0,
-    trailingNulStripped: 0, connectsRefused: 0, unmappedDisconnects: 0, unmappedDisconnectsSuppressed: 0,
+    trailingNulStripped: 0, connectsRefused: 0, unmappedDisconnects: 0, unmappedDisconnectsSuppressed: 0, refused: 0, rateLimited: 0,
   };
   readonly config: GatewaySection;
   readonly clock: Clock;
   readonly upstream: Upstream;
   /** Predefined topic ids (§6.7); replaced as a whole when the configuration is reloaded. */
   predefined: PredefinedTopics;
+  /** Who may do what; replaced as a whole when the configuration is reloaded. */
+  access: AccessPolicy;
+  readonly limits: LimitsSection;
+  private readonly rateLimiter: RateLimiter | undefined;
+  /** Last time a rate-limited sender was logged: once a minute each. */
+  private readonly limitedLoggedAt = new Map<string, number>();
+  private connectingClients = 0;
+  /** Transparent mode: each connected client's own broker session. */
+  readonly brokerSessions = new BrokerSessions(this);
   readonly radios = new Map<string, Radio>();
   readonly sessionsByPeer = new Map<string, Session>();
   readonly sessionsById = new Map<string, Session>();
@@ -165,6 +194,8 @@ export class GatewayCore {
   private readonly malformedLoggedAt = new Map<string, number>();
   /** Last time a refused topic template was logged per client and id: a sensor publishing every second must not flood the log. */
   private readonly refusedLoggedAt = new Map<string, number>();
+  /** Per client (or anonymous address): when its refusals were last logged, and how many since. */
+  private readonly refusalsLogged = new Map<string, { at: number; since: number }>();
   /** One DISCONNECT per second per unmapped sender, for at most this many senders at once. */
   private readonly unmappedAnswers = new AnswerLimit(1000, UNMAPPED_SENDERS_TRACKED);
 
@@ -199,6 +230,9 @@ export class GatewayCore {
     this.upstream = options.upstream;
     this.shared = new SharedSubscriptions(options.upstream);
     this.predefined = new PredefinedTopics(options.topics);
+    this.access = options.access ?? allowEverything;
+    this.limits = { ...NO_LIMITS, ...options.limits };
+    this.rateLimiter = this.limits.frameRate > 0 ? new RateLimiter(this.limits.frameRate, this.limits.frameBurst) : undefined;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     // ProtocolId and ClientId are the CONNECT handler's to check: it answers CONNACK 0x03 (§5.4.5).
     this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength, checkClientIdentity: false };
@@ -283,6 +317,14 @@ export class GatewayCore {
     this.predefined = new PredefinedTopics(topics);
   }
 
+  /**
+   * New access rules (a configuration reload); none = everyone may do everything. They apply from the next
+   * CONNECT, REGISTER, PUBLISH or SUBSCRIBE on: a client connected now is not dropped for them.
+   */
+  setAccess(access: AccessPolicy | undefined): void {
+    this.access = access ?? allowEverything;
+  }
+
   addRadio(radio: Radio): void {
     if (this.radios.has(radio.name)) throw new Error(`two radios are named ${radio.name}`);
     this.radios.set(radio.name, radio);
@@ -324,6 +366,11 @@ export class GatewayCore {
   /** A frame arrived on a radio. Malformed frames are counted, logged with the sender, and dropped. */
   frame(radio: Radio, address: string, bytes: Buffer): void {
     this.stats.framesIn++;
+    // A flooding sender is turned away before its frame is even decoded (forwarded nodes share their forwarder's bucket).
+    if (this.rateLimiter && !this.rateLimiter.take(radio.name + '|' + address, this.clock.now())) {
+      this.rateLimited(radio, address);
+      return;
+    }
     let message: SnMessage;
     try {
       message = decode(bytes, this.decodeOptions);
@@ -381,11 +428,48 @@ export class GatewayCore {
     }
   }
 
+  private rateLimited(radio: Radio, address: string): void {
+    this.stats.rateLimited++;
+    const now = this.clock.now();
+    const key = radio.name + '|' + address;
+    const last = this.limitedLoggedAt.get(key);
+    if (last !== undefined && now - last < 60_000) return;
+    if (this.limitedLoggedAt.size >= 10_000) this.limitedLoggedAt.clear();
+    this.limitedLoggedAt.set(key, now);
+    this.log('warn', `${radio.name}: ${address} sends more than ${this.limits.frameRate} frames/s; frames over the limit are dropped (limits.frameRate)`);
+  }
+
   /** A well-formed frame that makes no sense from this sender now. */
   unexpected(peer: Peer, message: SnMessage, why: string): void {
     this.stats.unexpected++;
     this.events.emit('frameDropped', peer.radio.name, peer.address, `unexpected ${message.type}: ${why}`);
     this.log('debug', `${peer.radio.name}: ${message.type} from ${peer.address} dropped: ${why}`);
+  }
+
+  /** A session as the access rules see it. */
+  requester(session: Session): Requester {
+    return { clientId: session.clientId, radio: session.link.radio, address: session.link.address };
+  }
+
+  /**
+   * The access rules refused something: counted, reported by the `accessRefused` event, and logged at
+   * most once a minute per client (with how many were refused meanwhile), so a looping sensor cannot flood the log.
+   */
+  refuse(clientId: string, radio: string, address: string, what: string): void {
+    this.stats.refused++;
+    this.events.emit('accessRefused', clientId, radio, address, what);
+    const key = clientId === '' ? `${radio}|${address}` : clientId;
+    const now = this.clock.now();
+    const entry = this.refusalsLogged.get(key);
+    if (entry && now - entry.at < 60_000) {
+      entry.since++;
+      return;
+    }
+    if (this.refusalsLogged.size >= 10_000) this.refusalsLogged.clear();
+    this.refusalsLogged.set(key, { at: now, since: 0 });
+    const who = clientId === '' ? `${radio} ${address}` : `client ${clientId} (${radio} ${address})`;
+    const more = entry && entry.since > 0 ? ` (and ${entry.since} more refusals in the last minute)` : '';
+    this.log('warn', `access: ${who} refused: ${what}${more}`);
   }
 
   /**
@@ -460,9 +544,16 @@ export class GatewayCore {
     return this.connectedClients;
   }
 
+  /** Clients in the `connecting` state: what limits.maxConnecting bounds. */
+  get connectingCount(): number {
+    return this.connectingClients;
+  }
+
   setState(session: Session, to: ClientState): void {
     const from = session.state;
     session.state = to;
+    if (from === 'connecting' && session.counted) this.connectingClients--;
+    if (to === 'connecting') this.connectingClients++;
     this.changed(session);
     // Counted even when the state does not change: a new session starts out 'connecting' uncounted.
     const wasCounted = session.counted;
@@ -517,6 +608,11 @@ export class GatewayCore {
     this.changed(session);
   }
 
+  /** Transparent mode (broker.mode: transparent): every sensor is its own client at the broker. */
+  get transparent(): boolean {
+    return this.upstream.openClient !== undefined;
+  }
+
   /** The client is gone without a clean DISCONNECT (§6.11, §6.13, §6.14): its will is published. */
   lose(session: Session, reason: string): void {
     this.log('info', `client ${session.clientId} lost: ${reason}`);
@@ -533,7 +629,9 @@ export class GatewayCore {
     this.requeueInflight(session);
     this.unbind(session);
     this.setState(session, state);
-    if (state === 'lost') this.publishWill(session);
+    // Transparent mode: the broker holds the will and publishes it when the connection is cut.
+    if (this.transparent) this.brokerSessions.close(session, state === 'disconnected');
+    else if (state === 'lost') this.publishWill(session);
     if (session.cleanSession) this.clearSession(session);
   }
 
@@ -554,6 +652,10 @@ export class GatewayCore {
     const will = session.will;
     session.will = undefined;
     if (!will || !will.topic) return;
+    if (!this.access.mayPublish(this.requester(session), will.topic)) {
+      this.refuse(session.clientId, session.link.radio, session.link.address, `will on ${will.topic} not published`);
+      return;
+    }
     this.stats.willsPublished++;
     this.log('info', `client ${session.clientId}: publishing will on ${will.topic}`);
     this.upstream.publish(will.topic, will.message, will.qos, will.retain);
@@ -589,10 +691,20 @@ export class GatewayCore {
 
   /** A client's subscription joins the shared broker subscriptions; `done` gets the granted QoS. */
   addSubscription(session: Session, filter: string, qos: 0 | 1 | 2, done: (granted: number) => void): void {
+    if (this.transparent) {
+      const broker = this.brokerSessions.get(session.clientId);
+      if (broker) broker.subscribe(filter, qos, done);
+      else done(0x80);
+      return;
+    }
     this.shared.add(session, filter, qos, done);
   }
 
   dropSubscription(session: Session, filter: string): void {
+    if (this.transparent) {
+      this.brokerSessions.get(session.clientId)?.unsubscribe(filter);
+      return;
+    }
     this.shared.drop(session, filter);
   }
 
@@ -807,9 +919,16 @@ export class GatewayCore {
     this.log('warn', `${who}: predefined topic id ${topicId} refused: its template ${why}`);
   }
 
-  /** Publishes to the broker; false = the outgoing queue is full (answer congestion). */
-  publishUpstream(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, done?: (ok: boolean) => void): boolean {
-    const accepted = this.upstream.publish(topic, payload, qos, retain, done && ((r) => done(r.error === undefined)));
+  /**
+   * Publishes to the broker (in transparent mode on `session`'s own connection, when there is one);
+   * false = the outgoing queue is full (answer congestion).
+   */
+  publishUpstream(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, done?: (result: PublishResult) => void, session?: Session): boolean {
+    const own = session && this.brokerSessions.get(session.clientId);
+    // Never under the gateway's own identity for a client that has one of its own: that would bypass the broker's ACL.
+    const accepted = own ? own.publish(topic, payload, qos, retain, done)
+      : session && this.transparent ? false
+      : this.upstream.publish(topic, payload, qos, retain, done);
     if (accepted) this.stats.publishedToBroker++;
     else this.stats.congestion++;
     return accepted;

@@ -104,6 +104,24 @@ describe('23 reload: Gateway.reload() returns what it did (mosquitto)', () => {
     expect(t.gw.gateway.core.client('inproc-sub')!.subscriptions).toEqual([]);
   });
 
+  it('new access rules judge the next CONNECT; a sensor connected before stays connected', async () => {
+    writeFileSync(file, yaml('    1: reload/inproc/new'));
+    await t.gw.gateway.reload(file);
+    const before = await t.gw.sensor();
+    await connect(before, 'acc-before');
+    writeFileSync(file, yaml('    1: reload/inproc/new', "access: { rules: [ { clientId: 'acc-allowed' } ] }"));
+    expect((await t.gw.gateway.reload(file)).applied).toContain('access.rules');
+    const refused = await t.gw.sensor();
+    refused.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'acc-refused' });
+    expect(await refused.expect('CONNACK')).toMatchObject({ returnCode: 3 });
+    const allowed = await t.gw.sensor();
+    await connect(allowed, 'acc-allowed');
+    expect(t.gw.gateway.core.client('acc-before')!.state).toBe('active');
+    writeFileSync(file, yaml('    1: reload/inproc/new'));
+    expect((await t.gw.gateway.reload(file)).applied).toContain('access.rules');
+    await connect(refused, 'acc-refused');
+  });
+
   it('a file that cannot be read is refused and named', async () => {
     const result = await t.gw.gateway.reload(join(dir, 'missing.yaml'));
     expect(result.ok).toBe(false);

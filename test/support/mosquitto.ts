@@ -15,6 +15,8 @@ export interface RunningBroker {
   /** Kills the broker (an outage); `restart()` brings it back on the same port. */
   kill(): Promise<void>;
   restart(): Promise<void>;
+  /** What the broker wrote on stderr so far (its log, with `log_dest stderr`). */
+  output(): string;
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -72,11 +74,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
   ];
   writeFileSync(conf, lines.join('\n') + '\n');
   let proc: ChildProcess | undefined;
+  let output = '';
   const bin = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
   const launch = async () => {
     proc = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    proc.stderr?.on('data', (d) => { stderr += d; });
+    proc.stderr?.on('data', (d) => { stderr += d; output += d; });
     const exited = new Promise<never>((_, reject) => proc!.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${stderr}`))));
     exited.catch(() => {});
     await Promise.race([waitForPort(port), exited]);
@@ -94,6 +97,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
     dir,
     kill,
     restart: launch,
+    output: () => output,
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });

@@ -26,6 +26,13 @@ export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMes
     core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.NotSupported });
     return;
   }
+  if (!core.access.mayConnect({ clientId: message.clientId, radio: peer.radio.name, address: peer.address })) {
+    // Refused before anything changes: a session (or another client) at this address is left as it was.
+    core.stats.connectsRefused++;
+    core.refuse(message.clientId, peer.radio.name, peer.address, 'CONNECT');
+    core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.NotSupported });
+    return;
+  }
   const now = core.clock.now();
   let session = core.sessionsById.get(message.clientId);
   // Another client that spoke from this address before is gone; this peer is someone new now.
@@ -37,6 +44,13 @@ export function handleConnect(core: GatewayCore, peer: Peer, message: ConnectMes
   if (joining && core.connectedCount >= core.config.maxClients) {
     core.stats.connectsRefused++;
     core.log('warn', `CONNECT from ${message.clientId} at ${peer.address} refused: ${core.connectedCount} clients connected (maxClients)`);
+    core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.Congestion });
+    return;
+  }
+  if (core.connectingCount >= core.limits.maxConnecting && session?.state !== 'connecting') {
+    // A CONNECT storm (spoofed ports, unfinished will handshakes) must not hold unbounded half-open sessions.
+    core.stats.connectsRefused++;
+    core.log('warn', `CONNECT from ${message.clientId} at ${peer.address} refused: ${core.connectingCount} clients connecting (limits.maxConnecting)`);
     core.sendToPeer(peer, { type: 'CONNACK', returnCode: ReturnCode.Congestion });
     return;
   }
@@ -71,6 +85,12 @@ export function completeConnect(core: GatewayCore, session: Session): void {
       ? { topic: pending.topic, message: pending.message ?? Buffer.alloc(0), qos: pending.qos ?? 0, retain: pending.retain ?? false }
       : undefined;
   }
+  // Transparent mode: CONNACK waits for the broker's answer to the sensor's own connection.
+  if (core.transparent) core.brokerSessions.connect(session, () => activate(core, session));
+  else activate(core, session);
+}
+
+function activate(core: GatewayCore, session: Session): void {
   core.setState(session, 'active');
   core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
   core.pump(session);

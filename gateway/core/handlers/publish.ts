@@ -27,8 +27,14 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
     return;
   }
   const { msgId, topicId } = message;
+  if (!core.access.mayPublish(core.requester(session), topic)) {
+    core.refuse(session.clientId, session.link.radio, session.link.address, `PUBLISH to ${topic}`);
+    // QoS 0 has no answer to carry a refusal: dropped (counted above).
+    if (message.qos > 0) core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.NotSupported });
+    return;
+  }
   if (message.qos === 0) {
-    core.publishUpstream(topic, message.payload, 0, message.retain);
+    core.publishUpstream(topic, message.payload, 0, message.retain, undefined, session);
     return;
   }
   const seen = session.incoming?.get(msgId)?.state;
@@ -50,22 +56,30 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
  */
 export function forwardToBroker(core: GatewayCore, session: Session, msgId: number, held: NonNullable<IncomingPublish['message']>, qos: 1 | 2): boolean {
   const incoming = (session.incoming ??= new Map());
-  const accepted = core.publishUpstream(held.topic, held.payload, qos, held.retain, (ok) => {
+  const accepted = core.publishUpstream(held.topic, held.payload, qos, held.retain, (result) => {
+    const ok = result.error === undefined;
     if (qos === 1 || !ok) {
       incoming.delete(msgId);
       core.changedIfKept(session);
       if (ok) core.send(session, { type: 'PUBACK', topicId: held.topicId, msgId, returnCode: ReturnCode.Accepted });
+      else if (result.refused !== undefined) refusedByBroker(core, session, held.topic, held.topicId, msgId, result.refused);
       return;
     }
     incoming.set(msgId, { state: 'qos2-received' });
     core.changed(session);
     core.afterCommit(() => core.send(session, { type: 'PUBREC', msgId }));
-  });
+  }, session);
   if (!accepted) return false;
   incoming.set(msgId, { state: qos === 1 ? 'qos1-publishing' : 'qos2-publishing', message: held });
   // Kept only while the broker is away (held): otherwise the client still has it until our answer.
   if (!core.upstream.connected) core.changed(session);
   return true;
+}
+
+/** The broker refused the message (MQTT 5 reason >= 0x80, e.g. 0x87 not authorised by its ACL): PUBACK 0x03. */
+function refusedByBroker(core: GatewayCore, session: Session, topic: string, topicId: number, msgId: number, reason: number): void {
+  core.log('info', `client ${session.clientId}: the broker refused its PUBLISH to ${topic} (reason 0x${reason.toString(16)})`);
+  core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.NotSupported });
 }
 
 /** §6.8: QoS -1 from any sender, connected or not, on a predefined id or short name only. */
@@ -80,5 +94,12 @@ function publishQosMinusOne(core: GatewayCore, peer: Peer, message: PublishMessa
     core.unexpected(peer, message, `unknown ${message.topicIdType} topic id ${message.topicId}`);
     return;
   }
-  core.publishUpstream(topic, message.payload, 0, message.retain);
+  const allowed = clientId
+    ? core.access.mayPublish(core.requester(clientId), topic)
+    : core.access.mayPublishAnonymously(peer.radio.name, peer.address, topic);
+  if (!allowed) {
+    core.refuse(clientId?.clientId ?? '', peer.radio.name, peer.address, `QoS -1 PUBLISH to ${topic}`);
+    return;
+  }
+  core.publishUpstream(topic, message.payload, 0, message.retain, undefined, clientId);
 }

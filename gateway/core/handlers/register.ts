@@ -16,6 +16,17 @@ export function handleRegister(core: GatewayCore, peer: Peer, message: RegisterM
     core.send(session, { type: 'REGACK', topicId: 0, msgId: message.msgId, returnCode: ReturnCode.NotSupported });
     return;
   }
+  const who = core.requester(session);
+  if (!core.access.mayPublish(who, message.topicName) && !core.access.maySubscribe(who, message.topicName)) {
+    core.refuse(session.clientId, who.radio, who.address, `REGISTER ${message.topicName}`);
+    core.send(session, { type: 'REGACK', topicId: 0, msgId: message.msgId, returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  if (!session.topicIds.has(message.topicName) && session.topicNames.size >= core.limits.maxTopicIdsPerClient) {
+    // A REGISTER loop must not grow one client's registry without end (limits.maxTopicIdsPerClient).
+    core.send(session, { type: 'REGACK', topicId: 0, msgId: message.msgId, returnCode: ReturnCode.Congestion });
+    return;
+  }
   const topicId = registerTopic(session, message.topicName);
   core.send(session, {
     type: 'REGACK', topicId: topicId ?? 0, msgId: message.msgId,

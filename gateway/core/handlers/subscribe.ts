@@ -31,10 +31,21 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
     core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.InvalidTopicId });
     return;
   }
+  if (!core.access.maySubscribe(core.requester(session), filter)) {
+    core.refuse(session.clientId, session.link.radio, session.link.address, `SUBSCRIBE ${filter}`);
+    const topicId = topic.topicIdType === 'predefined' ? topic.topicId : 0;
+    core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported });
+    return;
+  }
+  if (!session.subscriptions.has(filter) && session.subscriptions.size >= core.limits.maxSubscriptionsPerClient) {
+    core.send(session, { type: 'SUBACK', qos: 0, topicId: 0, msgId, returnCode: ReturnCode.Congestion });
+    return;
+  }
   let topicId = 0;
   if (topic.topicIdType === 'predefined') topicId = topic.topicId;
   else if (topic.topicIdType === 'normal' && !hasWildcard(filter)) {
-    const id = registerTopic(session, filter);
+    const full = !session.topicIds.has(filter) && session.topicNames.size >= core.limits.maxTopicIdsPerClient;
+    const id = full ? undefined : registerTopic(session, filter);
     if (id === undefined) {
       core.send(session, { type: 'SUBACK', qos: 0, topicId: 0, msgId, returnCode: ReturnCode.Congestion });
       return;

@@ -12,10 +12,20 @@ export function handleWillTopicUpd(core: GatewayCore, peer: Peer, message: WillT
     refuse(core, peer, message, atPeer);
     return;
   }
+  if (core.transparent) {
+    // The will is registered at the broker with the connection; MQTT cannot change it on an open connection.
+    core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NotSupported });
+    return;
+  }
   if (message.willTopic === '') {
     session.will = undefined; // an empty WILLTOPICUPD deletes topic and message
   } else if (!isValidTopicName(message.willTopic)) {
     // A will on a filter (or with a NUL) could never be published; the old will stays.
+    core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NotSupported });
+    return;
+  } else if (!core.access.mayPublish(core.requester(session), message.willTopic)) {
+    // A will it could never publish: refused now, while the client can still hear why.
+    core.refuse(session.clientId, session.link.radio, session.link.address, `WILLTOPICUPD ${message.willTopic}`);
     core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.NotSupported });
     return;
   } else {
@@ -35,7 +45,7 @@ export function handleWillMsgUpd(core: GatewayCore, peer: Peer, message: WillMsg
     refuse(core, peer, message, atPeer);
     return;
   }
-  if (!session.will) {
+  if (core.transparent || !session.will) {
     // A message without a topic cannot be published; the spec leaves this open (docs/spec-interpretation.md).
     core.send(session, { type: 'WILLMSGRESP', returnCode: ReturnCode.NotSupported });
     return;
