@@ -53,7 +53,17 @@ describe('import-paho', () => {
     expect(full.stdout).toContain('#   Paho predefinedTopic.conf, line 14 "*,greenhouse/+/all,3": a predefined topic must be a concrete name');
     expect(full.stdout).toContain('#   Paho predefinedTopic.conf, line 15 "*,greenhouse/zero,0": a topic id must be an integer 1..65534');
     expect(full.stdout).toContain('#   Paho predefinedTopic.conf, line 16 "bed-south,greenhouse/south/again,10": topic id 10 is already given for bed-south');
-    expect(full.stdout).toContain('#     door at 192.0.2.12:20003 [unstableLine, secureConnection, QoS-1]');
+    expect(full.stdout).toContain('#   Paho clients.conf, line 6: door secureConnection: TLS is per broker connection here');
+  });
+
+  it('ClientAuthentication=YES: the client list becomes access rules (ClientId from its address); QoS-1 clients may publish anonymously', () => {
+    const config = parseConfig(full.stdout, 'converted.yaml');
+    expect(config.access.rules).toEqual([
+      { clientId: 'bed-north', from: ['udp:192.0.2.10:20001'] },
+      { clientId: 'bed-south', from: ['udp:192.0.2.11:20002'] },
+      { clientId: 'door', from: ['udp:192.0.2.12:20003'] },
+    ]);
+    expect(config.access.anonymous).toEqual({ from: ['udp:192.0.2.12:20003'] });
   });
 
   it('names every setting of the Paho file in the output: converted, or commented with why not', () => {
@@ -66,13 +76,14 @@ describe('import-paho', () => {
     expect(full.stdout).toMatch(/^ {2}# - type: xbee\n {2}# {3}path: \/dev\/ttyUSB0/m);
   });
 
-  it('a transparent Paho gateway is converted to aggregating, and says so; a list Paho would not read is not read', () => {
+  it('a transparent Paho gateway stays transparent; a list Paho would not read is not read', () => {
     const minimal = importPaho(join(fixtures, 'minimal.conf'));
     expect(minimal.status).toBe(0);
     const config = parseConfig(minimal.stdout, 'minimal.yaml');
-    expect(config.broker.url).toBe('mqtt://broker.example:1883');
+    expect(config.broker).toMatchObject({ url: 'mqtt://broker.example:1883', mode: 'transparent' });
     expect(config.topics.predefined.size).toBe(0);
-    expect(minimal.stdout).toContain("Paho AggregatingGateway=NO (line 3): Paho's transparent mode (one broker connection per client) is not supported");
+    expect(config.access.rules).toEqual([]);
+    expect(minimal.stdout).toContain('mode: transparent  # Paho AggregatingGateway=NO');
     expect(minimal.stdout).toContain('Paho PredefinedTopicList=/nonexistent/predefinedTopic.conf (line 5): Paho reads it only with PredefinedTopic=YES');
   });
 

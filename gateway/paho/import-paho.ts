@@ -46,6 +46,10 @@ class PahoImport {
   private readonly predefined = new Map<number, Converted>();
   private readonly perClient = new Map<string, Map<number, Converted>>();
   private readonly baseDir: string;
+  private readonly rules: { clientId: string; from: string | undefined; comment: string }[] = [];
+  /** Addresses of clients listed with QoS-1: they may publish at QoS -1 without connecting. */
+  private readonly anonymousFrom: string[] = [];
+  private accessFrom = '';
   /** Where the topics came from, for the comment on `topics:`. */
   private topicsFrom = '';
 
@@ -114,11 +118,13 @@ class PahoImport {
     const password = this.take('Password');
     if (password) this.broker.set('password', { value: password.value, from: 'Paho Password' });
 
+    // Paho is transparent unless AggregatingGateway=YES: one broker connection per client.
     const aggregating = this.take('AggregatingGateway');
-    this.broker.set('mode', { value: 'aggregating', from: aggregating ? `Paho ${aggregating.key}=${aggregating.value}` : 'this gateway always aggregates' });
-    if (aggregating && aggregating.value.toUpperCase() !== 'YES') {
-      this.note(aggregating, "Paho's transparent mode (one broker connection per client) is not supported: this gateway carries every client on one broker connection and publishes their wills itself");
-    }
+    const aggregate = aggregating?.value.toUpperCase() === 'YES';
+    this.broker.set('mode', {
+      value: aggregate ? 'aggregating' : 'transparent',
+      from: aggregating ? `Paho ${aggregating.key}=${aggregating.value}` : "Paho's default: transparent",
+    });
     const securePort = this.take('BrokerSecurePortNo');
     if (securePort) this.note(securePort, `Paho uses it for clients marked secureConnection in its client list; this gateway has one broker connection: for TLS set broker.url: mqtts://${host?.value ?? '<broker>'}:${securePort.value}`);
     const ca = this.take('RootCAfile');
@@ -178,8 +184,10 @@ class PahoImport {
 
     const auth = this.take('ClientAuthentication');
     const clients = this.take('ClientsList');
-    if (auth && auth.value.toUpperCase() === 'YES') this.note(auth, 'no equivalent yet: every client may connect; the Paho client list follows as comments');
-    if (clients) this.noteClients(clients);
+    const authenticate = auth?.value.toUpperCase() === 'YES';
+    if (authenticate && !clients) this.note(auth!, 'no ClientsList given; nothing to convert');
+    if (clients && !authenticate) this.note(clients, 'Paho checks it only with ClientAuthentication=YES; not converted');
+    if (clients && authenticate) this.convertClients(auth!, clients);
 
     const qosMinusOne = this.take('QoS-1');
     if (qosMinusOne) this.note(qosMinusOne, 'nothing to set: QoS -1 PUBLISH is always accepted on predefined ids and short topic names (§6.8)');
@@ -224,20 +232,30 @@ class PahoImport {
     return scope;
   }
 
-  private noteClients(list: PahoSetting): void {
+  /** ClientAuthentication=YES: only the listed clients, from their listed addresses, may connect (access rules). */
+  private convertClients(auth: PahoSetting, list: PahoSetting): void {
     const path = resolve(this.baseDir, list.value);
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      this.note(list, `cannot read ${path} (${(err as Error).message})`);
+      this.note(list, `cannot read ${path} (${(err as Error).message}); without it every client may connect`);
       return;
     }
-    const clients = parseClientsList(text);
-    this.note(list, `no equivalent yet (a client list); its ${clients.length} client${clients.length === 1 ? '' : 's'}:`);
-    for (const c of clients) {
-      const flags = c.flags.length > 0 ? ` [${c.flags.join(', ')}]` : '';
-      this.notes.push(`  ${c.clientId} at ${c.address}${flags}`);
+    this.accessFrom = `Paho ${auth.key}=${auth.value}, ClientsList=${list.value}`;
+    for (const c of parseClientsList(text)) {
+      const where = `Paho ${list.value}, line ${c.line}`;
+      const address = sensorNetAddress(c.address);
+      if (address === undefined) this.notes.push(`${where} "${c.clientId},${c.address}": an address this importer cannot name; the rule admits the ClientId from anywhere`);
+      this.rules.push({ clientId: c.clientId, from: address, comment: where });
+      if (c.flags.includes('QoS-1') && address !== undefined) this.anonymousFrom.push(address);
+      for (const flag of c.flags.filter((f) => f !== 'QoS-1')) {
+        const why = flag === 'secureConnection' ? 'TLS is per broker connection here (broker.url mqtts://, or clients.<ClientId>.cert/key in transparent mode)'
+          : flag === 'forwarder' ? 'forwarders need no list here (§5.5)'
+          : flag === 'unstableLine' ? 'no equivalent: retries follow gateway.retry for every client'
+          : 'unknown flag';
+        this.notes.push(`${where}: ${c.clientId} ${flag}: ${why}`);
+      }
     }
   }
 
@@ -278,6 +296,19 @@ class PahoImport {
       }
       out.push('');
     }
+    if (this.rules.length > 0) {
+      out.push(`access:  # ${this.accessFrom}: only these clients, from these addresses`);
+      out.push('  rules:');
+      for (const rule of this.rules) {
+        out.push(`    - clientId: ${scalar(rule.clientId)}  # ${rule.comment}`);
+        if (rule.from !== undefined) out.push(`      from: [${scalar(rule.from)}]`);
+      }
+      if (this.anonymousFrom.length > 0) {
+        out.push('  anonymous:  # the clients listed with QoS-1 may publish at QoS -1 without connecting');
+        out.push(`    from: [${this.anonymousFrom.map(scalar).join(', ')}]`);
+      }
+      out.push('');
+    }
     if (this.notes.length > 0) {
       out.push('# Paho settings with no equivalent here (not converted):');
       for (const note of this.notes) out.push(`#   ${note}`);
@@ -296,6 +327,13 @@ function section(out: string[], name: string, entries: Map<string, Converted>): 
 /** A YAML scalar, quoted where YAML would read it otherwise (`yes`, `1234` as a password, `a: b`). */
 function scalar(value: unknown): string {
   return stringify(value).trimEnd();
+}
+
+/** Paho's SensorNetAddress as this gateway names it: `ip:port` (UDP) or a 64-bit XBee address; undefined otherwise. */
+function sensorNetAddress(address: string): string | undefined {
+  if (/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(address)) return `udp:${address}`;
+  if (/^(0x)?[0-9a-f]{16}$/i.test(address)) return `xbee:${address.replace(/^0x/i, '').toLowerCase()}`;
+  return undefined;
 }
 
 function isMulticastV4(address: string): boolean {
