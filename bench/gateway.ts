@@ -75,6 +75,9 @@ persistence: false
 broker:
   url: ${brokerUrl}
   mode: ${mode}
+# Measured without the HTTP face and status topics, so figures compare with earlier runs.
+http: false
+status: false
 radios:
   - { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1 }
 `;

@@ -1,12 +1,13 @@
 /**
  * The whole gateway assembled from a config: radios → core → upstream, and the embedded broker
- * when no broker URL is configured. The daemon (main.ts) and the end-to-end tests both start it here.
+ * when no broker URL is configured; the HTTP face and the status topics listen to the core.
+ * The daemon (main.ts) and the end-to-end tests both start it here.
  */
 import { join, resolve } from 'node:path';
 import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
 import type { Radio } from '../radios/radio.js';
 import { systemClock, type Clock } from './core/clock.js';
-import type { AccessSection, GatewayConfig } from './config/config-types.js';
+import type { AccessSection, GatewayConfig, HttpSection } from './config/config-types.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { LIVE_SECTIONS, planReload } from './config/reload-plan.js';
 import { GatewayCore } from './core/core.js';
@@ -17,6 +18,9 @@ import { TransparentUpstream } from './broker/transparent-upstream.js';
 import type { Upstream } from './broker/upstream.js';
 import { AccessRules } from './access/access-rules.js';
 import { LevelSessionStore } from './store/level-store.js';
+import { formatMessage } from '../sn-codec/format.js';
+import { HttpServer } from './http/http-server.js';
+import { gatewayStatusTopic, StatusPublisher } from './status/status-publisher.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
@@ -24,6 +28,8 @@ export interface GatewayOptions extends RadioFactoryOptions {
   sweepIntervalMs?: number;
   /** The file `reload()` reads again (the daemon's --config). */
   configPath?: string;
+  /** Logs every frame in and out, decoded, one line each (the daemon's -v). Needs `logger`. */
+  traceFrames?: boolean;
 }
 
 /** What a reload did; `POST /api/reload` returns it as JSON. */
@@ -47,6 +53,9 @@ export class Gateway {
   readonly core: GatewayCore;
   readonly radios: Radio[] = [];
   readonly upstream: Upstream;
+  /** The HTTP face, unless `http: false`. */
+  http: HttpServer | undefined;
+  status: StatusPublisher | undefined;
   private embedded: EmbeddedBroker | undefined;
   /** Where kept sessions live; undefined with `persistence: false`. */
   readonly store: LevelSessionStore | undefined;
@@ -64,7 +73,11 @@ export class Gateway {
   private readonly liveSections: Record<(typeof LIVE_SECTIONS)[number], (next: GatewayConfig) => void | Promise<void>> = {
     topics: (next) => this.core.setTopics(next.topics),
     access: (next) => this.core.setAccess(accessPolicy(next.access)),
-    log: (next) => this.options.logger?.setLevel?.(next.log.level),
+    log: (next) => {
+      this.options.logger?.setLevel?.(next.log.level);
+      this.options.logger?.setFormat?.(next.log.format);
+    },
+    http: (next) => this.applyHttp(next.http),
   };
 
   /** The configuration in effect: the start-up one, with the live sections of every successful reload. */
@@ -102,8 +115,10 @@ export class Gateway {
         throw err;
       }
     }
-    const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue };
-    const upstream = config.broker.mode === 'transparent'
+    // The gateway's own connection (in transparent mode too) carries the status topic and its will.
+    const statusTopic = config.status === false ? undefined : gatewayStatusTopic(config.status.prefix);
+    const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue, statusTopic };
+    const upstream: MqttUpstream | TransparentUpstream = config.broker.mode === 'transparent'
       ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
       : new MqttUpstream({ ...upstreamOptions, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
     const core = new GatewayCore({
@@ -122,6 +137,17 @@ export class Gateway {
       const logger = options.logger;
       core.events.on('log', (level, message) => logger.log(level, message));
       core.events.on('clientState', (clientId, from, to) => logger.log('debug', `client ${clientId}: ${from} → ${to}`));
+      if (options.traceFrames) {
+        // As `mosquitto -v` does for MQTT: one line per frame, `<` in and `>` out, with the radio and peer.
+        core.frameTrace = (direction, radio, address, nodeId, message) => {
+          const peer = nodeId === undefined ? address : `${address} node ${nodeId}`;
+          logger.log('debug', `${radio} ${direction === 'in' ? '<' : '>'} ${peer} ${formatMessage(message)}`);
+        };
+      }
+    }
+    if (config.status !== false) {
+      gateway.status = new StatusPublisher(core, upstream, config.status.prefix);
+      gateway.status.start();
     }
     if (store) {
       for (const { clientId, reason } of core.restore(records)) await store.setAside(clientId, reason);
@@ -136,7 +162,40 @@ export class Gateway {
     // Radios start side by side: one missing dongle must not hold up the others.
     await Promise.all(gateway.radios.map((r) => r.start(core.radioSink)));
     core.start();
+    if (config.http !== false) {
+      await gateway.openHttp(config.http);
+    }
     return gateway;
+  }
+
+  /** The HTTP face on `http`; `POST /api/reload` reloads when the gateway knows its file. */
+  private async openHttp(http: HttpSection): Promise<void> {
+    const core = this.core;
+    const upstream = this.upstream as MqttUpstream | TransparentUpstream;
+    this.http = new HttpServer(
+      {
+        gatewayId: this.running.gateway.id,
+        core,
+        radios: this.radios,
+        broker: upstream,
+        observeAcknowledgements: (observe) => { upstream.onAcknowledged = observe; },
+        reload: this.options.configPath === undefined ? undefined : async () => ({ ...(await this.reload()) }),
+      },
+      (level, message) => core.log(level, message),
+    );
+    await this.http.start(http);
+  }
+
+  /** A reloaded `http` section: moved to its new host/port, opened, or closed (`http: false`). */
+  private async applyHttp(http: HttpSection | false): Promise<void> {
+    if (http === false) {
+      await this.http?.stop();
+      this.http = undefined;
+    } else if (this.http) {
+      await this.http.moveTo(http);
+    } else {
+      await this.openHttp(http);
+    }
   }
 
   /**
@@ -205,6 +264,8 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    await this.http?.stop();
+    this.status?.stop();
     this.core.stop();
     await Promise.all(this.radios.map((r) => r.stop()));
     // What changed last is written before the broker connection goes (acknowledgements wait for it).

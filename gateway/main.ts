@@ -14,7 +14,7 @@ const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
        mqtt-sn-gateway import-paho PAHO_GATEWAY_CONF   (prints the equivalent gateway.yaml)
   -c, --config PATH  configuration file (default ./gateway.yaml)
       --check        validate the configuration and exit
-  -v, --verbose      debug logging (overrides log.level)
+  -v, --verbose      debug logging (overrides log.level) and every frame in and out, decoded
   -h, --help         this text
 Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the configuration;
          SIGUSR1 permits Zigbee joining for 120 s; SIGUSR2 logs counters and every client's state.`;
@@ -69,12 +69,12 @@ async function main(): Promise<number> {
     process.stdout.write(`${args.config}: OK\n`);
     return 0;
   }
-  const stderrLogger = consoleLogger(args.verbose ? 'debug' : config.log.level);
+  const stderrLogger = consoleLogger(args.verbose ? 'debug' : config.log.level, undefined, config.log.format);
   // -v keeps debug logging whatever log.level a reload brings.
-  const logger = args.verbose ? { log: stderrLogger.log } : stderrLogger;
+  const logger = args.verbose ? { log: stderrLogger.log, setFormat: stderrLogger.setFormat } : stderrLogger;
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start(config, { logger, configPath: args.config });
+    gateway = await Gateway.start(config, { logger, traceFrames: args.verbose, configPath: args.config });
   } catch (err) {
     logger.log('error', `cannot start: ${(err as Error).message}`);
     return 1;

@@ -25,6 +25,8 @@ export interface Radio {
   readonly kind: RadioKind;
   /** Largest frame this link carries; the core never hands it a larger one. */
   readonly maxFrameSize: number;
+  /** True while the link can carry frames (socket bound, port open, coordinator running): what a health check reports. */
+  readonly up: boolean;
   /** Opens the link. Resolves once listening; if the device is missing it logs one line, retries with backoff, and still resolves. */
   start(sink: RadioSink): Promise<void>;
   stop(): Promise<void>;

@@ -108,6 +108,10 @@ export class SerialRadio implements Radio {
     await this.link?.stop();
   }
 
+  get up(): boolean {
+    return this.link?.isOpen ?? false;
+  }
+
   /** The line has one peer, so `address` only names it in log lines. */
   send(address: string, frame: Buffer): void {
     if (frame.length > this.maxFrameSize) {

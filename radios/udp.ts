@@ -75,6 +75,10 @@ export class UdpRadio implements Radio {
     this.maxFrameSize = this.family === 'udp6' ? MAX_UDP6_PAYLOAD : MAX_UDP4_PAYLOAD;
   }
 
+  get up(): boolean {
+    return this.address() !== undefined;
+  }
+
   /** The bound port (the real one when the config said 0); 0 before the socket is listening. */
   get port(): number {
     return this.address()?.port ?? 0;

@@ -134,6 +134,10 @@ export class XBeeRadio implements Radio {
   private readonly awaitingStatus = new Map<number, AwaitingStatus>();
   private droppedWhileDown = false;
 
+  get up(): boolean {
+    return this.link?.isOpen ?? false;
+  }
+
   constructor(
     private readonly config: XBeeRadioConfig,
     private readonly options: XBeeRadioOptions = {},

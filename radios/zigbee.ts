@@ -114,6 +114,10 @@ export class ZigbeeRadio implements Radio {
     this.cluster = mqttSnCluster(config.clusterId, config.manufacturerCode);
   }
 
+  get up(): boolean {
+    return this.running;
+  }
+
   get running(): boolean {
     return this.controller !== undefined;
   }

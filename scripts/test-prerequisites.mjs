@@ -18,6 +18,7 @@ export const PREREQUISITES = [
   { command: 'openssl', apt: 'openssl', why: 'certificates for the broker TLS test' },
   { command: 'ip', apt: 'iproute2', why: 'a loopback with a multicast route inside the multicast test\'s network namespace' },
   { command: 'unshare', apt: 'util-linux', why: 'the network namespace the multicast test runs in' },
+  { command: 'chromium', apt: 'chromium', why: 'the headless browser the status page test drives (playwright-core downloads none)' },
 ];
 
 /**

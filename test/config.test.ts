@@ -98,9 +98,11 @@ describe('defaults', () => {
     expect(defaults.topics.predefined.size).toBe(0);
     expect(defaults.topics.clients.size).toBe(0);
     expect(defaults.stateDir).toBe(resolve('state'));
+    expect(defaults.log).toEqual({ level: 'info', format: 'text' });
+    expect(defaults.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(defaults.status).toEqual({ prefix: 'mqtt-sn/1/' });
     expect(defaults.persistence).toBe(true);
     expect(defaults.fsyncInterval).toBe(1);
-    expect(defaults.log).toEqual({ level: 'info' });
     expect(defaults.access).toEqual({ rules: [] });
     expect(defaults.limits).toEqual({ frameRate: 2000, frameBurst: 4000, maxConnecting: 1000, maxTopicIdsPerClient: 1000, maxSubscriptionsPerClient: 100 });
     expect(defaults.clients.size).toBe(0);
@@ -281,7 +283,7 @@ describe('validation: each rule names the key path and its line', () => {
     ['gateway.id is not negative', lines('gateway:', '', '  id: -1'), 'gateway.id', 3, '0..255'],
     ['§6.1 advertiseInterval fits ADVERTISE Duration', lines('gateway:', '  advertiseInterval: 70000'), 'gateway.advertiseInterval', 2, '0..65535'],
     ['keepAliveGrace >= 1', lines('gateway:', '  keepAliveGrace: 0.5'), 'gateway.keepAliveGrace', 2, 'must be a number >= 1 (got 0.5)'],
-    ['§6.13 retry.interval > 0', lines('gateway:', '  retry:', '    interval: 0'), 'gateway.retry.interval', 3, 'must be a number > 0'],
+    ['§6.13 retry.interval > 0', lines('gateway:', '  retry:', '    interval: 0'), 'gateway.retry.interval', 3, 'must be a duration > 0 s'],
     ['§6.13 retry.count >= 0', lines('gateway:', '  retry:', '    count: -1'), 'gateway.retry.count', 3, 'must be an integer >= 0'],
     ['retry.count is whole', lines('gateway:', '  retry: { count: 2.5 }'), 'gateway.retry.count', 2, 'integer'],
     ['maxClients >= 1', lines('gateway:', '  maxClients: 0'), 'gateway.maxClients', 2, '>= 1'],
@@ -568,5 +570,79 @@ describe('loadConfig', () => {
     const file = join(dir, 'good.yaml');
     writeFileSync(file, lines('stateDir: ./data'));
     expect(loadConfig(file).stateDir).toBe(join(dir, 'data'));
+  });
+});
+
+describe('durations: a number of seconds, or 30s, 15m, 2h', () => {
+  it('reads s, m, h, d and ms suffixes into the key\'s own unit', () => {
+    const config = parseConfig(
+      lines(
+        'gateway:',
+        '  advertiseInterval: 15m',
+        '  retry: { interval: 2.5s }',
+        '  sessionExpiry: 7d',
+        'fsyncInterval: 500ms',
+        'broker:',
+        '  keepalive: 2h',
+        '  reconnectMin: 500ms',
+        '  reconnectMax: 1d',
+        'radios:',
+        '  - { type: serial, path: /dev/ttyACM0, interByteGapMs: 0.25s }',
+      ),
+    );
+    expect(config.gateway.advertiseInterval).toBe(900);
+    expect(config.gateway.retry.interval).toBe(2.5);
+    expect(config.gateway.sessionExpiry).toBe(604800);
+    expect(config.fsyncInterval).toBe(0.5);
+    expect(config.broker).toMatchObject({ keepalive: 7200, reconnectMin: 0.5, reconnectMax: 86400 });
+    expect((config.radios[0] as SerialRadioConfig).interByteGapMs).toBe(250);
+  });
+
+  it('a bare number stays in the key\'s unit: seconds, or milliseconds for ...Ms keys', () => {
+    const config = parseConfig(lines('gateway: { advertiseInterval: 30 }', 'radios: [ { type: serial, path: /dev/ttyACM0, interByteGapMs: 40 } ]'));
+    expect(config.gateway.advertiseInterval).toBe(30);
+    expect((config.radios[0] as SerialRadioConfig).interByteGapMs).toBe(40);
+  });
+
+  it('§6.1 a duration past ADVERTISE\'s 16-bit Duration is refused with its line: 19h > 65535 s', () => {
+    expectIssue(lines('gateway:', '  advertiseInterval: 19h'), 'gateway.advertiseInterval', 2, 'must be a duration 0..65535 s in whole seconds (a number of seconds, or e.g. 30s, 15m, 2h) (got "19h")');
+  });
+
+  it('an unknown unit or a bare word is refused, naming the forms accepted', () => {
+    expectIssue(lines('broker:', '  keepalive: 5 minutes'), 'broker.keepalive', 2, 'or e.g. 30s, 15m, 2h) (got "5 minutes")');
+    expectIssue(lines('broker:', '', '  reconnectMin: soon'), 'broker.reconnectMin', 3, 'must be a duration > 0 s');
+  });
+
+  it('a key in whole seconds refuses a fraction: keepalive 1.5s', () => {
+    expectIssue(lines('broker:', '  keepalive: 1.5s'), 'broker.keepalive', 2, 'in whole seconds');
+  });
+});
+
+describe('http, status and log sections', () => {
+  it('http: false turns the HTTP server off; a mapping sets host and port', () => {
+    expect(parseConfig(lines('http: false')).http).toBe(false);
+    expect(parseConfig(lines('http: { host: 0.0.0.0, port: 9090 }')).http).toEqual({ host: '0.0.0.0', port: 9090 });
+  });
+
+  it('http.port out of range names the key and line', () => {
+    expectIssue(lines('http:', '  port: 70000'), 'http.port', 2, '0..65535');
+  });
+
+  it('status prefix defaults to mqtt-sn/<gateway.id>/ and follows gateway.id', () => {
+    expect(parseConfig(lines('gateway: { id: 42 }')).status).toEqual({ prefix: 'mqtt-sn/42/' });
+  });
+
+  it('status prefix gets its trailing slash; status: false turns the topics off', () => {
+    expect(parseConfig(lines('status: { prefix: site/gw-a }')).status).toEqual({ prefix: 'site/gw-a/' });
+    expect(parseConfig(lines('status: false')).status).toBe(false);
+  });
+
+  it('a status prefix with a wildcard is refused', () => {
+    expectIssue(lines('status:', '  prefix: site/+/'), 'status.prefix', 2, "without '+', '#'");
+  });
+
+  it('log.format is text or json', () => {
+    expect(parseConfig(lines('log: { format: json }')).log.format).toBe('json');
+    expectIssue(lines('log:', '  format: xml'), 'log.format', 2, 'must be one of text, json');
   });
 });

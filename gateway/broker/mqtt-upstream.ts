@@ -20,7 +20,16 @@ export interface MqttUpstreamOptions {
    * queues messages for the gateway's subscriptions while it is down.
    */
   persistentSession?: { expiry: number };
+  /**
+   * The gateway's own status topic: `online` (retained) on every connection, `offline` through the
+   * connection's MQTT will when the gateway dies, and published by stop() when it ends cleanly.
+   */
+  statusTopic?: string;
 }
+
+/** Online/offline payloads of the status topic. */
+export const ONLINE = 'online';
+export const OFFLINE = 'offline';
 
 export class MqttUpstream implements Upstream {
   private client: MqttClient | undefined;
@@ -30,12 +39,24 @@ export class MqttUpstream implements Upstream {
   private stopping = false;
   private wasConnected = false;
   private corked = false;
+  private connectionCount = 0;
+  /** Seconds from publish to the broker's acknowledgement (QoS 1: PUBACK, QoS 2: PUBCOMP); set to measure. */
+  onAcknowledged: ((seconds: number) => void) | undefined;
 
   constructor(private readonly options: MqttUpstreamOptions) {
     this.backoff = new Backoff({
       initialMs: options.broker.reconnectMin * 1000,
       maxMs: options.broker.reconnectMax * 1000,
     });
+  }
+
+  /** Times the broker connection came up, the first one included. */
+  get connections(): number {
+    return this.connectionCount;
+  }
+
+  get url(): string {
+    return this.options.url;
   }
 
   get connected(): boolean {
@@ -68,6 +89,9 @@ export class MqttUpstream implements Upstream {
     if (kept && b.protocolVersion === 5) {
       clientOptions.properties = { sessionExpiryInterval: kept.expiry === 0 ? 0xffffffff : kept.expiry };
     }
+    if (this.options.statusTopic) {
+      clientOptions.will = { topic: this.options.statusTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true };
+    }
     if (b.tls) {
       clientOptions.ca = b.tls.ca ? readFileSync(b.tls.ca) : undefined;
       clientOptions.cert = b.tls.cert ? readFileSync(b.tls.cert) : undefined;
@@ -82,6 +106,8 @@ export class MqttUpstream implements Upstream {
       (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
       this.backoff.reset();
       this.wasConnected = true;
+      this.connectionCount++;
+      if (this.options.statusTopic) client.publish(this.options.statusTopic, ONLINE, { qos: 1, retain: true });
       sink.log('info', `broker: connected to ${this.options.url}`);
       sink.connectionChanged(true);
     });
@@ -129,7 +155,20 @@ export class MqttUpstream implements Upstream {
     this.backoff.cancel();
     const client = this.client;
     if (!client) return;
-    await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    // Say `offline` ourselves, waiting (briefly) for the broker to take it; a clean DISCONNECT then
+    // discards the will. With messages still in flight the connection is cut instead (the will repeats it).
+    const statusTopic = this.options.statusTopic;
+    if (statusTopic && client.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        client.publish(statusTopic, OFFLINE, { qos: 1, retain: true }, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const graceful = statusTopic !== undefined && client.connected && this.inFlight === 0;
+    await new Promise<void>((resolve) => client.end(!graceful, {}, () => resolve()));
   }
 
   /** Broker message ids whose PUBACK (QoS 1) / PUBREC (QoS 2) waits until the core stored the message. */
@@ -169,8 +208,11 @@ export class MqttUpstream implements Upstream {
     if (!client || this.inFlight >= this.options.maxQueued) return false;
     this.inFlight++;
     this.batchWrites(client);
+    const measure = qos > 0 ? this.onAcknowledged : undefined;
+    const sentAt = measure ? performance.now() : 0;
     client.publish(topic, payload, { qos, retain }, (err) => {
       this.inFlight--;
+      if (measure && !err) measure((performance.now() - sentAt) / 1000);
       done?.(publishResult(err));
     });
     return true;

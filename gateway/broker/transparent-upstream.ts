@@ -22,6 +22,8 @@ export interface TransparentUpstreamOptions {
   /** QoS 1/2 messages in flight to the broker across all sensors; beyond: congestion. */
   maxQueued: number;
   credentials: Map<string, ClientCredentials>;
+  /** The gateway's status topic, on its own connection (see MqttUpstream). */
+  statusTopic?: string;
 }
 
 /** A CleanSession=0 sensor's broker session must outlive its connection; MQTT 5 ends it at once unless told. */
@@ -44,6 +46,20 @@ export class TransparentUpstream implements Upstream {
 
   get pending(): number {
     return this.own.pending + this.inFlight;
+  }
+
+  get url(): string {
+    return this.options.url;
+  }
+
+  /** Times the gateway's own connection came up. */
+  get connections(): number {
+    return this.own.connections;
+  }
+
+  /** Acknowledgement latency of publishes on the gateway's own connection (sensors' own connections are not measured). */
+  set onAcknowledged(observe: ((seconds: number) => void) | undefined) {
+    this.own.onAcknowledged = observe;
   }
 
   /** Sensors with an open broker connection. */

@@ -98,6 +98,36 @@ export function number(bound: { min: number } | { above: number }): Schema<numbe
   };
 }
 
+/** Units a duration may be written in; a bare number is in the key's own unit. */
+const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+/**
+ * A length of time: a bare number in the key's own `unit` (seconds, or ms for keys named ...Ms), or a
+ * number with a unit: `250ms`, `30s`, `15m`, `2h`, `1d`. Bounds are in `unit`; `integer` asks for whole units.
+ */
+export function duration(options: { unit: 's' | 'ms'; min: number; max?: number; above?: boolean; integer?: boolean }): Schema<number> {
+  const { unit, min, max = Number.MAX_SAFE_INTEGER, above = false, integer = false } = options;
+  const perUnit = DURATION_UNITS[unit];
+  const low = above ? `> ${min}` : `>= ${min}`;
+  const range = max === Number.MAX_SAFE_INTEGER ? `${low} ${unit}` : `${min}..${max} ${unit}`;
+  const expected = `a duration ${range}${integer ? ' in whole ' + (unit === 's' ? 'seconds' : 'milliseconds') : ''} (a number of ${unit === 's' ? 'seconds' : 'milliseconds'}, or e.g. 30s, 15m, 2h)`;
+  return {
+    parse(input, path, issues) {
+      if (input === undefined) return issues.report(path, 'required');
+      let value: number | undefined;
+      if (typeof input === 'number') value = input;
+      else if (typeof input === 'string') {
+        const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(input);
+        // Rounded to a millionth so 0.1s in ms is 100, not 100.00000000000001.
+        if (match) value = Math.round((Number(match[1]) * DURATION_UNITS[match[2]]) / perUnit * 1e6) / 1e6;
+      }
+      const inRange = value !== undefined && Number.isFinite(value) && (above ? value > min : value >= min) && value <= max;
+      if (inRange && (!integer || Number.isInteger(value))) return value!;
+      return issues.report(path, `must be ${expected} (got ${describe(input)})`);
+    },
+  };
+}
+
 export function text(options: { allowEmpty?: boolean } = {}): Schema<string> {
   return {
     parse(input, path, issues) {
@@ -172,6 +202,11 @@ export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
 /** When absent, parses `rawDefault` as if the file had said it: defaults are checked by the same schema. */
 export function withDefault<T>(schema: Schema<T>, rawDefault: unknown): Schema<T> {
   return { parse: (input, path, issues) => schema.parse(input === undefined ? rawDefault : input, path, issues) };
+}
+
+/** `false` turns a feature off; anything else (absent included) goes to `schema`. */
+export function orFalse<T>(schema: Schema<T>): Schema<T | false> {
+  return { parse: (input, path, issues) => (input === false ? false : schema.parse(input, path, issues)) };
 }
 
 /** Runs `then` on a value that passed `schema`: cross-key rules, derived defaults. */

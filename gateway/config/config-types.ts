@@ -67,6 +67,25 @@ export interface TopicsSection {
   clients: Map<string, { predefined: Map<number, string> }>;
 }
 
+/** The HTTP face: status page, /metrics, /healthz, /api (gateway/http/). */
+export interface HttpSection {
+  host: string;
+  /** 0 = any free port (tests). */
+  port: number;
+}
+
+/** Retained status topics on the broker (gateway/status/). */
+export interface StatusSection {
+  /** Topic prefix, ending in '/': `<prefix>status`, `<prefix>clients/<ClientId>`. */
+  prefix: string;
+}
+
+export interface LogSection {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  /** text: one human line per event; json: one JSON object per line (journald, Loki). */
+  format: 'text' | 'json';
+}
+
 /** One access rule (`access.rules[]`): the first whose clientId and from match a client applies to it. */
 export interface AccessRule {
   /** Exact ClientId or a glob (`*`, `?`). */
@@ -123,5 +142,9 @@ export interface GatewayConfig {
   persistence: boolean;
   /** Seconds between fsyncs of the session store; 0 = every commit is fsynced before its acknowledgement. */
   fsyncInterval: number;
-  log: { level: 'error' | 'warn' | 'info' | 'debug' };
+  log: LogSection;
+  /** false = no HTTP server. */
+  http: HttpSection | false;
+  /** false = no status topics (and no will on the gateway's broker connection). */
+  status: StatusSection | false;
 }

@@ -32,6 +32,7 @@ import {
   type RawIssue,
   type Schema,
   bytes,
+  duration,
   flag,
   formatPath,
   hex,
@@ -43,6 +44,7 @@ import {
   object,
   oneOf,
   optional,
+  orFalse,
   refine,
   section,
   tagged,
@@ -249,6 +251,12 @@ const topicName = refine(text(), (name, path, issues) => {
   return name;
 });
 
+/** A topic prefix for the status topics: no wildcards; a missing trailing '/' is added. */
+const statusPrefix = refine(text(), (prefix, path, issues) => {
+  if (/[+#\u0000]/.test(prefix)) return issues.report(path, `must be a topic prefix without '+', '#' or NUL (got ${JSON.stringify(prefix)})`);
+  return prefix.endsWith('/') ? prefix : prefix + '/';
+});
+
 const clientIdKey: KeySchema<string> = (key, path, issues) => (key === '' ? issues.report(path, 'a ClientId must not be empty', 'key') : key);
 
 const predefinedTopics = withDefault(mapOf('topic id', topicId, topicName), {});
@@ -299,7 +307,7 @@ const serialRadio = object(
     path: text(),
     baudRate: withDefault(integer(1), 115200),
     framing: withDefault(oneOf('slip', 'raw'), 'slip'),
-    interByteGapMs: withDefault(integer(1, 60_000), 100),
+    interByteGapMs: withDefault(duration({ unit: 'ms', min: 1, max: 60_000, integer: true }), 100),
     maxFrameSize: withDefault(frameSize, 255),
   },
   'a serial radio',
@@ -329,7 +337,7 @@ const zigbeeRadio = object(
     extendedPanId: optional(bytes(8)),
     channel: withDefault(integer(11, 26), 11),
     networkKey: optional(bytes(16)),
-    permitJoin: withDefault(integer(0, 254), 0),
+    permitJoin: withDefault(duration({ unit: 's', min: 0, max: 254, integer: true }), 0),
     databasePath: optional(text()),
     backupPath: optional(text()),
     clusterId: withDefault(integer(0xfc00, 0xffff, hex), 0xfc00),
@@ -360,10 +368,10 @@ const brokerMode = oneOf('aggregating', 'transparent');
 
 const gatewaySection = section({
   id: withDefault(integer(0, 255), 1),
-  advertiseInterval: withDefault(integer(0, 65535), 900),
+  advertiseInterval: withDefault(duration({ unit: 's', min: 0, max: 65535, integer: true }), 900),
   keepAliveGrace: withDefault(number({ min: 1 }), 1.5),
   retry: section({
-    interval: withDefault(number({ above: 0 }), 10),
+    interval: withDefault(duration({ unit: 's', min: 0, above: true }), 10),
     count: withDefault(integer(0), 3),
   }),
   maxClients: withDefault(integer(1), 10000),
@@ -371,7 +379,7 @@ const gatewaySection = section({
   maxClientIdLength: withDefault(integer(1, 65535), 23),
   maxOutgoingQueue: withDefault(integer(1), 10000),
   maxInflightPerClient: withDefault(integer(1, 65535), 1),
-  sessionExpiry: withDefault(integer(0), 7 * 24 * 3600),
+  sessionExpiry: withDefault(duration({ unit: 's', min: 0, integer: true }), 7 * 24 * 3600),
 });
 
 const brokerSection = section({
@@ -390,9 +398,9 @@ const brokerSection = section({
     }),
   ),
   protocolVersion: withDefault(oneOf(4, 5), 4),
-  keepalive: withDefault(integer(0, 65535), 60),
-  reconnectMin: withDefault(number({ above: 0 }), 1),
-  reconnectMax: withDefault(number({ above: 0 }), 30),
+  keepalive: withDefault(duration({ unit: 's', min: 0, max: 65535, integer: true }), 60),
+  reconnectMin: withDefault(duration({ unit: 's', min: 0, above: true }), 1),
+  reconnectMax: withDefault(duration({ unit: 's', min: 0, above: true }), 30),
   embedded: section({
     host: withDefault(host(), '127.0.0.1'),
     port: withDefault(port, 1883),
@@ -463,8 +471,14 @@ const configFile = section(
     clients: clientsSection,
     stateDir: withDefault(text(), './state'),
     persistence: withDefault(flag(), true),
-    fsyncInterval: withDefault(number({ min: 0 }), 1),
-    log: section({ level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info') }),
+    fsyncInterval: withDefault(duration({ unit: 's', min: 0 }), 1),
+    log: section({
+      level: withDefault(oneOf('error', 'warn', 'info', 'debug'), 'info'),
+      format: withDefault(oneOf('text', 'json'), 'text'),
+    }),
+    // Loopback only by default, like the radios and the embedded broker: the page shows every sensor.
+    http: orFalse(section({ host: withDefault(host(), '127.0.0.1'), port: withDefault(integer(0, 65535), 8080) })),
+    status: orFalse(section({ prefix: optional(statusPrefix) })),
   },
   'the configuration file',
 );
@@ -509,7 +523,11 @@ function finish(raw: RawConfig, baseDir: string, issues: Issues): Parsed<Gateway
   checkClientIds(raw.topics, raw.gateway.maxClientIdLength, issues);
   const clients = finishClients(raw.clients, baseDir, issues);
   if (issues.list.length !== before) return INVALID;
-  return { gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, limits: raw.limits, clients, stateDir, persistence: raw.persistence, fsyncInterval: raw.fsyncInterval, log: raw.log };
+  const status = raw.status === false ? false : { prefix: raw.status.prefix ?? `mqtt-sn/${raw.gateway.id}/` };
+  return {
+    gateway: raw.gateway, broker, radios, topics: raw.topics, access: raw.access, limits: raw.limits, clients, stateDir,
+    persistence: raw.persistence, fsyncInterval: raw.fsyncInterval, log: raw.log, http: raw.http, status,
+  };
 }
 
 function finishBroker(raw: Infer<typeof brokerSection>, gatewayId: number, baseDir: string, issues: Issues): BrokerSection {

@@ -11,7 +11,7 @@ import type { GatewayConfig } from './config-types.js';
  * gateway, limits, clients, persistence, stateDir) holds sockets, devices, timers or stored state and
  * changes only with a restart.
  */
-export const LIVE_SECTIONS = ['topics', 'access', 'log'] as const;
+export const LIVE_SECTIONS = ['topics', 'access', 'log', 'http'] as const;
 
 export interface ReloadPlan {
   /** Changed key paths in live sections, e.g. `topics.predefined.5`, `log.level`. */

@@ -12,6 +12,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { GatewaySection, LimitsSection, TopicsSection } from '../config/config-types.js';
 import { RateLimiter } from './rate-limiter.js';
 import { AnswerLimit } from './answer-limit.js';
+import { FrameCounts, type FrameDirection } from './frame-counts.js';
 import { dispatch } from './handlers/index.js';
 import { forwardToBroker } from './handlers/publish.js';
 import { stripTrailingNul } from './lenient-input.js';
@@ -70,6 +71,8 @@ export interface CoreStats {
   /** Client PUBLISHes refused with congestion (outgoing queue full). */
   congestion: number;
   willsPublished: number;
+  /** Messages to clients sent again after T_RETRY (§6.13): PUBLISH, PUBREL, REGISTER, WILLTOPICREQ, WILLMSGREQ. */
+  retries: number;
   /** Frames whose handling threw: a bug, logged with its stack; the gateway carries on. */
   internalErrors: number;
   /** Name fields (ClientId, topic names, will topic) that arrived with one trailing NUL, stripped. */
@@ -95,9 +98,16 @@ export interface CoreEvents {
   frameDropped: [radio: string, address: string, reason: string];
   messageBuffered: [clientId: string, topic: string];
   messageDropped: [clientId: string, topic: string, reason: string];
+  /** A session was forgotten (an ended CleanSession=1 one, or a kept one expired): no longer in clients(). */
+  clientForgotten: [clientId: string];
+  /** The broker connection came up (true) or went away (false). */
+  brokerConnection: [up: boolean];
   /** The access rules refused something; clientId is '' for a sender that never connected. */
   accessRefused: [clientId: string, radio: string, address: string, what: string];
 }
+
+/** Sees every decoded frame in and out (the daemon's -v); unset on the hot path unless asked for. */
+export type FrameTrace = (direction: FrameDirection, radio: string, address: string, nodeId: string | undefined, message: SnMessage) => void;
 
 export interface CoreOptions {
   gateway: GatewaySection;
@@ -158,9 +168,13 @@ export class GatewayCore {
   readonly events = new EventEmitter<CoreEvents>();
   readonly stats: CoreStats = {
     framesIn: 0, framesOut: 0, malformed: 0, unexpected: 0, oversize: 0, publishedToBroker: 0,
-    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, internalErrors: 0,
+    deliveredToClients: 0, droppedForClients: 0, congestion: 0, willsPublished: 0, retries: 0, internalErrors: 0,
     trailingNulStripped: 0, connectsRefused: 0, unmappedDisconnects: 0, unmappedDisconnectsSuppressed: 0, refused: 0, rateLimited: 0,
   };
+  /** Frames in and out by radio and message type (after §5.5 unwrapping). */
+  readonly frameCounts = new FrameCounts();
+  /** Set to see every decoded frame in and out. */
+  frameTrace: FrameTrace | undefined;
   readonly config: GatewaySection;
   readonly clock: Clock;
   readonly upstream: Upstream;
@@ -220,6 +234,7 @@ export class GatewayCore {
           }
         }
       }
+      this.events.emit('brokerConnection', up);
     },
     log: (level, message) => this.log(level, message),
   };
@@ -395,6 +410,8 @@ export class GatewayCore {
       this.stats.trailingNulStripped++;
       message = lenient;
     }
+    this.frameCounts.count(radio.name, message.type, 'in');
+    this.frameTrace?.('in', radio.name, address, nodeIdHex, message);
     const key = peerKey(radio.name, address, nodeIdHex);
     const peer: Peer = { radio, address, nodeId, key };
     const session = this.sessionsByPeer.get(key);
@@ -527,14 +544,24 @@ export class GatewayCore {
       return false;
     }
     this.stats.framesOut++;
+    this.frameCounts.count(radio.name, message.type, 'out');
+    this.frameTrace?.('out', radio.name, address, nodeId?.toString('hex'), message);
     radio.send(address, frame);
     return true;
   }
 
   /** ADVERTISE on every radio (§6.1), Duration = the interval to the next one. */
   advertise(): void {
-    const frame = encode({ type: 'ADVERTISE', gwId: this.config.id, duration: this.config.advertiseInterval });
-    for (const radio of this.radios.values()) radio.broadcast(frame);
+    const message: SnMessage = { type: 'ADVERTISE', gwId: this.config.id, duration: this.config.advertiseInterval };
+    const frame = encode(message);
+    for (const radio of this.radios.values()) this.broadcastOn(radio, message, frame);
+  }
+
+  /** Broadcasts on one radio (ADVERTISE, GWINFO), counted and traced like any frame out. */
+  broadcastOn(radio: Radio, message: SnMessage, frame: Buffer = encode(message)): void {
+    this.frameCounts.count(radio.name, message.type, 'out');
+    this.frameTrace?.('out', radio.name, 'broadcast', undefined, message);
+    radio.broadcast(frame);
   }
 
   // ---------------------------------------------------------------- sessions
@@ -646,6 +673,7 @@ export class GatewayCore {
     this.unbind(session);
     this.sessionsById.delete(session.clientId);
     this.changed(session);
+    this.events.emit('clientForgotten', session.clientId);
   }
 
   publishWill(session: Session): void {
@@ -950,8 +978,10 @@ export class GatewayCore {
       if (state === 'lost' || state === 'disconnected') {
         // An ended CleanSession=1 session holds nothing but its last state; it is shown for an hour,
         // then forgotten, so clients with ever-new ClientIds cannot grow memory without end.
-        if (session.cleanSession && now - session.lastSeen > ENDED_SESSION_KEPT_MS) this.sessionsById.delete(session.clientId);
-        else if (!session.cleanSession && expiryMs > 0 && now - session.lastSeen > expiryMs) this.expire(session);
+        if (session.cleanSession && now - session.lastSeen > ENDED_SESSION_KEPT_MS) {
+          this.sessionsById.delete(session.clientId);
+          this.events.emit('clientForgotten', session.clientId);
+        } else if (!session.cleanSession && expiryMs > 0 && now - session.lastSeen > expiryMs) this.expire(session);
         continue;
       }
       if (state === 'asleep') {
@@ -975,6 +1005,7 @@ export class GatewayCore {
           break;
         }
         f.retries++;
+        this.stats.retries++;
         f.sentAt = now;
         this.resend(session, f);
       }

@@ -28,6 +28,7 @@ describe('06 daemon', () => {
       `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
       `radios: [ { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 } ]`,
       'topics: { predefined: { 5: daemon/predefined } }',
+      'http: false',
       '',
     ].join('\n'));
     proc = spawn(process.execPath, [daemon, '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

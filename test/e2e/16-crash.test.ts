@@ -54,6 +54,8 @@ async function newSite(tag: string): Promise<Site> {
     `radios: [ { type: udp, host: 127.0.0.1, port: ${port}, broadcastAddress: 127.0.0.1 } ]`,
     'stateDir: ./state',
     'persistence: true',
+    'http: false',
+    'status: false',
     '',
   ].join('\n'));
   return { config, port };

@@ -25,6 +25,8 @@ async function startDaemon(dir: string, id: number, brokerUrl: string): Promise<
     `gateway: { id: ${id}, advertiseInterval: 0 }`,
     `broker: { url: ${brokerUrl}, mode: transparent, protocolVersion: 5, clientId: gw-${id} }`,
     `radios: [ { type: udp, host: 127.0.0.1, port: ${port}, broadcastAddress: 127.0.0.1 } ]`,
+    'http: false',
+    'status: false',
     '',
   ].join('\n'));
   const proc = spawn(process.execPath, [daemon, '--config', config, '-v'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });

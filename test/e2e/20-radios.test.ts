@@ -40,6 +40,8 @@ afterEach(async () => {
 async function startGatewayWith(radioYaml: string, stateDir?: string): Promise<Gateway> {
   const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+http: false
+status: false
 persistence: false
 broker: { url: ${broker.url} }
 radios:
@@ -167,6 +169,8 @@ describe('20 several radios in one gateway (Mosquitto)', () => {
     const logs: string[] = [];
     const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
+http: false
+status: false
 persistence: false
 broker: { url: ${broker.url} }
 radios:

@@ -71,6 +71,8 @@ async function startGateway(stateDir: string, path: string, options: GatewayOpti
 gateway: { id: 7, advertiseInterval: ${options.advertiseInterval ?? 0}, retry: { interval: 10, count: 3 } }
 persistence: false
 broker: { url: ${broker.url} }
+http: false
+status: false
 radios:
   - { type: zigbee, adapter: zstack, path: '${path}', panId: ${PAN_ID}, channel: ${CHANNEL}${permitJoin} }
 ${udp}stateDir: ${stateDir}
@@ -493,6 +495,8 @@ describe('21 Zigbee over ZNP: the daemon (pty)', { timeout: SLOW_TEST_MS }, () =
     writeFileSync(config, [
       'gateway: { advertiseInterval: 0 }',
       `broker: { url: ${broker.url} }`,
+      'http: false',
+      'status: false',
       'radios:',
       `  - { type: zigbee, adapter: zstack, path: '${link.path}', panId: ${PAN_ID}, channel: ${CHANNEL} }`,
       'stateDir: ./state',

@@ -45,6 +45,8 @@ describe('23 reload: Gateway.reload() returns what it did (mosquitto)', () => {
     '  predefined:',
     topics,
     extra,
+    'http: false',
+    'status: false',
   ].join('\n');
 
   it('a valid file: topic mappings applied at once, changed radio and broker keys listed as needing a restart', async () => {
@@ -136,17 +138,21 @@ describe('23 reload: SIGHUP to the daemon with a connected and a sleeping sensor
   const dir = mkdtempSync(join(tmpdir(), 'gw-sighup-'));
   const file = join(dir, 'gateway.yaml');
   let udpPort = 0;
+  let httpPort = 0;
   const config = (lines: string[]) => writeFileSync(file, [
     'gateway: { id: 4, advertiseInterval: 0 }',
     `broker: { url: ${broker.url}, keepalive: ${lines.includes('#keepalive 30') ? 30 : 60} }`,
     `radios: [ { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 } ]`,
     ...lines,
+    `http: { host: 127.0.0.1, port: ${httpPort} }`,
+    'status: false',
     '',
   ].join('\n'));
 
   beforeAll(async () => {
     broker = await startMosquitto();
     udpPort = await freePort();
+    httpPort = await freePort();
   });
   afterAll(async () => {
     proc?.kill('SIGKILL');
@@ -210,6 +216,22 @@ describe('23 reload: SIGHUP to the daemon with a connected and a sleeping sensor
       // log.level: debug took effect: the wake-up is logged, the fall asleep before the reload was not.
       await until(() => log.includes('client reload-sleeper: asleep → awake'), 10_000, () => `debug line; log so far:\n${log}`);
       expect(log).not.toContain('client reload-sleeper: active → asleep');
+
+      // POST /api/reload (loopback) does the same and answers JSON: 200 applied, 422 refused with every error.
+      const reloadUrl = `http://127.0.0.1:${httpPort}/api/reload`;
+      config(['topics:', '  predefined:', '    5: reload/via-http', 'log: { level: debug }', '#keepalive 30']);
+      const good = await fetch(reloadUrl, { method: 'POST' });
+      expect(good.status).toBe(200);
+      expect(await good.json()).toEqual({ ok: true, applied: ['topics.predefined.5'], needsRestart: ['broker.keepalive'], errors: [] });
+      awake.send(publishById(5, 3, 'by http'));
+      expect(await awake.expect('PUBACK')).toMatchObject({ returnCode: 0 });
+      expect((await observer.waitFor(1, 'reload/via-http'))[0].payload).toBe('by http');
+      config(['topics:', '  predefined:', '    5: reload/bad', '    6: reload/#', 'log: { level: loud }']);
+      const bad = await fetch(reloadUrl, { method: 'POST' });
+      expect(bad.status).toBe(422);
+      const refused = await bad.json() as { ok: boolean; errors: string[] };
+      expect(refused.ok).toBe(false);
+      expect(refused.errors).toHaveLength(2);
     } finally {
       await observer.close();
       await awake.close();

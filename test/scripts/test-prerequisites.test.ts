@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decide, findMissing, PREREQUISITES, type Prerequisite } from '../../scripts/test-prerequisites.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/test-prerequisites.mjs', import.meta.url));
-const ALL_PACKAGES = 'mosquitto socat openssl iproute2 util-linux';
+const ALL_PACKAGES = 'mosquitto socat openssl iproute2 util-linux chromium';
 const row = (command: string, apt = command): Prerequisite => ({ command, apt, why: `${command} is needed` });
 
 describe('decide()', () => {
@@ -130,7 +130,7 @@ describe('scripts/test-prerequisites.mjs as a process', () => {
     const s = standIns({ sudo: 'grants' });
     made.push(s.dir);
     const run = await runScript(s.env, 'root');
-    expect(run.stderr).toBe(`test prerequisites: mosquitto, socat, openssl, ip, unshare missing; installing ${ALL_PACKAGES} with apt-get\n`);
+    expect(run.stderr).toBe(`test prerequisites: mosquitto, socat, openssl, ip, unshare, chromium missing; installing ${ALL_PACKAGES} with apt-get\n`);
     expect(run.code).toBe(0);
     expect(s.calls()).toEqual([
       'apt-get update -qq DEBIAN_FRONTEND=noninteractive',
@@ -142,7 +142,7 @@ describe('scripts/test-prerequisites.mjs as a process', () => {
     const s = standIns({ sudo: 'grants' });
     made.push(s.dir);
     const run = await runScript(s.env, 'user');
-    expect(run.stderr).toBe(`test prerequisites: mosquitto, socat, openssl, ip, unshare missing; installing ${ALL_PACKAGES} with apt-get (sudo)\n`);
+    expect(run.stderr).toBe(`test prerequisites: mosquitto, socat, openssl, ip, unshare, chromium missing; installing ${ALL_PACKAGES} with apt-get (sudo)\n`);
     expect(run.code).toBe(0);
     expect(s.calls()).toEqual([
       'sudo -n true',
@@ -167,7 +167,7 @@ describe('scripts/test-prerequisites.mjs as a process', () => {
     made.push(s.dir);
     const run = await runScript(s.env, 'user');
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^test prerequisites: mosquitto, socat, openssl, ip, unshare missing \(mosquitto: .*\)\. Install with:\n {2}sudo apt-get install -y --no-install-recommends mosquitto socat openssl iproute2 util-linux\n$/);
+    expect(run.stderr).toMatch(/^test prerequisites: mosquitto, socat, openssl, ip, unshare, chromium missing \(mosquitto: .*\)\. Install with:\n {2}sudo apt-get install -y --no-install-recommends mosquitto socat openssl iproute2 util-linux chromium\n$/);
     expect(s.calls()).toEqual([]);
   });
 

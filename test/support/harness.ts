@@ -106,6 +106,10 @@ ${extraYaml}`;
   const config = parseConfig(yaml, 'test-gateway.yaml');
   // A free port per test file: the radio binds port 0 and the test asks it which one it got.
   (config.radios[0] as UdpRadioConfig).port = 0;
+  // The HTTP face and the status topics only where a test asks for them (tests of other parts
+  // neither bind a fixed port nor see status messages on the broker).
+  if (!/^http:/m.test(extraYaml)) config.http = false;
+  if (!/^status:/m.test(extraYaml)) config.status = false;
   return config;
 }
 

@@ -32,6 +32,8 @@ export class MemoryRadio implements Radio {
   readonly kind = 'udp' as const;
   /** Writable so a test can shrink the link after the handshake. */
   maxFrameSize: number;
+  /** Writable so a test can take the link down. */
+  up = true;
   /** Every unicast frame the core sent, in order. */
   readonly sent: SentFrame[] = [];
   readonly broadcasts: BroadcastFrame[] = [];

@@ -55,6 +55,8 @@ const gateway = await Gateway.start(parseConfig(`
 gateway: { id: 42, advertiseInterval: 1 }
 persistence: false
 broker: { url: ${broker.url} }
+http: false
+status: false
 radios:
   - { type: udp, host: 127.0.0.1, port: ${GATEWAY_PORT}, multicast: { group: ${GROUP}, port: ${GROUP_PORT}, ttl: 1 } }
 `));

@@ -4,7 +4,6 @@
  * broadcast never reaches (as EMQX does). Through a forwarder: one GWINFO, wrapped for that node.
  */
 import type { SearchGwMessage } from '../../../sn-codec/types.js';
-import { encode } from '../../../sn-codec/index.js';
 import type { GatewayCore, Peer } from '../core.js';
 
 export function handleSearchgw(core: GatewayCore, peer: Peer, _message: SearchGwMessage): void {
@@ -13,6 +12,6 @@ export function handleSearchgw(core: GatewayCore, peer: Peer, _message: SearchGw
     core.sendToPeer(peer, gwinfo);
     return;
   }
-  peer.radio.broadcast(encode(gwinfo));
+  core.broadcastOn(peer.radio, gwinfo);
   core.sendToPeer(peer, gwinfo);
 }

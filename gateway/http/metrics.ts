@@ -1,0 +1,108 @@
+/**
+ * /metrics in Prometheus' text format through prom-client. Counters the core already keeps are read
+ * when Prometheus scrapes (collect), so the hot path pays nothing; only the broker acknowledgement
+ * latency (a histogram) and drops by reason (an event) are recorded as they happen.
+ * One registry per gateway, so several gateways in one process (tests) do not share numbers.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CoreStats } from '../core/core.js';
+import type { HttpSources } from './sources.js';
+
+export interface GatewayMetrics {
+  registry: Registry;
+  /** Stops listening to the core. */
+  close(): void;
+}
+
+/** Seconds: from sub-millisecond on loopback to a broker outage's worth. */
+const ACK_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export function createMetrics(sources: HttpSources): GatewayMetrics {
+  const { core, radios, broker } = sources;
+  const registry = new Registry();
+  registry.setDefaultLabels({ gateway: String(sources.gatewayId) });
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  /** A counter whose value the core keeps: copied in at scrape time. */
+  const fromStats = (name: string, help: string, key: keyof CoreStats) =>
+    new Counter({ name, help, registers, collect() { this.reset(); this.inc(core.stats[key]); } });
+
+  for (const direction of ['in', 'out'] as const) {
+    new Counter({
+      name: direction === 'in' ? 'mqttsn_frames_received_total' : 'mqttsn_frames_sent_total',
+      help: `MQTT-SN frames ${direction === 'in' ? 'received' : 'sent (broadcasts included)'}, by radio and message type`,
+      labelNames: ['radio', 'type'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [radio, counts] of core.frameCounts.entries()) {
+          for (const type in counts[direction]) this.inc({ radio, type }, counts[direction][type]);
+        }
+      },
+    });
+  }
+  fromStats('mqttsn_frames_malformed_total', 'Frames that did not decode: counted, logged, dropped', 'malformed');
+  fromStats('mqttsn_frames_unexpected_total', 'Well-formed frames that make no sense in the sender\'s state', 'unexpected');
+  fromStats('mqttsn_frames_oversize_total', 'Frames not sent: larger than the radio carries', 'oversize');
+  fromStats('mqttsn_publishes_to_broker_total', 'Sensor PUBLISHes handed to the broker', 'publishedToBroker');
+  fromStats('mqttsn_deliveries_total', 'PUBLISHes sent to sensors', 'deliveredToClients');
+  fromStats('mqttsn_retries_total', 'Messages sent again to sensors after T_RETRY (§6.13)', 'retries');
+  fromStats('mqttsn_congestion_total', 'Sensor PUBLISHes refused with congestion: the broker queue was full', 'congestion');
+  fromStats('mqttsn_wills_published_total', 'Wills published for lost sensors', 'willsPublished');
+  fromStats('mqttsn_internal_errors_total', 'Frames whose handling failed with a bug (logged with a stack)', 'internalErrors');
+
+  const drops = new Counter({ name: 'mqttsn_messages_dropped_total', help: 'Broker messages dropped for a sensor, by reason', labelNames: ['reason'], registers });
+  const onDrop = (_clientId: string, _topic: string, reason: string): void => drops.inc({ reason });
+  core.events.on('messageDropped', onDrop);
+
+  new Gauge({
+    name: 'mqttsn_clients',
+    help: 'Sensors the gateway knows, by state',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const byState: Record<string, number> = { connecting: 0, active: 0, asleep: 0, awake: 0, lost: 0, disconnected: 0 };
+      for (const session of core.sessionsById.values()) byState[session.state] = (byState[session.state] ?? 0) + 1;
+      this.reset();
+      for (const state in byState) this.set({ state }, byState[state]);
+    },
+  });
+  new Gauge({
+    name: 'mqttsn_messages_buffered',
+    help: 'Broker messages waiting for sensors (asleep, away or behind the in-flight window)',
+    registers,
+    collect() {
+      let sum = 0;
+      for (const session of core.sessionsById.values()) sum += session.queue.length;
+      this.set(sum);
+    },
+  });
+  new Gauge({ name: 'mqttsn_broker_up', help: '1 while the broker connection is up', registers, collect() { this.set(broker.connected ? 1 : 0); } });
+  new Gauge({ name: 'mqttsn_broker_pending', help: 'Messages handed to the broker and not yet acknowledged', registers, collect() { this.set(broker.pending); } });
+  new Counter({
+    name: 'mqttsn_broker_reconnects_total',
+    help: 'Times the broker connection came back after being lost',
+    registers,
+    collect() { this.reset(); this.inc(Math.max(0, broker.connections - 1)); },
+  });
+  new Gauge({
+    name: 'mqttsn_radio_up',
+    help: '1 while the radio can carry frames',
+    labelNames: ['radio', 'kind'],
+    registers,
+    collect() { for (const r of radios) this.set({ radio: r.name, kind: r.kind }, r.up ? 1 : 0); },
+  });
+  const ackLatency = new Histogram({
+    name: 'mqttsn_broker_ack_seconds',
+    help: 'From a QoS 1/2 publish to the broker\'s PUBACK/PUBCOMP',
+    buckets: ACK_BUCKETS,
+    registers,
+  });
+  sources.observeAcknowledgements((seconds) => ackLatency.observe(seconds));
+
+  return {
+    registry,
+    close: () => core.events.off('messageDropped', onDrop),
+  };
+}
