@@ -8,7 +8,7 @@ import type { GatewayConfig } from './config-types.js';
 
 /**
  * Top-level sections a running gateway takes without a restart; every other section (radios, broker,
- * gateway, limits, clients, persistence, stateDir) holds sockets, devices, timers or stored state and
+ * gateway, limits, clients, status, persistence, stateDir) holds sockets, devices, timers or stored state and
  * changes only with a restart.
  */
 export const LIVE_SECTIONS = ['topics', 'access', 'log', 'http'] as const;

@@ -38,14 +38,14 @@ describe('23 reload: Gateway.reload() returns what it did (mosquitto)', () => {
   const t = gatewaySuite('mosquitto', { observe: [{ filter: 'reload/#', qos: 1 }] });
   const dir = mkdtempSync(join(tmpdir(), 'gw-reload-'));
   const file = join(dir, 'gateway.yaml');
-  const yaml = (topics: string, extra = '') => [
+  const yaml = (topics: string, extra = '', http = 'false') => [
     `broker: { url: ${t.broker.url} }`,
     'radios: [ { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1 } ]',
     'topics:',
     '  predefined:',
     topics,
     extra,
-    'http: false',
+    `http: ${http}`,
     'status: false',
   ].join('\n');
 
@@ -122,6 +122,18 @@ describe('23 reload: Gateway.reload() returns what it did (mosquitto)', () => {
     writeFileSync(file, yaml('    1: reload/inproc/new'));
     expect((await t.gw.gateway.reload(file)).applied).toContain('access.rules');
     await connect(refused, 'acc-refused');
+  });
+
+  it('the http section reloads live: the status page opens on its new address, and closes with http: false', async () => {
+    writeFileSync(file, yaml('    1: reload/inproc/new', '', '{ host: 127.0.0.1, port: 0 }'));
+    expect((await t.gw.gateway.reload(file)).applied).toEqual(expect.arrayContaining(['http']));
+    const url = t.gw.gateway.http?.url;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${url}/api/clients`)).status).toBe(200);
+    writeFileSync(file, yaml('    1: reload/inproc/new'));
+    expect((await t.gw.gateway.reload(file)).applied).toEqual(expect.arrayContaining(['http']));
+    expect(t.gw.gateway.http).toBeUndefined();
+    await expect(fetch(`${url}/api/clients`)).rejects.toThrow();
   });
 
   it('a file that cannot be read is refused and named', async () => {
