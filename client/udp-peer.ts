@@ -40,7 +40,8 @@ interface Waiter {
 }
 
 export const DEFAULT_GATEWAY_PORT = 10_000;
-const DEFAULT_TIMEOUT_MS = 2000;
+/** Generous: a wait ends as soon as the message arrives, so only a failure costs the full time (busy machines are slow). */
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 export class SnUdpPeer {
   /** Every message received, decoded (unwrapped in forwarder mode), in order. */

@@ -111,6 +111,11 @@ export class RawFramer {
     return result;
   }
 
+  /** When the pending partial frame becomes stale (its last byte's time plus the gap). */
+  get gapDueAt(): number {
+    return this.lastByteAtMs + this.interByteGapMs;
+  }
+
   /** Discards a partial frame older than the gap; returns what was discarded, if anything. */
   checkGap(nowMs: number): RawDiscard | undefined {
     if (!this.hasPending || nowMs - this.lastByteAtMs < this.interByteGapMs) return undefined;

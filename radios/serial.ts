@@ -14,6 +14,8 @@ export interface SerialRadioOptions {
   binding?: SerialBinding;
   /** Reopen delays; tests shorten them. */
   backoff?: BackoffOptions;
+  /** Milliseconds for the raw framing's inter-byte gap; default performance.now. Tests script it. */
+  now?: () => number;
 }
 
 export interface SerialRadioStats {
@@ -134,24 +136,36 @@ export class SerialRadio implements Radio {
     this.send(this.address, frame);
   }
 
+  private now(): number {
+    return this.options.now?.() ?? performance.now();
+  }
+
   private receive(chunk: Buffer): void {
     if (this.slip) {
       this.slip.receive(chunk);
       return;
     }
     const raw = this.raw!;
-    const { frames, discarded } = raw.push(chunk, performance.now());
+    const { frames, discarded } = raw.push(chunk, this.now());
     for (const discard of discarded) this.reportDiscard(discard);
     for (const frame of frames) this.deliver(frame);
     this.clearGapTimer();
-    if (raw.hasPending) {
-      this.gapTimer = setTimeout(() => {
-        this.gapTimer = undefined;
-        const stale = raw.checkGap(performance.now());
-        if (stale) this.reportDiscard(stale);
-      }, this.config.interByteGapMs);
-      this.gapTimer.unref();
-    }
+    if (raw.hasPending) this.armGapTimer(raw, this.config.interByteGapMs);
+  }
+
+  /**
+   * Drops a partial frame once the line has been quiet for the gap. A timer can fire early by the
+   * event loop's lag (it counts from the loop's cached time, not from now): then it waits out the rest.
+   */
+  private armGapTimer(raw: RawFramer, delayMs: number): void {
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = undefined;
+      const now = this.now();
+      const stale = raw.checkGap(now);
+      if (stale) this.reportDiscard(stale);
+      else if (raw.hasPending) this.armGapTimer(raw, Math.max(1, raw.gapDueAt - now));
+    }, delayMs);
+    this.gapTimer.unref();
   }
 
   private deliver(frame: Buffer): void {

@@ -39,7 +39,6 @@ export class SharedSubscriptions {
    */
   add(session: Session, filter: string, qos: 0 | 1 | 2, done: (granted: number) => void): void {
     this.tree.add(filter, session, qos);
-    const brokerQos = this.tree.maxQos(filter) as BrokerQoS;
     if (!this.upstream.connected) {
       let waiting = this.offlineSubscribers.get(filter);
       if (!waiting) this.offlineSubscribers.set(filter, (waiting = new Set()));
@@ -49,10 +48,17 @@ export class SharedSubscriptions {
     }
     // Subscribing again even when the filter is already held: the broker then re-sends retained
     // messages, which go to this client only.
-    this.request(filter, brokerQos, new Set([session]), done);
+    this.request(filter, new Set([session]), done);
   }
 
-  private request(filter: string, qos: BrokerQoS, sessions: Set<Session>, done?: (granted: number) => void): void {
+  /**
+   * Every filter is subscribed at QoS 2, whatever the clients asked: the broker then sends each message at
+   * the QoS it was published with, and deliver() lowers it per client. Subscribing at a lower QoS lets a
+   * broker that merges one connection's overlapping subscriptions (aedes does) send a message at the QoS
+   * of another filter, below what a client asked for.
+   */
+  private request(filter: string, sessions: Set<Session>, done?: (granted: number) => void): void {
+    const qos: BrokerQoS = 2;
     const request: SubscribeRequest = { filter, sessions, answered: false };
     this.requests = this.requests.filter((r) => !r.answered);
     this.requests.push(request);
@@ -82,12 +88,12 @@ export class SharedSubscriptions {
 
   /** The broker connection is back: every filter is subscribed again (the gateway's broker session is clean). */
   resubscribeAll(sessions: Iterable<Session>): void {
-    const filters = new Map<string, number>();
+    const filters = new Set<string>();
     for (const session of sessions) {
-      for (const sub of session.subscriptions.values()) filters.set(sub.filter, Math.max(filters.get(sub.filter) ?? 0, sub.qos));
+      for (const sub of session.subscriptions.values()) filters.add(sub.filter);
     }
-    for (const [filter, qos] of filters) {
-      this.request(filter, qos as BrokerQoS, this.offlineSubscribers.get(filter) ?? new Set<Session>());
+    for (const filter of filters) {
+      this.request(filter, this.offlineSubscribers.get(filter) ?? new Set<Session>());
     }
     this.offlineSubscribers.clear();
   }

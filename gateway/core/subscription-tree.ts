@@ -68,18 +68,6 @@ export class SubscriptionTree<S> {
     return remaining;
   }
 
-  /** Highest QoS any subscriber asked for on this exact filter (-1 when none). */
-  maxQos(filter: string): number {
-    let n: TrieNode<S> | undefined = this.root;
-    for (const level of filter.split('/')) {
-      n = n.children.get(level);
-      if (!n) return -1;
-    }
-    let max = -1;
-    if (n.subscribers) for (const q of n.subscribers.values()) if (q > max) max = q;
-    return max;
-  }
-
   /** Every (subscriber, qos, filter) whose filter matches `topic`. */
   match(topic: string): Match<S>[] {
     const out: Match<S>[] = [];

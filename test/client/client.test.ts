@@ -3,6 +3,7 @@ import { MqttSnClient, SnRejectedError, SnTimeoutError, type ReceivedMessage } f
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import { shortTopicId } from '../../sn-codec/index.js';
 import { startFakeGateway, type FakeGateway } from './fake-gateway.js';
+import { WAIT_MS } from '../support/wait.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -12,7 +13,7 @@ afterEach(async () => {
 async function setup(options: ConstructorParameters<typeof MqttSnClient>[1] = {}): Promise<{ gw: FakeGateway; client: MqttSnClient }> {
   const gw = await startFakeGateway();
   cleanups.push(() => gw.close());
-  const client = await MqttSnClient.open({ gateway: { port: gw.port }, retryInterval: 2000, ...options });
+  const client = await MqttSnClient.open({ gateway: { port: gw.port }, retryInterval: WAIT_MS, ...options });
   cleanups.push(() => client.close());
   return { gw, client };
 }

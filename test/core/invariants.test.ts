@@ -27,7 +27,11 @@ const msgId = fc.integer({ min: 1, max: 4 });
 const topicId = fc.integer({ min: 0, max: 4 });
 const qos = fc.constantFrom(-1 as const, 0 as const, 1 as const, 2 as const);
 const subQos = fc.constantFrom(0 as const, 1 as const, 2 as const);
-const topicName = fc.constantFrom('t/one', 't/two', 't/x', 't/b/three', 'ab');
+/** A topic and a broker payload too long for the radio's 24-byte frames, so the frame-size check is reached. */
+const LONG_TOPIC = 't/' + 'long'.repeat(6);
+const LONG_PAYLOAD = 'x'.repeat(30);
+const MAX_FRAME = 24;
+const topicName = fc.constantFrom('t/one', 't/two', 't/x', 't/b/three', 'ab', LONG_TOPIC);
 const filter = fc.constantFrom('t/#', 't/+', 't/x', '#', 't/one', 'bad/#/x');
 const payload = fc.constantFrom(Buffer.from('p'), Buffer.alloc(0));
 const rc = fc.constantFrom(0, 0, 0, 1, 2, 3);
@@ -64,7 +68,7 @@ const clientMessage: fc.Arbitrary<SnMessage> = fc.oneof(
 type Step =
   | { kind: 'frame'; address: string; nodeId: Buffer | undefined; message: SnMessage }
   | { kind: 'garbage'; address: string; bytes: Buffer }
-  | { kind: 'broker'; topic: string; qos: 0 | 1 | 2; retain: boolean }
+  | { kind: 'broker'; topic: string; payload: string; qos: 0 | 1 | 2; retain: boolean }
   | { kind: 'settlePublish'; index: number; ok: boolean }
   | { kind: 'grant'; index: number; granted: number }
   | { kind: 'connection'; up: boolean }
@@ -73,16 +77,19 @@ type Step =
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 10, arbitrary: fc.record({ kind: fc.constant('frame' as const), address, nodeId, message: clientMessage }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('garbage' as const), address, bytes: fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b)) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('broker' as const), topic: topicName, qos: subQos, retain: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('broker' as const), topic: topicName, payload: fc.constantFrom('m', LONG_PAYLOAD), qos: subQos, retain: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('settlePublish' as const), index: fc.nat(), ok: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('grant' as const), index: fc.nat(), granted: fc.constantFrom(0, 1, 2, 0x80) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('connection' as const), up: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('time' as const), seconds: fc.constantFrom(1, 5, 16, 50) }) },
 );
 
+/** Frames the core refused as too big for the radio, over all runs: proof the size check was put to work. */
+let oversizeRefused = 0;
+
 function run(steps: Step[]): void {
   const clock = new ManualClock();
-  const radio = new MemoryRadio();
+  const radio = new MemoryRadio({ maxFrameSize: MAX_FRAME });
   const upstream = new RecordingUpstream();
   const core = new GatewayCore({ gateway: BASE.gateway, topics: BASE.topics, upstream, clock });
   core.addRadio(radio);
@@ -99,7 +106,7 @@ function run(steps: Step[]): void {
         radio.inject(s.address, s.bytes);
         break;
       case 'broker':
-        upstream.deliver(s.topic, 'm', s.qos, s.retain);
+        upstream.deliver(s.topic, s.payload, s.qos, s.retain);
         break;
       case 'settlePublish': {
         const open = upstream.publishes.filter((p) => !p.settled);
@@ -120,6 +127,7 @@ function run(steps: Step[]): void {
     }
     checkInvariants(core, radio);
   }
+  oversizeRefused += core.stats.oversize;
 }
 
 function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
@@ -165,5 +173,7 @@ function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
 describe('core invariants under random interleavings', () => {
   it('no frame, broker event, outage or timer breaks the bookkeeping (fast-check, seeded)', () => {
     fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 200, size: 'max' }), (steps) => run(steps)), { numRuns: 600, seed: 20261127 });
+    // The frame-size invariant was reachable: frames too big for the radio were generated and refused.
+    expect(oversizeRefused).toBeGreaterThan(0);
   }, 120_000); // ~10 s alone; several times that on a loaded 2-core machine, where 20 s made it flaky
 });

@@ -8,7 +8,7 @@ import { ManualClock } from '../../gateway/core/clock.js';
 import { parseConfig } from '../../gateway/config/config.js';
 import type { GatewaySection, TopicsSection } from '../../gateway/config/config-types.js';
 import { ENDED_SESSION_KEPT_MS, GatewayCore } from '../../gateway/core/core.js';
-import type { ClientState } from '../../gateway/core/session.js';
+import { registerTopic, type ClientState } from '../../gateway/core/session.js';
 import type { BrokerQoS } from '../../gateway/broker/upstream.js';
 import type { PublishMessage, QoS, SnMessage, SnMessageOf, SnMessageType } from '../../sn-codec/types.js';
 import { shortTopicId } from '../../sn-codec/index.js';
@@ -463,7 +463,7 @@ describe('§6.6 PUBLISH from a client, acknowledged after the broker accepted it
     expect(w.core.stats.publishedToBroker).toBe(1);
   });
 
-  it('§6.6 QoS 1: a publish the broker refused is not acknowledged; the client\'s resend publishes again', () => {
+  it('§6.6 QoS 1: a publish that failed without the broker\'s answer is not acknowledged; the client\'s resend publishes again', () => {
     const w = world();
     const s = new Sensor(w, 'c1');
     s.connect();
@@ -475,6 +475,26 @@ describe('§6.6 PUBLISH from a client, acknowledged after the broker accepted it
     expect(w.upstream.publishes).toHaveLength(2);
     w.upstream.publishes[1].accept();
     expect(s.one('PUBACK').returnCode).toBe(0);
+  });
+
+  it('§6.6 QoS 1: a publish the broker refused (MQTT 5 reason code, e.g. its ACL) is answered PUBACK 0x03', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, 'x', 1, 7);
+    w.upstream.publishes[0].refuse();
+    expect(s.one('PUBACK')).toEqual({ type: 'PUBACK', topicId, msgId: 7, returnCode: 0x03 });
+  });
+
+  it('§6.6 QoS 2: a publish the broker refused (MQTT 5 reason code) is answered PUBACK 0x03, not PUBREC', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, 'x', 2, 8);
+    w.upstream.publishes[0].refuse();
+    expect(s.one('PUBACK')).toEqual({ type: 'PUBACK', topicId, msgId: 8, returnCode: 0x03 });
   });
 
   it('§6.6 QoS 1: PUBACK 0x01 (congestion) when the upstream queue is full; nothing is published', () => {
@@ -820,7 +840,7 @@ describe('§6.9 subscriptions and retained messages', () => {
     b.connect();
     a.subscribe('s/+', 1);
     b.subscribe('s/+', 2);
-    expect(w.upstream.subscribes.map((x) => x.qos)).toEqual([1, 2]);
+    expect(w.upstream.subscribes.map((x) => x.filter)).toEqual(['s/+', 's/+']);
     a.send({ type: 'UNSUBSCRIBE', msgId: 3, topic: { topicIdType: 'normal', topicName: 's/+' } });
     expect(a.one('UNSUBACK').msgId).toBe(3);
     expect(w.upstream.unsubscribes).toEqual([]);
@@ -846,7 +866,7 @@ describe('§6.9 subscriptions and retained messages', () => {
 
     w.upstream.setConnected(true);
     const again = w.upstream.subscribes.slice(subscribesBefore);
-    expect(again.map((x) => [x.filter, x.qos]).sort()).toEqual([['x/#', 0], ['y/+', 1]]);
+    expect(again.map((x) => [x.filter, x.qos]).sort()).toEqual([['x/#', 2], ['y/+', 2]]);
 
     const x = again.find((s) => s.filter === 'x/#')!;
     const y = again.find((s) => s.filter === 'y/+')!;
@@ -1051,6 +1071,23 @@ describe('§5 frames in', () => {
     expect(w.core.stats.malformed).toBe(2);
     expect(reasons).toEqual(['reserved-type', 'length-mismatch']);
     expect(w.radio.sent).toEqual([]);
+  });
+
+  it('§5 malformed frames are logged at most once a minute per sender (a babbling node cannot flood the log); each is counted', () => {
+    const w = world();
+    const lines: string[] = [];
+    w.core.events.on('log', (level, message) => { if (message.includes('malformed')) lines.push(`${level} ${message}`); });
+    const junk = Buffer.from([0x02, 0x03]);
+    for (let i = 0; i < 5; i++) w.radio.inject('udp:127.0.0.1:40001', junk);
+    w.radio.inject('udp:127.0.0.1:40002', junk); // another sender has its own minute
+    expect(lines.map((l) => l.match(/from (\S+)/)![1])).toEqual(['udp:127.0.0.1:40001', 'udp:127.0.0.1:40002']);
+    w.clock.advance(59_999);
+    w.radio.inject('udp:127.0.0.1:40001', junk);
+    expect(lines).toHaveLength(2);
+    w.clock.advance(1);
+    w.radio.inject('udp:127.0.0.1:40001', junk);
+    expect(lines).toHaveLength(3);
+    expect(w.core.stats.malformed).toBe(8);
   });
 
   it('§6.6 PUBLISH before CONNECT is unexpected and not published', () => {
@@ -1286,5 +1323,28 @@ describe('§6.14 a QoS 2 delivery cut short by sleep', () => {
     expect(rest.map((m) => m.type)).toEqual(['PUBLISH', 'PINGRESP']);
     expect(payloadOf(rest[0])).toBe('later');
     expect(w.core.client('c1')).toMatchObject({ state: 'asleep', inflight: 0, buffered: 0 });
+  });
+});
+
+describe('§6.5 topic-id exhaustion', () => {
+  it('§6.5 §6.9 when all 65534 topic ids of a client are in use: REGACK 0x01 and SUBACK 0x01 (congestion)', () => {
+    const w = world();
+    const s = new Sensor(w, 'hoarder');
+    s.connect();
+    // Ids 1..65533 taken the way REGISTER takes them (65533 frames would cost seconds on a busy machine);
+    // the last free one, 65534, through a real REGISTER.
+    const session = w.core.sessionsById.get('hoarder')!;
+    for (let i = 1; i < 0xfffe; i++) registerTopic(session, `t/${i}`);
+    s.send({ type: 'REGISTER', topicId: 0, msgId: 9, topicName: 't/last' });
+    expect(s.one('REGACK')).toEqual({ type: 'REGACK', topicId: 0xfffe, msgId: 9, returnCode: 0 });
+    s.send({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: 't/one-too-many' });
+    expect(s.one('REGACK')).toEqual({ type: 'REGACK', topicId: 0, msgId: 1, returnCode: 0x01 });
+    // A SUBSCRIBE by a new plain name needs an id for its SUBACK too.
+    s.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 2, topic: { topicIdType: 'normal', topicName: 't/also-too-many' } });
+    expect(s.one('SUBACK')).toMatchObject({ msgId: 2, topicId: 0, returnCode: 0x01 });
+    expect(w.upstream.subscribes.map((c) => c.filter)).not.toContain('t/also-too-many');
+    // A name it already holds keeps its id.
+    s.send({ type: 'REGISTER', topicId: 0, msgId: 3, topicName: 't/7' });
+    expect(s.one('REGACK')).toEqual({ type: 'REGACK', topicId: 7, msgId: 3, returnCode: 0 });
   });
 });

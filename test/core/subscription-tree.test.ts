@@ -115,21 +115,6 @@ describe('SubscriptionTree bookkeeping', () => {
     expect(tree.remove('a/b', 'a/b')).toBe(0);
     expect(tree.size).toBe(1);
     expect(matchingFilters(tree, 'a/b')).toEqual([]);
-    expect(tree.maxQos('a/b')).toBe(-1);
-  });
-
-  it('maxQos is the highest QoS on that exact filter, -1 when nobody holds it', () => {
-    const tree = new SubscriptionTree<string>();
-    expect(tree.maxQos('a/#')).toBe(-1);
-    tree.add('a/#', 'alice', 0);
-    tree.add('a/#', 'bob', 2);
-    tree.add('a/+', 'carol', 1);
-    expect(tree.maxQos('a/#')).toBe(2);
-    expect(tree.maxQos('a/+')).toBe(1);
-    tree.remove('a/#', 'bob');
-    expect(tree.maxQos('a/#')).toBe(0);
-    tree.remove('a/#', 'alice');
-    expect(tree.maxQos('a/#')).toBe(-1);
   });
 
   it('size counts distinct filters with subscribers', () => {

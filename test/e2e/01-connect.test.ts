@@ -1,6 +1,7 @@
 /** §6.2, §6.11, §6.12: connecting, keep-alive pings, disconnecting, takeover and congestion, over real UDP. */
 import { describe, expect, it } from 'vitest';
 import { gatewaySuite, connect, register } from '../support/harness.js';
+import { brokerCaughtUp } from '../support/flows.js';
 
 describe('01 connect (Mosquitto)', () => {
   const t = gatewaySuite('mosquitto', { configure: (config) => { config.gateway.maxClients = 3; }, observe: [{ filter: 'c/#' }] });
@@ -47,6 +48,7 @@ describe('01 connect (Mosquitto)', () => {
     s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 9, payload: Buffer.from('late') });
     expect(await s.expect('DISCONNECT')).toEqual({ type: 'DISCONNECT' });
     expect(t.gw.gateway.core.stats.unexpected).toBe(unexpectedBefore + 1);
+    await brokerCaughtUp(t.gw, t.observer);
     expect(t.observer.messages.filter((m) => m.topic === 'c/bye')).toEqual([]);
   });
 

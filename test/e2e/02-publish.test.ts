@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { shortTopicId } from '../../sn-codec/index.js';
 import { gatewaySuite, connect, Observer, register, type BrokerKind } from '../support/harness.js';
+import { brokerCaughtUp, expectNothingPending, expectNothingBeforeConnack } from '../support/flows.js';
 
 describe.each<BrokerKind>(['mosquitto', 'embedded'])('02 publish (%s)', (kind) => {
   const t = gatewaySuite(kind, { observe: [{ filter: '#', qos: 2 }] });
@@ -40,7 +41,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('02 publish (%s)', (kind) =
     s.send(publish(id, 0, 0, 'zero'));
     const [m] = await t.observer.waitFor(1, 'p/q0');
     expect(m).toMatchObject({ payload: 'zero', qos: 0, retain: false });
-    await s.expectSilence(100);
+    await expectNothingPending(s); // no PUBACK at QoS 0
   });
 
   it('§6.6 PUBLISH QoS 1: PUBACK follows once the broker accepted it', async () => {
@@ -64,7 +65,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('02 publish (%s)', (kind) =
     s.send({ type: 'PUBREL', msgId: 300 });
     expect(await s.expect('PUBCOMP')).toEqual({ type: 'PUBCOMP', msgId: 300 });
     await t.observer.waitFor(1, 'p/q2');
-    await new Promise((r) => setTimeout(r, 150));
+    await brokerCaughtUp(t.gw, t.observer);
     expect(t.observer.messages.filter((m) => m.topic === 'p/q2')).toEqual([{ topic: 'p/q2', payload: 'once', qos: 2, retain: false }]);
   });
 
@@ -107,8 +108,33 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('02 publish (%s)', (kind) =
     expect(await s.expect('PUBACK')).toEqual({ type: 'PUBACK', topicId: 4242, msgId: 10, returnCode: 2 });
     s.send(publish(999, 1, 11, 'lost', { topicIdType: 'predefined' }));
     expect(await s.expect('PUBACK')).toMatchObject({ msgId: 11, returnCode: 2 });
-    await new Promise((r) => setTimeout(r, 100));
+    await brokerCaughtUp(t.gw, t.observer);
     expect(t.observer.messages.filter((m) => m.payload === 'lost')).toEqual([]);
+  });
+
+  it('§6.6 PUBLISH QoS 0 on an unknown topic id is answered PUBACK 0x02 too, so the client learns to register', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'p-unknown-q0');
+    s.send(publish(4243, 0, 0, 'lost-q0'));
+    expect(await s.expect('PUBACK')).toEqual({ type: 'PUBACK', topicId: 4243, msgId: 0, returnCode: 2 });
+    await brokerCaughtUp(t.gw, t.observer);
+    expect(t.observer.messages.filter((m) => m.payload === 'lost-q0')).toEqual([]);
+  });
+
+  it('§6.6 PUBLISH QoS 2 on an unknown topic id is answered PUBACK 0x02, not PUBREC', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'p-unknown-q2');
+    s.send(publish(4244, 2, 12, 'lost-q2'));
+    expect(await s.expect('PUBACK')).toEqual({ type: 'PUBACK', topicId: 4244, msgId: 12, returnCode: 2 });
+    await brokerCaughtUp(t.gw, t.observer);
+    expect(t.observer.messages.filter((m) => m.payload === 'lost-q2')).toEqual([]);
+  });
+
+  it('§6.6 PUBREL for a MsgId the gateway does not know is answered PUBCOMP', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'p-pubrel-unknown');
+    s.send({ type: 'PUBREL', msgId: 77 });
+    expect(await s.expect('PUBCOMP')).toEqual({ type: 'PUBCOMP', msgId: 77 });
   });
 
   it('§6.6 the Retain flag is carried through to the broker', async () => {
@@ -136,8 +162,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('02 publish (%s)', (kind) =
     // A normal topic id means nothing without a session: dropped, no answer.
     const before = t.gw.gateway.core.stats.unexpected;
     s.send(publish(1, -1, 0, 'nobody', { topicIdType: 'normal' }));
-    await s.expectSilence(150);
-    expect(t.gw.gateway.core.stats.unexpected).toBe(before + 1);
+    await expectNothingBeforeConnack(s, 'p-qm1-marker', () => t.gw.gateway.core.stats.unexpected === before + 1);
   });
 
   it('§5.2.1 topic names longer than 255 bytes register and publish (three-byte Length form)', async () => {

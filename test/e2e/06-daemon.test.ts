@@ -2,28 +2,24 @@
  * The daemon as users run it: `mqtt-sn-gateway --config FILE` with no broker URL starts the embedded
  * broker; the `mqtt-sn` command publishes through it; SIGTERM stops it cleanly. A bad config names key and line.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../support/mosquitto.js';
-import { Observer, until } from '../support/harness.js';
+import { CLI_BIN as cli, DAEMON_BIN as daemonBin, DAEMON_WITH_FAKE_ZIGBEE, startDaemon, type RunningDaemon } from '../support/daemon.js';
+import { Observer } from '../support/harness.js';
+import { writeHerdsmanDatabase } from '../support/fake-zigbee-adapter.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const daemon = join(root, 'bin', 'mqtt-sn-gateway.js');
-const cli = join(root, 'bin', 'mqtt-sn.js');
 
 describe('06 daemon', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gw-daemon-'));
-  let proc: ChildProcess | undefined;
-  afterAll(() => { proc?.kill('SIGKILL'); });
+  let daemon: RunningDaemon | undefined;
+  afterAll(() => { daemon?.proc.kill('SIGKILL'); });
 
   it('runs on the embedded broker when none is configured, serves a sensor, and stops on SIGTERM', async () => {
-    const udpPort = await freePort();
-    const brokerPort = await freePort();
-    const config = join(dir, 'gateway.yaml');
-    writeFileSync(config, [
+    daemon = await startDaemon(dir, 2, ([udpPort, brokerPort]) => [
       'gateway: { id: 3, advertiseInterval: 0 }',
       `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
       `radios: [ { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 } ]`,
@@ -31,11 +27,10 @@ describe('06 daemon', () => {
       'http: false',
       '',
     ].join('\n'));
-    proc = spawn(process.execPath, [daemon, '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    proc.stderr!.on('data', (d) => { log += d; });
-    await until(() => log.includes('running'), 15_000, () => `daemon start-up; log so far:\n${log}`);
-    expect(log).toContain(`embedded MQTT broker listening on mqtt://127.0.0.1:${brokerPort}`);
+    const [udpPort, brokerPort] = daemon.ports;
+    const proc = daemon.proc;
+    const log = () => daemon!.log();
+    expect(log()).toContain(`embedded MQTT broker listening on mqtt://127.0.0.1:${brokerPort}`);
 
     const observer = await Observer.connect(`mqtt://127.0.0.1:${brokerPort}`);
     try {
@@ -53,26 +48,46 @@ describe('06 daemon', () => {
 
     // SIGUSR2: the status report names the sensor, its state and address.
     proc.kill('SIGUSR2');
-    await until(() => log.includes('client cli-sensor: disconnected'), 5000, () => `status report; log so far:\n${log}`);
-    expect(log).toMatch(/status: 0 clients connected, broker up \(0 pending\); framesIn=\d+/);
+    await daemon.waitForLog('client cli-sensor: disconnected');
+    expect(log()).toMatch(/status: 0 clients connected, broker up \(0 pending\); framesIn=\d+/);
 
-    const exited = new Promise<number | null>((resolve) => proc!.once('exit', (code) => resolve(code)));
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(log).toContain('stopped');
+    expect(await daemon.stop()).toBe(0);
+    expect(log()).toContain('stopped');
+  });
+
+  it('SIGUSR1 permits Zigbee joining for 120 s on the Zigbee radio', async () => {
+    const zigbeeDir = mkdtempSync(join(tmpdir(), 'gw-daemon-zigbee-'));
+    writeHerdsmanDatabase(join(zigbeeDir, 'zigbee.db'), []);
+    const zigbeeDaemon = await startDaemon(zigbeeDir, 2, ([udpPort, brokerPort]) => [
+      'gateway: { advertiseInterval: 0 }',
+      `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
+      'radios:',
+      `  - { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 }`,
+      '  - { type: zigbee, adapter: zstack, path: /dev/ttyFAKE0 }',
+      `stateDir: ${zigbeeDir}`,
+      '',
+    ].join('\n'), [], DAEMON_WITH_FAKE_ZIGBEE);
+    try {
+      await zigbeeDaemon.waitForLog('zigbee1: Zigbee coordinator started');
+      zigbeeDaemon.proc.kill('SIGUSR1');
+      await zigbeeDaemon.waitForLog('SIGUSR1: Zigbee joining permitted for 120 s');
+      expect(zigbeeDaemon.log()).toContain('fake zigbee adapter: permitJoin 120');
+    } finally {
+      expect(await zigbeeDaemon.stop()).toBe(0);
+    }
   });
 
   it('--check reports every config problem with file, line and key path, and exits 2', () => {
     const config = join(dir, 'bad.yaml');
     writeFileSync(config, 'gateway:\n  id: 300\nradios:\n  - { type: udp, port: abc }\n');
-    const run = spawnSync(process.execPath, [daemon, '--config', config, '--check'], { encoding: 'utf8', timeout: 15_000 });
+    const run = spawnSync(process.execPath, [daemonBin, '--config', config, '--check'], { encoding: 'utf8', timeout: 15_000 });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/bad\.yaml:2:\d+ gateway\.id: /);
     expect(run.stderr).toMatch(/bad\.yaml:4:\d+ radios\[0\]\.port: /);
   });
 
   it('--check accepts the shipped gateway.yaml', () => {
-    const run = spawnSync(process.execPath, [daemon, '--config', join(root, 'gateway.yaml'), '--check'], { encoding: 'utf8', timeout: 15_000 });
+    const run = spawnSync(process.execPath, [daemonBin, '--config', join(root, 'gateway.yaml'), '--check'], { encoding: 'utf8', timeout: 15_000 });
     expect(run.stdout).toContain('OK');
     expect(run.status).toBe(0);
   });

@@ -10,6 +10,8 @@ import { parseConfig } from '../../gateway/config/config.js';
 import type { UdpRadioConfig } from '../../radios/udp.js';
 import { connect, Observer, register, startGateway, until, type GatewayUnderTest } from '../support/harness.js';
 import { startMosquitto, type RunningBroker } from '../support/mosquitto.js';
+import { WAIT } from '../support/wait.js';
+import { expectNothingPending } from '../support/flows.js';
 
 let broker: (RunningBroker & { dir: string }) | undefined;
 let gw: GatewayUnderTest | undefined;
@@ -58,6 +60,19 @@ async function publishThrough(gateway: GatewayUnderTest, observer: Observer, top
 }
 
 describe('08 broker connection (Mosquitto)', () => {
+  it('protocolVersion 5: Mosquitto logs the gateway\'s connection at protocol level 5 (p5)', async () => {
+    broker = await startMosquitto();
+    gw = await startGateway(configFor(`  url: ${broker.url}\n  protocolVersion: 5`));
+    // Mosquitto's connection line names the negotiated level: p2 = MQTT 3.1.1, p5 = MQTT 5.
+    await expect.poll(() => broker!.log(), WAIT).toMatch(/New client connected from \S+ as mqttsn-gw-1 \(p5,/);
+  });
+
+  it('protocolVersion 4 (the default): Mosquitto logs the gateway\'s connection at MQTT 3.1.1 (p2)', async () => {
+    broker = await startMosquitto();
+    gw = await startGateway(configFor(`  url: ${broker.url}`));
+    await expect.poll(() => broker!.log(), WAIT).toMatch(/New client connected from \S+ as mqttsn-gw-1 \(p2,/);
+  });
+
   it('protocolVersion 5: publish and subscribe through the gateway, retained messages to the new subscriber only', async () => {
     broker = await startMosquitto();
     gw = await startGateway(configFor(`  url: ${broker.url}\n  protocolVersion: 5`));
@@ -76,7 +91,7 @@ describe('08 broker connection (Mosquitto)', () => {
       b.send({ type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'v5/kept' } });
       await b.expect('SUBACK');
       expect(await b.expect('PUBLISH')).toMatchObject({ retain: true, payload: Buffer.from('stored') });
-      await a.expectSilence(200);
+      await expectNothingPending(a);
     } finally {
       await observer.close();
     }
@@ -97,6 +112,33 @@ describe('08 broker connection (Mosquitto)', () => {
       await publishThrough(gw, observer, 'tls/up');
     } finally {
       await observer.close();
+    }
+  });
+
+  it('TLS: a broker certificate not signed by tls.ca is rejected (a warning per attempt, never connected)', async () => {
+    broker = await startMosquitto({
+      files: (d) => {
+        writeCertificates(d);
+        // A second CA the broker's certificate has nothing to do with.
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=some other CA'], { cwd: d, stdio: 'ignore' });
+      },
+      scheme: 'mqtts',
+      listenerLines: (d) => [`cafile ${d}/ca.pem`, `certfile ${d}/server.pem`, `keyfile ${d}/server.key`],
+    });
+    const { Gateway } = await import('../../gateway/gateway.js');
+    const { ManualClock } = await import('../../gateway/core/clock.js');
+    const logs: string[] = [];
+    const gateway = await Gateway.start(configFor(`  url: ${broker.url}\n  tls: { ca: ${broker.dir}/other-ca.pem }`), {
+      clock: new ManualClock(),
+      logger: { log: (level, message) => logs.push(`${level} ${message}`) },
+    });
+    try {
+      await until(() => logs.filter((l) => l.startsWith('warn broker:')).length >= 2, undefined, () => logs.join('\n'));
+      expect(logs.find((l) => l.startsWith('warn broker:'))).toMatch(/self.signed|unable to verify|certificate/i);
+      expect(logs.some((l) => l.includes('broker: connected'))).toBe(false);
+      expect(gateway.upstream.connected).toBe(false);
+    } finally {
+      await gateway.stop();
     }
   });
 

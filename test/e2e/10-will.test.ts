@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   connect, Observer, register, startBroker, startGateway, testConfig, until, type Broker, type BrokerKind, type GatewayUnderTest,
 } from '../support/harness.js';
-import { connectWithWill, receivePublish, retainedOn, settle, subscribe } from '../support/flows.js';
+import { brokerCaughtUp, connectWithWill, expectNothingPending, receivePublish, retainedOn, subscribe } from '../support/flows.js';
 
 /** Keep-alive used by these tests; a client is lost once it is silent for more than 10 × 1.5 s. */
 const KEEP_ALIVE = 10;
@@ -49,7 +49,7 @@ describe.each(['mosquitto', 'embedded'] as const)('wills with %s', (kind) => {
     s.send({ type: 'WILLMSG', willMsg: Buffer.from('gone') });
     expect(await s.expect('CONNACK')).toMatchObject({ returnCode: 0 });
     expect(gw.gateway.core.client('will-flow')).toMatchObject({ state: 'active', hasWill: true });
-    await s.expectSilence(100);
+    await expectNothingPending(s);
 
     gw.advance(PAST_KEEP_ALIVE);
     expect(gw.gateway.core.client('will-flow')?.state).toBe('lost');
@@ -69,7 +69,7 @@ describe.each(['mosquitto', 'embedded'] as const)('wills with %s', (kind) => {
     await s.expect('DISCONNECT');
     expect(gw.gateway.core.client('will-clean')?.state).toBe('disconnected');
     gw.advance(PAST_KEEP_ALIVE * 4);
-    await settle();
+    await brokerCaughtUp(gw, t.observer());
     expect(gw.gateway.core.stats.willsPublished).toBe(0);
     expect(t.observer().messages.filter((m) => m.topic === topic)).toEqual([]);
   });
@@ -91,7 +91,7 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     expect(gw.gateway.core.client('cs1')?.hasWill).toBe(false);
     gw.advance(PAST_KEEP_ALIVE);
     expect(gw.gateway.core.client('cs1')?.state).toBe('lost');
-    await settle();
+    await brokerCaughtUp(gw, t.observer());
     expect(gw.gateway.core.stats.willsPublished).toBe(0);
     expect(willsOn(topic)).toEqual([]);
   });
@@ -122,7 +122,7 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     await connectWithWill(s, 'cs0-new', { topic: 'will/cs0-new', message: 'new', qos: 1, retain: false }, { cleanSession: false, duration: KEEP_ALIVE });
     gw.advance(PAST_KEEP_ALIVE);
     expect(await t.observer().waitFor(1, 'will/cs0-new')).toMatchObject([{ payload: 'new', qos: 1 }]);
-    await settle();
+    await brokerCaughtUp(gw, t.observer());
     expect(willsOn('will/cs0-old')).toEqual([]);
     expect(gw.gateway.core.stats.willsPublished).toBe(1);
   });
@@ -137,12 +137,12 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     s.send({ type: 'CONNECT', will: true, cleanSession: false, duration: KEEP_ALIVE, clientId: 'emptied' });
     await s.expect('WILLTOPICREQ');
     s.send({ type: 'WILLTOPIC', qos: 0, retain: false, willTopic: '' });
-    expect(await s.expect('CONNACK')).toMatchObject({ returnCode: 0 });
-    await s.expectSilence(100);
+    expect(await s.expect('CONNACK')).toMatchObject({ returnCode: 0 }); // no WILLMSGREQ
+    await expectNothingPending(s);
     expect(gw.gateway.core.client('emptied')?.hasWill).toBe(false);
     gw.advance(PAST_KEEP_ALIVE);
     expect(gw.gateway.core.client('emptied')?.state).toBe('lost');
-    await settle();
+    await brokerCaughtUp(gw, t.observer());
     expect(willsOn(topic)).toEqual([]);
   });
 
@@ -157,8 +157,13 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     expect(gw.gateway.core.client('cs1-subs')?.subscriptions).toHaveLength(1);
     await connect(s, 'cs1-subs', { cleanSession: true });
     expect(gw.gateway.core.client('cs1-subs')?.subscriptions).toEqual([]);
+    await subscribe(s, 'cs1/marker', 0);
     await t.observer().publish('cs1/data', 'not for you', 1);
-    await s.expectSilence(300);
+    await t.observer().publish('cs1/marker', 'marker', 0);
+    // The marker, published after it, is the next thing the client gets; the broker subscription went with
+    // the session, so the gateway's connection never even received the first message.
+    expect((await s.expect('PUBLISH')).payload.toString()).toBe('marker');
+    expect(gw.brokerMessages.filter((m) => m.topic === 'cs1/data')).toEqual([]);
     s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: id, msgId: 9, payload: Buffer.from('x') });
     expect(await s.expect('PUBACK')).toMatchObject({ msgId: 9, topicId: id, returnCode: 2 });
   });
@@ -189,7 +194,7 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     s.send({ type: 'DISCONNECT' });
     await s.expect('DISCONNECT');
     await t.observer().publish('away/zero', 'kept for you', 1);
-    await until(() => gw.gateway.core.client('away0')?.buffered === 1, 5000, () => 'buffered for the disconnected client');
+    await until(() => gw.gateway.core.client('away0')?.buffered === 1, undefined, () => 'buffered for the disconnected client');
     await connect(s, 'away0', { cleanSession: false });
     expect((await receivePublish(s)).payload.toString()).toBe('kept for you');
 
@@ -199,9 +204,12 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     s1.send({ type: 'DISCONNECT' });
     await s1.expect('DISCONNECT');
     await t.observer().publish('away/one', 'gone', 1);
-    await settle();
+    // Behind it on the broker, a message the gateway does hold a subscription for.
+    await subscribe(s, 'away/marker', 1);
+    await t.observer().publish('away/marker', 'marker', 1);
+    await until(() => gw.brokerMessages.some((m) => m.topic === 'away/marker'));
     await connect(s1, 'away1', { cleanSession: false });
-    await s1.expectSilence(200);
+    await expectNothingPending(s1);
     expect(gw.gateway.core.client('away1')).toMatchObject({ buffered: 0, subscriptions: [] });
   });
 
@@ -218,6 +226,14 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     expect(await retainedOn(t.broker().url, 'will/upd-new')).toMatchObject({ payload: 'updated', retain: true });
     await t.observer().publish('will/upd-new', '', 0, true);
     expect(willsOn('will/upd-old')).toEqual([]);
+  });
+
+  it('§6.2 a will with QoS -1 (possible in the flags byte) is published at QoS 0', async () => {
+    const gw = t.gw();
+    const s = await gw.sensor();
+    await connectWithWill(s, 'will-qm1', { topic: 'will/qm1', message: 'minus one', qos: -1, retain: false }, { duration: KEEP_ALIVE });
+    gw.advance(PAST_KEEP_ALIVE);
+    expect(await t.observer().waitFor(1, 'will/qm1')).toMatchObject([{ payload: 'minus one', qos: 0 }]);
   });
 
   it('§6.4 a client that connected without a will can set one later with WILLTOPICUPD then WILLMSGUPD', async () => {
@@ -241,7 +257,7 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     expect(gw.gateway.core.client('upd-del')?.hasWill).toBe(false);
     gw.advance(PAST_KEEP_ALIVE);
     expect(gw.gateway.core.client('upd-del')?.state).toBe('lost');
-    await settle();
+    await brokerCaughtUp(gw, t.observer());
     expect(willsOn('will/upd-del')).toEqual([]);
   });
 
@@ -251,16 +267,16 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     const s = await gw.sensor();
     await connectWithWill(s, 'outage-will', { topic: 'will/outage', message: 'lost in the dark', qos: 1, retain: true }, { duration: KEEP_ALIVE });
     await broker.kill!();
-    await until(() => !gw.gateway.upstream.connected, 5000, () => 'gateway noticed the broker is gone');
+    await until(() => !gw.gateway.upstream.connected, undefined, () => 'gateway noticed the broker is gone');
     gw.advance(PAST_KEEP_ALIVE);
     expect(gw.gateway.core.client('outage-will')?.state).toBe('lost');
     await broker.restart!();
     await until(() => gw.gateway.upstream.connected, 10_000, () => 'gateway reconnected');
     // Retained, so a subscriber arriving after the outage can check it reached the broker.
     await until(() => t.observer().client.connected, 10_000, () => 'observer reconnected');
-    let will: Awaited<ReturnType<typeof retainedOn>>;
-    for (let i = 0; i < 20 && will === undefined; i++) will = await retainedOn(broker.url, 'will/outage', 250);
-    expect(will).toMatchObject({ payload: 'lost in the dark', retain: true });
+    // The will was held as a QoS 1 publish: once the broker has acknowledged it, it is retained there.
+    await until(() => gw.gateway.upstream.pending === 0, undefined, () => 'the held will acknowledged by the broker');
+    expect(await retainedOn(broker.url, 'will/outage')).toMatchObject({ payload: 'lost in the dark', retain: true });
     await t.observer().publish('will/outage', '', 0, true);
     await t.observer().subscribe('will/#', 2); // the observer's session was clean: subscribe again for later tests
   });
@@ -272,7 +288,7 @@ describe('wills with mosquitto: CleanSession and updates', () => {
     s.send({ type: 'WILLMSGUPD', willMsg: Buffer.from('orphan') });
     expect(await s.expect('WILLMSGRESP')).toMatchObject({ returnCode: 3 });
     gw.advance(PAST_KEEP_ALIVE);
-    await settle();
+    await brokerCaughtUp(gw, t.observer());
     expect(gw.gateway.core.stats.willsPublished).toBe(0);
   });
 });

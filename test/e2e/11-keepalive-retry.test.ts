@@ -8,7 +8,7 @@ import type { SnUdpPeer } from '../../client/udp-peer.js';
 import {
   connect, Observer, startBroker, startGateway, testConfig, type Broker, type GatewayUnderTest,
 } from '../support/harness.js';
-import { connectWithWill, receivePublish, settle, settled, subscribe } from '../support/flows.js';
+import { brokerCaughtUp, connectWithWill, expectNothingBeforeConnack, expectNothingPending, receivePublish, settled, subscribe } from '../support/flows.js';
 
 const RETRY_INTERVAL = 10;
 const RETRY_COUNT = 3;
@@ -92,7 +92,7 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
     const resends = [];
     for (let i = 0; i < RETRY_COUNT; i++) {
       gw.advance(RETRY_INTERVAL - 1);
-      await s.expectSilence(50);
+      await expectNothingPending(s); // not resent before the interval
       gw.advance(1);
       resends.push(await s.expect(type));
     }
@@ -105,7 +105,7 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
     gw.advance(1);
     expect(gw.gateway.core.client(clientId)?.state).toBe('lost');
     expect(await observer.waitFor(1, `will/${clientId}`)).toMatchObject([{ payload: `${clientId} lost` }]);
-    await s.expectSilence(100);
+    await expectNothingBeforeConnack(s, `${clientId}-marker`); // nothing more was sent to the lost client
   }
 
   it('§6.11 keepAliveGrace from the config sets the margin (grace 2: lost after Duration × 2)', async () => {
@@ -179,7 +179,7 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
     await expectResends(s, 'WILLTOPICREQ');
     gw.advance(RETRY_INTERVAL);
     expect(gw.gateway.core.client('mute')?.state).toBe('lost');
-    await s.expectSilence(100);
+    await expectNothingBeforeConnack(s, 'mute-marker'); // no CONNACK, no more WILLTOPICREQ
   });
 
   it('§6.2/§6.13 a CleanSession=0 client that abandons a new will handshake is lost with its previous will', async () => {
@@ -193,7 +193,7 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
     gw.advance(RETRY_INTERVAL);
     expect(gw.gateway.core.client('abandon')?.state).toBe('lost');
     expect(await observer.waitFor(1, 'will/abandon')).toMatchObject([{ payload: 'previous' }]);
-    await settle();
+    await brokerCaughtUp(gw, observer);
     expect(observer.messages.filter((m) => m.topic === 'will/abandon-new')).toEqual([]);
   });
 
@@ -210,7 +210,7 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
     s.send({ type: 'PUBREC', msgId: publish.msgId });
     expect(await s.expect('PUBREL')).toMatchObject({ msgId: publish.msgId });
     s.send({ type: 'PUBCOMP', msgId: publish.msgId });
-    await s.expectSilence(100);
+    await expectNothingPending(s);
     expect(gw.gateway.core.client('rec-again')).toMatchObject({ state: 'active', inflight: 0, buffered: 0 });
   });
 
@@ -228,9 +228,9 @@ describe('§6.11/§6.13 keep-alive grace and retransmission with mosquitto', () 
     expect(second.payload.toString()).toBe('b');
     await settled(gw, 'retry-ok', (c) => c.inflight === 0);
     gw.advance(RETRY_INTERVAL * (RETRY_COUNT + 2));
-    await s.expectSilence(100);
+    await expectNothingPending(s); // nothing resent
     expect(gw.gateway.core.client('retry-ok')?.state).toBe('active');
-    await settle();
+    await brokerCaughtUp(gw, observer);
     expect(observer.messages.filter((m) => m.topic === 'will/retry-ok')).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import type { ClientState } from '../../gateway/core/session.js';
 import {
   connect, Observer, register, startBroker, startGateway, testConfig, until, type Broker, type BrokerKind, type GatewayUnderTest,
 } from '../support/harness.js';
-import { connectWithWill, receivePublish, settle, settled, subscribe } from '../support/flows.js';
+import { brokerCaughtUp, connectWithWill, expectNothingBeforeConnack, expectNothingPending, receivePublish, settled, subscribe } from '../support/flows.js';
 
 const SLEEP = 60;
 /** A sleeping client is lost once silent for more than Duration × keepAliveGrace (1.5). */
@@ -72,7 +72,7 @@ describe.each(['mosquitto', 'embedded'] as const)('§6.14 sleeping clients with 
     const seen = transitions(ctx.gw, 'dozy');
     const { s, topicId } = await sleepingSensor(ctx, 'dozy');
     await publishWhileAsleep(ctx, 'dozy', [['q0', 0], ['q1', 1], ['q2', 2]], 3);
-    await s.expectSilence(200); // nothing reaches a sleeping sensor
+    await expectNothingPending(s); // nothing reaches a sleeping sensor (a plain PINGREQ does not wake it)
 
     s.send({ type: 'PINGREQ', clientId: 'dozy' });
     const p0 = await receivePublish(s);
@@ -83,7 +83,7 @@ describe.each(['mosquitto', 'embedded'] as const)('§6.14 sleeping clients with 
     expect(p2).toMatchObject({ qos: 2, topicId });
     expect([p0, p1, p2].map((p) => p.payload.toString())).toEqual(['q0', 'q1', 'q2']);
     await s.expect('PINGRESP');
-    await s.expectSilence(100);
+    await expectNothingPending(s);
     expect(ctx.gw.gateway.core.client('dozy')).toMatchObject({ state: 'asleep', buffered: 0, inflight: 0 });
     expect(seen).toEqual(['connecting→active', 'active→asleep', 'asleep→awake', 'awake→asleep']);
   });
@@ -138,8 +138,8 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     await s.expect('DISCONNECT');
     expect(ctx.gw.gateway.core.client('leaver')?.state).toBe('disconnected');
     ctx.gw.advance(SLEEP_DEADLINE * 3);
-    await settle();
     expect(ctx.gw.gateway.core.stats.willsPublished).toBe(0);
+    await brokerCaughtUp(ctx.gw, ctx.observer);
     expect(ctx.observer.messages.filter((m) => m.topic === 'will/leaver')).toEqual([]);
   });
 
@@ -197,6 +197,15 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     expect(again).toMatchObject({ qos: 2, dup: true, msgId: first.msgId, topicId: first.topicId });
     expect(again.payload.toString()).toBe('exactly once');
     await s.expect('PINGRESP');
+    // Exactly once: the flow completed, so the next wake-up brings the next message, not this one again.
+    await ctx.observer.publish('sleep/half-done', 'next', 2);
+    await until(() => ctx.gw.gateway.core.client('half-done')?.buffered === 1);
+    s.send({ type: 'PINGREQ', clientId: 'half-done' });
+    expect((await receivePublish(s)).payload.toString()).toBe('next');
+    await s.expect('PINGRESP');
+    // The client saw it twice on the wire (the first try and its DUP, one MsgId), which QoS 2 makes one delivery.
+    const copies = s.received.filter((m) => m.type === 'PUBLISH' && m.payload.toString() === 'exactly once');
+    expect(copies.map((m) => m.type === 'PUBLISH' && [m.dup, m.msgId])).toEqual([[false, first.msgId], [true, first.msgId]]);
   });
 
   it('§6.14 PINGREQ without ClientId from a sleeping client: PINGRESP and a restarted deadline, but no delivery (only the ClientId form wakes it)', async () => {
@@ -205,7 +214,7 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     ctx.gw.advance(SLEEP_DEADLINE - 5);
     s.send({ type: 'PINGREQ' });
     await s.expect('PINGRESP');
-    await s.expectSilence(100);
+    await expectNothingPending(s); // and no delivery behind it
     ctx.gw.advance(SLEEP_DEADLINE);
     expect(ctx.gw.gateway.core.client('plainping')).toMatchObject({ state: 'asleep', buffered: 1 });
   });
@@ -218,6 +227,25 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     expect(await s.expect('DISCONNECT')).toEqual({ type: 'DISCONNECT' });
     expect(ctx.gw.gateway.core.client('too-late')?.state).toBe('lost');
     expect(ctx.gw.gateway.core.stats.unexpected).toBe(1);
+  });
+
+  it('§6.14 §6.4 an awake client may update its will: WILLTOPICRESP and WILLMSGRESP, and the updated will is the one published when it is lost', async () => {
+    const { s, topicId } = await sleepingSensor(ctx, 'awake-will');
+    await publishWhileAsleep(ctx, 'awake-will', [['keeps it awake', 1]], 1);
+    s.send({ type: 'PINGREQ', clientId: 'awake-will' });
+    const p = await s.expect('PUBLISH'); // awake until it acknowledges this
+    expect(ctx.gw.gateway.core.client('awake-will')?.state).toBe('awake');
+    s.send({ type: 'WILLTOPICUPD', qos: 1, retain: false, willTopic: 'will/awake-will-new' });
+    expect(await s.expect('WILLTOPICRESP')).toEqual({ type: 'WILLTOPICRESP', returnCode: 0 });
+    s.send({ type: 'WILLMSGUPD', willMsg: Buffer.from('updated while awake') });
+    expect(await s.expect('WILLMSGRESP')).toEqual({ type: 'WILLMSGRESP', returnCode: 0 });
+    s.send({ type: 'PUBACK', topicId, msgId: p.msgId, returnCode: 0 });
+    await s.expect('PINGRESP');
+    ctx.gw.advance(SLEEP_DEADLINE + 1);
+    expect(ctx.gw.gateway.core.client('awake-will')?.state).toBe('lost');
+    expect(await ctx.observer.waitFor(1, 'will/awake-will-new')).toMatchObject([{ payload: 'updated while awake', qos: 1 }]);
+    await brokerCaughtUp(ctx.gw, ctx.observer);
+    expect(ctx.observer.messages.filter((m) => m.topic === 'will/awake-will')).toEqual([]);
   });
 
   it('§6.14 a sensor may wake from a new address: the buffered messages go there', async () => {
@@ -255,7 +283,7 @@ describe('§6.14 sleeping clients with mosquitto', () => {
     const { s } = await sleepingSensor(ctx, 'outage');
     await publishWhileAsleep(ctx, 'outage', [['before', 1]], 1);
     await ctx.broker.kill!();
-    await until(() => !ctx.gw.gateway.upstream.connected, 5000, () => 'gateway noticed the broker is gone');
+    await until(() => !ctx.gw.gateway.upstream.connected, undefined, () => 'gateway noticed the broker is gone');
     await ctx.broker.restart!();
     await until(() => ctx.gw.gateway.upstream.connected, 10_000, () => 'gateway reconnected');
     // The observer reconnects on its own; the gateway resubscribed for the sleeping client.

@@ -228,9 +228,9 @@ describe('15 restart during a broker outage', () => {
       await connect(s, 'keeper-4', { cleanSession: false });
       const topicId = await register(s, 'up/keeper-4/held');
       await own.kill!();
-      await until(() => !gw!.gateway.upstream.connected, 5000, () => 'gateway saw the broker go');
+      await until(() => !gw!.gateway.upstream.connected, undefined, () => 'gateway saw the broker go');
       s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 21, payload: Buffer.from('held') });
-      await until(() => gw!.gateway.upstream.pending === 1, 5000, () => 'message held for the broker');
+      await until(() => gw!.gateway.upstream.pending === 1, undefined, () => 'message held for the broker');
       await down();
 
       await own.restart!();

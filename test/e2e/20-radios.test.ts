@@ -15,6 +15,12 @@ import { Adapter, FakeZigbeeAdapter, writeHerdsmanDatabase } from '../support/fa
 import { Observer, startBroker, until, type Broker } from '../support/harness.js';
 import { PtyPair, RawSensor, SlipSensor, XBeeSensor, ZigbeeSensor, type RadioSensor } from '../support/radio-sensors.js';
 
+/**
+ * The one Zigbee sensor of every Zigbee test here: herdsman caches devices process-wide (README: one Zigbee
+ * radio per process), so a second gateway in this process must find the same device in its database.
+ */
+const ZIGBEE_DEVICE = { ieeeAddr: '0x00124b0012345678', networkAddress: 0x1a2b, endpoint: 1, outputClusters: [0xfc00] };
+
 let broker: Broker;
 let observer: Observer;
 let gateway: Gateway | undefined;
@@ -49,7 +55,7 @@ radios:
 ${stateDir ? `stateDir: ${stateDir}` : ''}
 `, 'radio-test.yaml');
   gateway = await Gateway.start(config, { clock: new ManualClock() });
-  await until(() => gateway!.upstream.connected, 5000, () => 'gateway connected to the broker');
+  await until(() => gateway!.upstream.connected, undefined, () => 'gateway connected to the broker');
   return gateway;
 }
 
@@ -118,7 +124,7 @@ describe('20 radios end to end (Mosquitto)', () => {
   it('Zigbee coordinator (fake herdsman adapter), keyed by the IEEE address', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zigbee-e2e-'));
     closers.push(async () => rmSync(dir, { recursive: true, force: true }));
-    const device = { ieeeAddr: '0x00124b0012345678', networkAddress: 0x1a2b, endpoint: 1, outputClusters: [0xfc00] };
+    const device = ZIGBEE_DEVICE;
     writeHerdsmanDatabase(join(dir, 'zigbee.db'), [device]);
     const adapters: FakeZigbeeAdapter[] = [];
     vi.spyOn(Adapter, 'create').mockImplementation(async (network, transport, backupPath, adapterOptions) => {
@@ -137,30 +143,125 @@ describe('20 radios end to end (Mosquitto)', () => {
     expect(adapters[0].permitJoinCalls.at(-1)).toBe(120);
   });
 
+  /** A fake herdsman adapter for one Zigbee device listing the MQTT-SN cluster; returns the adapters created. */
+  function fakeZigbee(dir: string, device: { ieeeAddr: string; networkAddress: number; endpoint: number; outputClusters: number[] }): FakeZigbeeAdapter[] {
+    writeHerdsmanDatabase(join(dir, 'zigbee.db'), [device]);
+    const adapters: FakeZigbeeAdapter[] = [];
+    vi.spyOn(Adapter, 'create').mockImplementation(async (network, transport, backupPath, adapterOptions) => {
+      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
+      adapters.push(adapter);
+      return adapter;
+    });
+    return adapters;
+  }
+
+  /** §5.5 over any radio: two nodes behind one forwarder connect as two clients; a QoS 1 PUBLISH is answered wrapped. */
+  async function forwarderScenario(gw: Gateway, line: RadioSensor, radioAddress: string, tag: string): Promise<void> {
+    const nodes = [Buffer.from([0x01]), Buffer.from([0x02])];
+    for (const [i, node] of nodes.entries()) {
+      line.send({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: node, message: { type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: `${tag}-${i}` } });
+      const reply = await line.expect('ENCAPSULATED');
+      expect(reply.wirelessNodeId).toEqual(node);
+      expect(reply.message).toEqual({ type: 'CONNACK', returnCode: 0 });
+    }
+    expect(gw.core.client(`${tag}-0`)).toMatchObject({ state: 'active', address: radioAddress, nodeId: '01' });
+    expect(gw.core.client(`${tag}-1`)).toMatchObject({ state: 'active', address: radioAddress, nodeId: '02' });
+    line.send({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodes[1], message: { type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'short', topicId: 0x7266 /* "rf" */, msgId: 5, payload: Buffer.from(`via-${tag}`) } });
+    const ack = await line.expect('ENCAPSULATED');
+    expect(ack.wirelessNodeId).toEqual(nodes[1]);
+    expect(ack.message).toMatchObject({ type: 'PUBACK', msgId: 5, returnCode: 0 });
+    await until(() => observer.messages.some((m) => m.topic === 'rf' && m.payload === `via-${tag}`), undefined, () => JSON.stringify(observer.messages));
+  }
+
+  it('§5.5 a forwarder on a SLIP serial line: each node is its own client, answered encapsulated', async () => {
+    const pty = await PtyPair.open();
+    closers.push(() => pty.close());
+    const gw = await startGatewayWith(`{ type: serial, path: ${pty.gatewayEnd}, framing: slip }`);
+    const line = await SlipSensor.open(pty.sensorEnd);
+    closers.push(() => line.close());
+    await forwarderScenario(gw, line, `serial:${pty.gatewayEnd}`, 'fe-slip');
+  });
+
+  it('§5.5 a forwarder behind an XBee: each node is its own client, answered encapsulated to the forwarder\'s 64-bit address', async () => {
+    const pty = await PtyPair.open();
+    closers.push(() => pty.close());
+    const gw = await startGatewayWith(`{ type: xbee, path: ${pty.gatewayEnd}, apiMode: 2 }`);
+    const line = await XBeeSensor.open(pty.sensorEnd, 2, Buffer.from('0013a20040a1b2c4', 'hex'));
+    closers.push(() => line.close());
+    await forwarderScenario(gw, line, 'xbee:0013a20040a1b2c4', 'fe-xbee');
+    expect(line.transmits.every((t) => t.destination64 === '0013a20040a1b2c4')).toBe(true);
+  });
+
+  it('§5.5 a forwarder on Zigbee: each node is its own client, answered encapsulated to the forwarder\'s IEEE address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zigbee-fe-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const device = ZIGBEE_DEVICE;
+    const adapters = fakeZigbee(dir, device);
+    const gw = await startGatewayWith('{ type: zigbee, adapter: zstack, path: /dev/ttyFAKE0 }', dir);
+    const line = new ZigbeeSensor(adapters[0], device, gw.config.radios[0] as { clusterId: number; manufacturerCode: number });
+    closers.push(() => line.close());
+    await forwarderScenario(gw, line, 'zigbee:0x00124b0012345678', 'fe-zb');
+  });
+
   it('§5.5 a forwarder on a raw serial line: each node is its own client, answered encapsulated', async () => {
     const pty = await PtyPair.open();
     closers.push(() => pty.close());
     const gw = await startGatewayWith(`{ type: serial, path: ${pty.gatewayEnd}, framing: raw }`);
     const line = await RawSensor.open(pty.sensorEnd);
     closers.push(() => line.close());
-    const nodes = [Buffer.from([0x01]), Buffer.from([0x02])];
-    for (const [i, node] of nodes.entries()) {
-      line.send({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: node, message: { type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: `fe-${i}` } });
-      const reply = await line.expect('ENCAPSULATED');
-      expect(reply.wirelessNodeId).toEqual(node);
-      expect(reply.message).toEqual({ type: 'CONNACK', returnCode: 0 });
-    }
-    expect(gw.core.client('fe-0')).toMatchObject({ state: 'active', address: `serial:${pty.gatewayEnd}`, nodeId: '01' });
-    expect(gw.core.client('fe-1')).toMatchObject({ state: 'active', address: `serial:${pty.gatewayEnd}`, nodeId: '02' });
-    line.send({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodes[1], message: { type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'short', topicId: 0x7266 /* "rf" */, msgId: 5, payload: Buffer.from('via-fe') } });
-    const ack = await line.expect('ENCAPSULATED');
-    expect(ack.wirelessNodeId).toEqual(nodes[1]);
-    expect(ack.message).toMatchObject({ type: 'PUBACK', msgId: 5, returnCode: 0 });
-    expect((await observer.waitFor(1, 'rf'))[0].payload).toBe('via-fe');
+    await forwarderScenario(gw, line, `serial:${pty.gatewayEnd}`, 'fe-raw');
   });
 });
 
 describe('20 several radios in one gateway (Mosquitto)', () => {
+  it('§6.1 ADVERTISE goes out on every radio: UDP, serial, XBee and Zigbee, at start-up and every advertiseInterval', async () => {
+    const { SnUdpPeer } = await import('../../client/udp-peer.js');
+    const slipPty = await PtyPair.open();
+    const xbeePty = await PtyPair.open();
+    closers.push(() => slipPty.close(), () => xbeePty.close());
+    const dir = mkdtempSync(join(tmpdir(), 'zigbee-adv-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const device = ZIGBEE_DEVICE;
+    writeHerdsmanDatabase(join(dir, 'zigbee.db'), [device]);
+    const adapters: FakeZigbeeAdapter[] = [];
+    vi.spyOn(Adapter, 'create').mockImplementation(async (network, transport, backupPath, adapterOptions) => {
+      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
+      adapters.push(adapter);
+      return adapter;
+    });
+    // Stands in for every UDP sensor in range: the radio's broadcasts are aimed at it.
+    const udpListener = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port: 1 } });
+    closers.push(() => udpListener.close());
+    const config = parseConfig(`
+gateway: { id: 5, advertiseInterval: 900 }
+broker: { url: ${broker.url} }
+radios:
+  - { type: udp, host: 127.0.0.1, port: 10000, broadcastAddress: 127.0.0.1, broadcastPort: ${udpListener.port} }
+  - { type: serial, path: ${slipPty.gatewayEnd}, framing: slip }
+  - { type: xbee, path: ${xbeePty.gatewayEnd}, apiMode: 2 }
+  - { type: zigbee, adapter: zstack, path: /dev/ttyFAKE0 }
+stateDir: ${dir}
+`, 'advertise.yaml');
+    (config.radios[0] as { port: number }).port = 0;
+    const clock = new ManualClock();
+    gateway = await Gateway.start(config, { clock });
+    const advertise = { type: 'ADVERTISE', gwId: 5, duration: 900 };
+    expect(await udpListener.expect('ADVERTISE')).toEqual(advertise); // the start-up one
+    const slip = await SlipSensor.open(slipPty.sensorEnd);
+    const xbee = await XBeeSensor.open(xbeePty.sensorEnd, 2, Buffer.from('0013a20040a1b2c5', 'hex'));
+    const zigbee = new ZigbeeSensor(adapters[0], device, gateway.config.radios[3] as { clusterId: number; manufacturerCode: number });
+    closers.push(() => slip.close(), () => xbee.close(), () => zigbee.close());
+    const heard = (sensor: RadioSensor) => sensor.received.filter((m) => m.type === 'ADVERTISE');
+    const before = [slip, xbee, zigbee].map((sensor) => heard(sensor).length);
+    for (let i = 0; i < 900; i++) clock.advance(1000);
+    expect(await udpListener.expect('ADVERTISE')).toEqual(advertise);
+    for (const [i, sensor] of [slip, xbee, zigbee].entries()) {
+      await until(() => heard(sensor).length > before[i]!, undefined, () => `ADVERTISE on radio ${i + 1}: ${JSON.stringify(sensor.received)}`);
+      expect(heard(sensor).at(-1)).toEqual(advertise);
+    }
+    expect(xbee.transmits.at(-1)?.destination64).toBe('000000000000ffff');
+  });
+
   it('UDP, serial and XBee side by side: a message crosses radios, and a missing device costs one log line, not the others', async () => {
     const { SnUdpPeer } = await import('../../client/udp-peer.js');
     const slipPty = await PtyPair.open();

@@ -80,7 +80,7 @@ ${udp}stateDir: ${stateDir}
   const clock = new ManualClock();
   const logs = new LogLines();
   const gateway = await Gateway.start(config, { clock, logger: logs });
-  await until(() => gateway.upstream.connected, 5000, () => 'gateway connected to the broker');
+  await until(() => gateway.upstream.connected, undefined, () => 'gateway connected to the broker');
   const zigbee = gateway.radios[0] as ZigbeeRadio;
   return { gateway, clock, zigbee, logs };
 }
@@ -240,7 +240,7 @@ describe('21 Zigbee over ZNP: devices join and speak MQTT-SN (pty)', { timeout: 
     expect(zcl.manufacturerCode).toBe(0xfff1);
     expect(zcl.commandId).toBe(0x00);
     sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
-    await until(() => running.gateway.core.client('zb-sensor')?.inflight === 0, 5000, () => 'PUBACK taken');
+    await until(() => running.gateway.core.client('zb-sensor')?.inflight === 0, undefined, () => 'PUBACK taken');
   });
 
   it('§6.1 ADVERTISE goes to the devices that list the cluster, not to the others', async () => {
@@ -297,7 +297,7 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', { timeout: SLOW
     expect(publish).toMatchObject({ topicId: setTopicId, payload: Buffer.from('after-rejoin') });
     expect(sensor.zcl.at(-1)!.request.dstaddr).toBe(0x6c33);
     sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
-    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
+    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, undefined, () => 'PUBACK taken');
   });
 
   it('§6.13 a delivery the dongle reports unacknowledged (APS no ack) is counted and the PUBLISH is sent again with DUP', async () => {
@@ -315,7 +315,7 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', { timeout: SLOW
     expect(publish).toMatchObject({ dup: true, topicId: setTopicId, payload: Buffer.from('lost-once') });
     expect(dongle.dataRequests).toHaveLength(requestsBefore + 2);
     sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
-    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
+    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, undefined, () => 'PUBACK taken');
     expect(running.gateway.core.client('zb-rejoin')?.state).toBe('active');
   });
 
@@ -337,7 +337,7 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', { timeout: SLOW
     const publish = await sensor.expect('PUBLISH', 10_000);
     expect(publish).toMatchObject({ dup: true, payload: Buffer.from('asleep') });
     sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
-    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
+    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, undefined, () => 'PUBACK taken');
   });
 
   it('§6.13 a MAC-level miss that herdsman recovers from by itself is neither counted nor retried by the gateway', async () => {
@@ -351,7 +351,7 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', { timeout: SLOW
     expect(dongle.dataRequests.slice(requestsBefore).map((r) => r.confirmed)).toEqual([DataConfirmStatus.MAC_NO_ACK, DataConfirmStatus.SUCCESS]);
     expect(running.zigbee.stats.sendFailures).toBe(failuresBefore);
     sensor.send({ type: 'PUBACK', topicId: publish.topicId, msgId: publish.msgId, returnCode: 0 });
-    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, 5000, () => 'PUBACK taken');
+    await until(() => running.gateway.core.client('zb-rejoin')?.inflight === 0, undefined, () => 'PUBACK taken');
   });
 });
 

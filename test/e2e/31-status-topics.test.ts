@@ -39,10 +39,10 @@ describe('31 status topics with mosquitto', () => {
     const s = await t.gw.sensor();
     await connect(s, 'status-sleeper', { duration: 30 });
     const topic = `${PREFIX}clients/status-sleeper`;
-    await until(() => statesOf(t.observer, topic).includes('active'), 5000, () => JSON.stringify(t.observer.messages));
+    await until(() => statesOf(t.observer, topic).includes('active'), undefined, () => JSON.stringify(t.observer.messages));
     s.send({ type: 'DISCONNECT', duration: 600 });
     await s.expect('DISCONNECT');
-    await until(() => statesOf(t.observer, topic).includes('asleep'), 5000, () => JSON.stringify(t.observer.messages));
+    await until(() => statesOf(t.observer, topic).includes('asleep'), undefined, () => JSON.stringify(t.observer.messages));
     expect(statesOf(t.observer, topic)).toEqual(['active', 'asleep']);
     const last = JSON.parse(t.observer.messages.filter((m) => m.topic === topic).at(-1)!.payload);
     expect(last).toMatchObject({ clientId: 'status-sleeper', state: 'asleep', radio: 'udp0', address: s.localAddress, keepAlive: 30, buffered: 0, dropped: 0 });
@@ -61,7 +61,7 @@ describe('31 status topics with mosquitto', () => {
     const s = await t.gw.sensor();
     await connect(s, 'room/1+#');
     const topic = `${PREFIX}clients/room%2F1%2B%23`;
-    await until(() => statesOf(t.observer, topic).includes('active'), 5000, () => JSON.stringify(t.observer.messages));
+    await until(() => statesOf(t.observer, topic).includes('active'), undefined, () => JSON.stringify(t.observer.messages));
     expect(JSON.parse(t.observer.messages.find((m) => m.topic === topic)!.payload).clientId).toBe('room/1+#');
   });
 
@@ -71,9 +71,9 @@ describe('31 status topics with mosquitto', () => {
     s.send({ type: 'DISCONNECT' });
     await s.expect('DISCONNECT');
     const topic = `${PREFIX}clients/status-gone`;
-    await until(() => statesOf(t.observer, topic).includes('disconnected'), 5000, () => JSON.stringify(t.observer.messages));
+    await until(() => statesOf(t.observer, topic).includes('disconnected'), undefined, () => JSON.stringify(t.observer.messages));
     t.gw.advance(ENDED_SESSION_KEPT_MS / 1000 + 2);
-    await until(() => statesOf(t.observer, topic).includes('(cleared)'), 5000, () => JSON.stringify(t.observer.messages));
+    await until(() => statesOf(t.observer, topic).includes('(cleared)'), undefined, () => JSON.stringify(t.observer.messages));
     expect(statesOf(t.observer, topic)).toEqual(['active', 'disconnected', '(cleared)']);
     expect(t.gw.gateway.core.client('status-gone')).toBeUndefined();
   });
@@ -84,9 +84,9 @@ describe('31 status topics with mosquitto', () => {
     s.send({ type: 'DISCONNECT' });
     await s.expect('DISCONNECT');
     const topic = `${PREFIX}clients/status-kept`;
-    await until(() => statesOf(t.observer, topic).includes('disconnected'), 5000, () => JSON.stringify(t.observer.messages));
+    await until(() => statesOf(t.observer, topic).includes('disconnected'), undefined, () => JSON.stringify(t.observer.messages));
     t.gw.advance(7200 + 2);
-    await until(() => statesOf(t.observer, topic).includes('(cleared)'), 5000, () => JSON.stringify(t.observer.messages));
+    await until(() => statesOf(t.observer, topic).includes('(cleared)'), undefined, () => JSON.stringify(t.observer.messages));
     expect(statesOf(t.observer, topic)).toEqual(['active', 'disconnected', '(cleared)']);
   });
 });

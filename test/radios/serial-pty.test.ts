@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SerialRadioConfig } from '../../radios/serial.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import { SerialRadio } from '../../radios/serial.js';
+import { WAIT } from '../support/wait.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -66,7 +67,7 @@ describe('SerialRadio on a socat pty pair (native serialport binding)', () => {
     socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${radioEnd()}`, `pty,raw,echo=0,link=${deviceEnd()}`], {
       stdio: 'ignore',
     });
-    await vi.waitFor(() => expect(existsSync(radioEnd()) && existsSync(deviceEnd())).toBe(true), { timeout: 5000 });
+    await vi.waitFor(() => expect(existsSync(radioEnd()) && existsSync(deviceEnd())).toBe(true), WAIT);
   }
 
   beforeEach(async () => {
@@ -103,20 +104,20 @@ describe('SerialRadio on a socat pty pair (native serialport binding)', () => {
   it('slip: frames written by the device arrive whole; send() arrives SLIP-encoded', async () => {
     const { radio, sink, peer } = await start('slip');
     peer.write(hex('C0 0D 04 04 01 00 3C 74 65 73 74 63 6C 69 C0 0A 0C 00 0001 0000 DBDC DBDD 41 C0'));
-    await vi.waitFor(() => expect(sink.frames).toEqual([CONNECT, PUBLISH_WITH_SLIP_BYTES]));
+    await vi.waitFor(() => expect(sink.frames).toEqual([CONNECT, PUBLISH_WITH_SLIP_BYTES]), WAIT);
 
     radio.send(radio.address, CONNACK);
     radio.send(radio.address, PUBLISH_WITH_SLIP_BYTES);
-    await vi.waitFor(() => expect(peer.received).toEqual(hex('03 05 00 C0 0A 0C 00 0001 0000 DBDC DBDD 41 C0')));
+    await vi.waitFor(() => expect(peer.received).toEqual(hex('03 05 00 C0 0A 0C 00 0001 0000 DBDC DBDD 41 C0')), WAIT);
   });
 
   it('raw: frames back to back arrive split by their Length; send() arrives bare', async () => {
     const { radio, sink, peer } = await start('raw');
     peer.write(Buffer.concat([CONNECT, PUBLISH_WITH_SLIP_BYTES]));
-    await vi.waitFor(() => expect(sink.frames).toEqual([CONNECT, PUBLISH_WITH_SLIP_BYTES]));
+    await vi.waitFor(() => expect(sink.frames).toEqual([CONNECT, PUBLISH_WITH_SLIP_BYTES]), WAIT);
 
     radio.send(radio.address, CONNACK);
-    await vi.waitFor(() => expect(peer.received).toEqual(CONNACK));
+    await vi.waitFor(() => expect(peer.received).toEqual(CONNACK), WAIT);
   });
 
   it('the device vanishing (socat killed) logs one close line; the radio retries and comes back with the device', async () => {
@@ -124,21 +125,19 @@ describe('SerialRadio on a socat pty pair (native serialport binding)', () => {
     const exited = new Promise((resolve) => socat!.once('exit', resolve));
     socat!.kill('SIGTERM');
     await exited;
-    await vi.waitFor(() => expect(sink.logs.filter((l) => l.message.includes(`${radioEnd()} closed`))).toHaveLength(1), {
-      timeout: 5000,
-    });
+    await vi.waitFor(() => expect(sink.logs.filter((l) => l.message.includes(`${radioEnd()} closed`))).toHaveLength(1), WAIT);
     // Sending while it is gone is dropped with one line, not thrown.
     radio.send(radio.address, CONNACK);
     radio.send(radio.address, CONNACK);
     expect(sink.logs.filter((l) => l.message.includes('is not open'))).toHaveLength(1);
-    await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes(`cannot open ${radioEnd()}`))).toBe(true));
+    await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes(`cannot open ${radioEnd()}`))).toBe(true), WAIT);
 
     await startSocat(); // plugged back in
-    await vi.waitFor(() => expect(radio.stats.opens).toBe(2), { timeout: 5000 });
+    await vi.waitFor(() => expect(radio.stats.opens).toBe(2), WAIT);
     const again = await Peer.open(deviceEnd());
     await peer!.close();
     peer = again;
     again.write(Buffer.concat([CONNECT, hex('C0')]));
-    await vi.waitFor(() => expect(sink.frames).toEqual([CONNECT]));
+    await vi.waitFor(() => expect(sink.frames).toEqual([CONNECT]), WAIT);
   });
 });

@@ -3,6 +3,7 @@ import type { SerialRadioConfig } from '../../radios/serial.js';
 import { MockBinding, RecordingSink, recordingBinding } from '../support/radio-test-kit.js';
 import { RawFramer } from '../../radios/raw-framing.js';
 import { SerialRadio } from '../../radios/serial.js';
+import { WAIT } from '../support/wait.js';
 
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -127,7 +128,7 @@ describe('SerialRadio over MockBinding', () => {
     it('delivers a SLIP frame split across one-byte reads', async () => {
       const { radio, sink, device } = await startRadio({}, 1);
       device.emitData(Buffer.concat([CONNECT, hex('C0')]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       expect(sink.frames[0]).toEqual({ address: 'serial:/dev/ttyMOCK0', frame: CONNECT });
       expect(radio.stats.framesIn).toBe(1);
     });
@@ -135,34 +136,34 @@ describe('SerialRadio over MockBinding', () => {
     it('delivers several SLIP frames from one read and ignores empty ones (leading/doubled END)', async () => {
       const { sink, device } = await startRadio();
       device.emitData(Buffer.concat([hex('C0'), CONNECT, hex('C0 C0'), PINGREQ, hex('C0')]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(2));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(2), WAIT);
       expect(sink.frames.map((r) => r.frame)).toEqual([CONNECT, PINGREQ]);
     });
 
     it('unescapes END (DB DC) and ESC (DB DD) inside a frame', async () => {
       const { sink, device } = await startRadio();
       device.emitData(hex('0A 0C 00 0001 0000 DBDC DBDD 41 C0'));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       expect(sink.frames[0].frame).toEqual(PUBLISH_WITH_SLIP_BYTES);
     });
 
     it('send() writes one SLIP packet with END and ESC escaped', async () => {
       const { radio, device } = await startRadio();
       radio.send(radio.address, PUBLISH_WITH_SLIP_BYTES);
-      await vi.waitFor(() => expect(device.recording).toEqual(hex('0A 0C 00 0001 0000 DBDC DBDD 41 C0')));
+      await vi.waitFor(() => expect(device.recording).toEqual(hex('0A 0C 00 0001 0000 DBDC DBDD 41 C0')), WAIT);
       expect(radio.stats.framesOut).toBe(1);
     });
 
     it('broadcast() writes to the line too', async () => {
       const { radio, device } = await startRadio();
       radio.broadcast(hex('05 00 01 0384')); // §5.4.1 ADVERTISE, GwId 1, duration 900 s
-      await vi.waitFor(() => expect(device.recording).toEqual(hex('05 00 01 0384 C0')));
+      await vi.waitFor(() => expect(device.recording).toEqual(hex('05 00 01 0384 C0')), WAIT);
     });
 
     it('drops a received frame above maxFrameSize with a log line', async () => {
       const { radio, sink, device } = await startRadio({ maxFrameSize: 8 });
       device.emitData(Buffer.concat([CONNECT, hex('C0'), PINGREQ, hex('C0')]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       expect(sink.frames[0].frame).toEqual(PINGREQ);
       expect(radio.stats.badFrames).toBe(1);
       expect(sink.logs.filter((l) => l.message.includes('larger than maxFrameSize 8'))).toHaveLength(1);
@@ -172,7 +173,7 @@ describe('SerialRadio over MockBinding', () => {
       const { radio, sink, device } = await startRadio({ maxFrameSize: 8 }, 4);
       // Noise with no END in it (say, a wrong baud rate), then END, then a good frame.
       device.emitData(Buffer.concat([CONNECT, CONNECT, hex('C0'), PINGREQ, hex('C0')]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       expect(sink.frames[0].frame).toEqual(PINGREQ);
       expect(radio.stats.badFrames).toBe(1);
       // Dropped once 12 bytes (three 4-byte reads) were pending, not after buffering all 26.
@@ -184,14 +185,14 @@ describe('SerialRadio over MockBinding', () => {
     it('§5.2.1 delivers raw frames split byte by byte and concatenated', async () => {
       const { sink, device } = await startRadio({ framing: 'raw' }, 1);
       device.emitData(Buffer.concat([CONNECT, PINGREQ, PUBLISH_WITH_SLIP_BYTES]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(3));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(3), WAIT);
       expect(sink.frames.map((r) => r.frame)).toEqual([CONNECT, PINGREQ, PUBLISH_WITH_SLIP_BYTES]);
     });
 
     it('§5.2.1 delivers a long-form frame', async () => {
       const { sink, device } = await startRadio({ framing: 'raw' });
       device.emitData(Buffer.concat([LONG_PUBLISH, PINGREQ]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(2));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(2), WAIT);
       expect(sink.frames[0].frame).toEqual(LONG_PUBLISH);
     });
 
@@ -201,20 +202,37 @@ describe('SerialRadio over MockBinding', () => {
       device.emitData(Buffer.concat([hex('7F'), CONNECT]));
       // ...until the line has been quiet for the gap; the radio's timer then drops the partial frame.
       const gapLine = () => sink.logs.filter((l) => l.message.includes('partial frame of 14 byte(s) after a 30 ms gap'));
-      await vi.waitFor(() => expect(gapLine()).toHaveLength(1));
+      await vi.waitFor(() => expect(gapLine()).toHaveLength(1), WAIT);
       expect(gapLine()[0].level).toBe('warn');
       expect(radio.stats.badFrames).toBe(1);
       expect(sink.frames).toEqual([]);
       device.emitData(CONNECT);
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       expect(sink.frames[0].frame).toEqual(CONNECT);
+    });
+
+    it('a gap timer that fires early (event-loop lag) waits out the rest of the gap, then drops the partial frame', async () => {
+      const cfg = config({ framing: 'raw', interByteGapMs: 30 });
+      MockBinding.createPort(cfg.path, { echo: false, record: true });
+      const mock = recordingBinding();
+      // The radio's clock, scripted: the bytes at 1000 ms; the timer then fires when only 10 ms have passed
+      // (a loop lagging by 20 ms starts its timers that much early); every later look says 1040 ms.
+      const times = [1000, 1010];
+      const radio = new SerialRadio(cfg, { binding: mock.binding, backoff: { initialMs: 10, maxMs: 50 }, now: () => times.shift() ?? 1040 });
+      radios.push(radio);
+      const sink = new RecordingSink();
+      await radio.start(sink);
+      mock.device().emitData(Buffer.concat([hex('7F'), CONNECT]));
+      await vi.waitFor(() => expect(sink.logs.filter((l) => l.message.includes('partial frame of 14 byte(s)'))).toHaveLength(1), WAIT);
+      expect(times).toEqual([]); // the early firing did happen
+      expect(radio.stats.badFrames).toBe(1);
     });
 
     it('send() writes the bare frame', async () => {
       const { radio, device } = await startRadio({ framing: 'raw' });
       radio.send(radio.address, CONNECT);
       radio.send(radio.address, PINGREQ);
-      await vi.waitFor(() => expect(device.recording).toEqual(Buffer.concat([CONNECT, PINGREQ])));
+      await vi.waitFor(() => expect(device.recording).toEqual(Buffer.concat([CONNECT, PINGREQ])), WAIT);
     });
   });
 
@@ -222,7 +240,7 @@ describe('SerialRadio over MockBinding', () => {
     const { radio, sink, device } = await startRadio({ framing: 'raw', maxFrameSize: 64 });
     radio.send(radio.address, LONG_PUBLISH);
     radio.send(radio.address, PINGREQ);
-    await vi.waitFor(() => expect(device.recording).toEqual(PINGREQ));
+    await vi.waitFor(() => expect(device.recording).toEqual(PINGREQ), WAIT);
     const refusals = sink.logs.filter((l) => l.message.includes('refusing'));
     expect(refusals).toHaveLength(1);
     expect(refusals[0]).toMatchObject({ level: 'warn' });
@@ -241,7 +259,7 @@ describe('SerialRadio over MockBinding', () => {
     expect(failures()).toHaveLength(1);
     expect(failures()[0].level).toBe('warn');
     expect(failures()[0].message).toContain('Port does not exist');
-    await vi.waitFor(() => expect(failures().length).toBeGreaterThanOrEqual(2));
+    await vi.waitFor(() => expect(failures().length).toBeGreaterThanOrEqual(2), WAIT);
     // The same failure again is not news: it is logged at debug level.
     expect(failures()[1].level).toBe('debug');
 
@@ -249,10 +267,10 @@ describe('SerialRadio over MockBinding', () => {
     expect(radio.stats.framesDropped).toBe(1);
 
     MockBinding.createPort('/dev/ttyLATE', { echo: false, record: true });
-    await vi.waitFor(() => expect(radio.stats.opens).toBe(1));
+    await vi.waitFor(() => expect(radio.stats.opens).toBe(1), WAIT);
     expect(sink.logs.some((l) => l.level === 'info' && l.message.includes('opened /dev/ttyLATE'))).toBe(true);
     mock.device().emitData(Buffer.concat([PINGREQ, hex('C0')]));
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
   });
 
   it('an unplugged device (read error) logs one line and reopens', async () => {
@@ -261,10 +279,10 @@ describe('SerialRadio over MockBinding', () => {
     // The next read fails the way the native binding does when the USB device goes away.
     internal.read = () => Promise.reject(new Error('EIO: i/o error, read'));
     device.emitData(hex('C0')); // wakes the reader
-    await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes('/dev/ttyMOCK0 closed: EIO'))).toBe(true));
-    await vi.waitFor(() => expect(radio.stats.opens).toBe(2));
+    await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes('/dev/ttyMOCK0 closed: EIO'))).toBe(true), WAIT);
+    await vi.waitFor(() => expect(radio.stats.opens).toBe(2), WAIT);
     mock.device().emitData(Buffer.concat([CONNECT, hex('C0')]));
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
   });
 
   it('a write failing on an unplugged device logs one line with its error and reopens', async () => {
@@ -272,22 +290,41 @@ describe('SerialRadio over MockBinding', () => {
     const internal = device as unknown as { write: (bytes: Buffer) => Promise<void> };
     internal.write = () => Promise.reject(new Error('EIO: i/o error, write'));
     radio.send(radio.address, PINGREQ);
-    await vi.waitFor(() => expect(radio.stats.opens).toBe(2));
+    await vi.waitFor(() => expect(radio.stats.opens).toBe(2), WAIT);
     const warnings = sink.logs.filter((l) => l.level === 'warn');
     expect(warnings).toHaveLength(1);
     expect(warnings[0].message).toMatch(/\/dev\/ttyMOCK0 closed: EIO: i\/o error, write; retrying in/);
     radio.send(radio.address, PINGREQ);
-    await vi.waitFor(() => expect(mock.device().recording).toEqual(PINGREQ));
+    await vi.waitFor(() => expect(mock.device().recording).toEqual(PINGREQ), WAIT);
   });
 
-  it('stop() closes the port and stops retrying', async () => {
-    const cfg = config({ path: '/dev/ttyNEVER' });
-    const radio = new SerialRadio(cfg, { binding: MockBinding, backoff: { initialMs: 5, maxMs: 5 } });
-    const sink = new RecordingSink();
-    await radio.start(sink);
+  it('stop() closes the open port; frames sent after it are dropped, not written', async () => {
+    const { radio, device } = await startRadio({ framing: 'raw' });
+    expect(device.isOpen).toBe(true);
     await radio.stop();
-    const count = sink.logs.length;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(sink.logs.length).toBe(count);
+    expect(device.isOpen).toBe(false);
+    radio.send(radio.address, PINGREQ);
+    expect(radio.stats.framesDropped).toBe(1);
+    expect(device.recording).toEqual(Buffer.alloc(0));
+  });
+
+  it('stop() ends the retries of a port that never opened', async () => {
+    const backoff = { initialMs: 5, maxMs: 5 };
+    const attempts: string[] = [];
+    const counting: typeof MockBinding = { ...MockBinding, open: (options) => { attempts.push(options.path); return MockBinding.open(options); } };
+    const stopped = new SerialRadio(config({ path: '/dev/ttyNEVER' }), { binding: counting, backoff });
+    await stopped.start(new RecordingSink());
+    expect(attempts).toEqual(['/dev/ttyNEVER']);
+    await stopped.stop();
+    MockBinding.createPort('/dev/ttyNEVER', { echo: false, record: true });
+    // A second radio, started later with the same backoff, retries after the first one would have:
+    // once it has opened its port, a live retry of the stopped radio would have opened /dev/ttyNEVER.
+    const later = new SerialRadio(config({ path: '/dev/ttyLATER' }), { binding: MockBinding, backoff });
+    radios.push(later);
+    await later.start(new RecordingSink());
+    MockBinding.createPort('/dev/ttyLATER', { echo: false, record: true });
+    await vi.waitFor(() => expect(later.stats.opens).toBe(1), WAIT);
+    expect(attempts).toEqual(['/dev/ttyNEVER']); // no attempt after stop()
+    expect(stopped.stats.opens).toBe(0);
   });
 });

@@ -3,6 +3,7 @@ import type { XBeeRadioConfig } from '../../radios/xbee.js';
 import { MockBinding, RecordingSink, recordingBinding } from '../support/radio-test-kit.js';
 import { encodeApiFrame } from '../../radios/xbee-api.js';
 import { XBeeRadio } from '../../radios/xbee.js';
+import { WAIT } from '../support/wait.js';
 
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -73,7 +74,7 @@ describe('XBeeRadio over MockBinding', () => {
     it('0x90 Receive Packet split across one-byte reads (API=2) arrives keyed by the 64-bit source', async () => {
       const { radio, sink, device } = await startRadio({}, { maxReadSize: 1 });
       device.emitData(RX_CONNECT_API2);
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       expect(sink.frames[0]).toEqual({ address: NODE, frame: CONNECT });
       expect(radio.stats.framesIn).toBe(1);
     });
@@ -82,14 +83,14 @@ describe('XBeeRadio over MockBinding', () => {
       const { sink, device } = await startRadio({ apiMode: 1 });
       const special = encodeApiFrame(hex('90 0013A2007D7E1113 FFFE 01 0A0C0000010000 7E7D11'), 1);
       device.emitData(Buffer.concat([RX_CONNECT_API1, special, RX_CONNECT_API1]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(3));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(3), WAIT);
       expect(sink.frames[1]).toEqual({ address: 'xbee:0013a2007d7e1113', frame: PUBLISH_SPECIAL });
     });
 
     it('API=2: escaped bytes in the address and payload are restored', async () => {
       const { sink, device } = await startRadio();
       device.emitData(Buffer.concat([RX_SPECIAL_API2, RX_CONNECT_API2]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(2));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(2), WAIT);
       expect(sink.frames[0]).toEqual({ address: 'xbee:0013a2007d7e1113', frame: PUBLISH_SPECIAL });
       expect(sink.frames[1]).toEqual({ address: NODE, frame: CONNECT });
     });
@@ -100,7 +101,7 @@ describe('XBeeRadio over MockBinding', () => {
       corrupted[corrupted.length - 1] ^= 0x01;
       const garbage = Buffer.from('OK\r');
       device.emitData(Buffer.concat([garbage, corrupted, garbage, RX_CONNECT_API2]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       expect(radio.stats.badFrames).toBe(1);
       expect(radio.stats.garbageBytes).toBe(2 * garbage.length);
       const lines = sink.logs.filter((l) => l.message.includes('bad checksum'));
@@ -112,14 +113,14 @@ describe('XBeeRadio over MockBinding', () => {
       const { sink, device } = await startRadio();
       device.emitData(encodeApiFrame(Buffer.concat([hex('80 0013A20040A1B2C3 28 00'), PINGREQ]), 2));
       device.emitData(encodeApiFrame(Buffer.concat([hex('81 BEEF 28 00'), PINGREQ]), 2));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(2));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(2), WAIT);
       expect(sink.frames.map((f) => f.address)).toEqual([NODE, 'xbee16:beef']);
     });
 
     it('frame types the gateway does not use (0x8A Modem Status) are counted and ignored', async () => {
       const { radio, sink, device } = await startRadio();
       device.emitData(Buffer.concat([encodeApiFrame(hex('8A 06'), 2), RX_CONNECT_API2]));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       expect(radio.stats.otherFrames).toBe(1);
       expect(radio.stats.badFrames).toBe(0);
     });
@@ -130,7 +131,7 @@ describe('XBeeRadio over MockBinding', () => {
       const { radio, device } = await startRadio();
       radio.send(NODE, CONNACK);
       radio.send(NODE, PINGRESP);
-      await vi.waitFor(() => expect(device.recording).toEqual(Buffer.concat([TX_CONNACK_ID1, TX_PINGRESP_ID2])));
+      await vi.waitFor(() => expect(device.recording).toEqual(Buffer.concat([TX_CONNACK_ID1, TX_PINGRESP_ID2])), WAIT);
       expect(radio.stats.framesOut).toBe(2);
     });
 
@@ -138,7 +139,7 @@ describe('XBeeRadio over MockBinding', () => {
       const { radio, device } = await startRadio({ apiMode: 1 });
       for (let i = 0; i < 256; i++) radio.send(NODE, PINGRESP);
       const frameLength = 3 + 16 + 1; // start+length, frame-data, checksum
-      await vi.waitFor(() => expect(device.recording.length).toBe(256 * frameLength));
+      await vi.waitFor(() => expect(device.recording.length).toBe(256 * frameLength), WAIT);
       const ids = Array.from({ length: 256 }, (_, i) => device.recording[i * frameLength + 4]);
       expect(ids.slice(0, 3)).toEqual([1, 2, 3]);
       expect(ids[254]).toBe(255);
@@ -148,22 +149,22 @@ describe('XBeeRadio over MockBinding', () => {
     it('broadcast: dst64 000000000000FFFF, dst16 FFFE, frame id 0, bytes exact (API=2 and API=1)', async () => {
       const { radio, device } = await startRadio();
       radio.broadcast(ADVERTISE);
-      await vi.waitFor(() => expect(device.recording).toEqual(TX_BROADCAST_ADVERTISE_API2));
+      await vi.waitFor(() => expect(device.recording).toEqual(TX_BROADCAST_ADVERTISE_API2), WAIT);
 
       const one = await startRadio({ apiMode: 1, path: '/dev/ttyXBEE1' });
       one.radio.broadcast(ADVERTISE);
-      await vi.waitFor(() => expect(one.device.recording).toEqual(hex('7E 0013 10 00 000000000000FFFF FFFE 00 00 05 00 01 03 84 67')));
+      await vi.waitFor(() => expect(one.device.recording).toEqual(hex('7E 0013 10 00 000000000000FFFF FFFE 00 00 05 00 01 03 84 67')), WAIT);
     });
 
     it('a 0x8B Transmit Status with a delivery failure is reported via deliveryFailed and one log line', async () => {
       const { radio, sink, device } = await startRadio();
       radio.send(NODE, CONNACK); // frame id 1
       radio.send(NODE, PINGRESP); // frame id 2
-      await vi.waitFor(() => expect(device.recording.length).toBeGreaterThan(0));
+      await vi.waitFor(() => expect(device.recording.length).toBeGreaterThan(0), WAIT);
       // id 1: network ACK failure (0x21); id 2: success.
       device.emitData(encodeApiFrame(hex('8B 01 FFFE 03 21 00'), 2));
       device.emitData(encodeApiFrame(hex('8B 02 1234 00 00 00'), 2));
-      await vi.waitFor(() => expect(sink.failures).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.failures).toHaveLength(1), WAIT);
       expect(sink.failures[0].address).toBe(NODE);
       expect(sink.failures[0].reason).toContain('network ACK failure');
       expect(sink.logs.filter((l) => l.message.includes('not delivered'))).toHaveLength(1);
@@ -173,21 +174,21 @@ describe('XBeeRadio over MockBinding', () => {
     it('no Transmit Status in time counts as not delivered', async () => {
       const { sink, radio } = await startRadio({}, { txStatusTimeoutMs: 20 });
       radio.send(NODE, CONNACK);
-      await vi.waitFor(() => expect(sink.failures).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.failures).toHaveLength(1), WAIT);
       expect(sink.failures[0]).toEqual({ address: NODE, reason: 'no transmit status within 20 ms' });
     });
 
     it('802.15.4 module: after an RX64 it sends 0x00 TX64; xbee16 peers get 0x01 TX16; 0x89 failures reported', async () => {
       const { radio, sink, device } = await startRadio({ apiMode: 1 });
       device.emitData(encodeApiFrame(Buffer.concat([hex('80 0013A20040A1B2C3 28 00'), PINGREQ]), 1));
-      await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+      await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
       radio.send(NODE, PINGRESP);
       radio.send('xbee16:beef', PINGRESP);
       const tx64 = encodeApiFrame(hex('00 01 0013A20040A1B2C3 00 0217'), 1);
       const tx16 = encodeApiFrame(hex('01 02 BEEF 00 0217'), 1);
-      await vi.waitFor(() => expect(device.recording).toEqual(Buffer.concat([tx64, tx16])));
+      await vi.waitFor(() => expect(device.recording).toEqual(Buffer.concat([tx64, tx16])), WAIT);
       device.emitData(encodeApiFrame(hex('89 02 01'), 1)); // no ACK
-      await vi.waitFor(() => expect(sink.failures).toEqual([{ address: 'xbee16:beef', reason: 'no ACK received (0x01)' }]));
+      await vi.waitFor(() => expect(sink.failures).toEqual([{ address: 'xbee16:beef', reason: 'no ACK received (0x01)' }]), WAIT);
     });
 
     it('refuses a frame above maxFrameSize with one log line', async () => {
@@ -196,7 +197,7 @@ describe('XBeeRadio over MockBinding', () => {
       radio.send(NODE, big);
       radio.broadcast(big);
       radio.send(NODE, PINGRESP);
-      await vi.waitFor(() => expect(device.recording.length).toBeGreaterThan(0));
+      await vi.waitFor(() => expect(device.recording.length).toBeGreaterThan(0), WAIT);
       expect(sink.logs.filter((l) => l.message.includes('refusing to send a 85-byte frame'))).toHaveLength(2);
       expect(radio.stats.framesRefused).toBe(2);
       expect(radio.stats.framesOut).toBe(1);
@@ -222,8 +223,8 @@ describe('XBeeRadio over MockBinding', () => {
     radio.send(NODE, PINGRESP);
     expect(sink.failures).toEqual([{ address: NODE, reason: 'serial port not open' }]);
     MockBinding.createPort('/dev/ttyXBEE_LATE', { echo: false, record: true });
-    await vi.waitFor(() => expect(radio.stats.opens).toBe(1));
+    await vi.waitFor(() => expect(radio.stats.opens).toBe(1), WAIT);
     mock.device().emitData(RX_CONNECT_API2);
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
   });
 });

@@ -9,6 +9,7 @@ import { ZIGBEE_DEFAULTS } from '../../radios/zigbee-cluster.js';
 import { NETWORK_KEY_FILE } from '../../radios/zigbee-network-key.js';
 import { RecordingSink as KitRecordingSink } from '../support/radio-test-kit.js';
 import { Adapter, FakeZigbeeAdapter, writeHerdsmanDatabase, type SeededDevice } from '../support/fake-zigbee-adapter.js';
+import { WAIT } from '../support/wait.js';
 
 const SENSOR: SeededDevice = { ieeeAddr: '0x00124b0012345678', networkAddress: 0x1a2b, endpoint: 1, outputClusters: [0xfc00] };
 const LAMP: SeededDevice = { ieeeAddr: '0x00158d0000abcdef', networkAddress: 0x3c4d, endpoint: 1 };
@@ -95,7 +96,7 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
   it('uplink: a CONNECT in our cluster reaches the sink keyed by the IEEE address', async () => {
     const { radio, sink, adapter } = await startRadio();
     adapter.receive({ networkAddress: SENSOR.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
     expect(sink.frames[0]).toEqual({ address: 'zigbee:0x00124b0012345678', frame: CONNECT });
     expect(radio.stats.framesIn).toBe(1);
   });
@@ -104,28 +105,28 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     const { sink, adapter } = await startRadio();
     adapter.receive({ networkAddress: SENSOR.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT, 0x100b) });
     adapter.receive({ networkAddress: SENSOR.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNACK, ZIGBEE_DEFAULTS.manufacturerCode, 0x2b) });
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
     expect(sink.frames[0].frame).toEqual(CONNACK);
   });
 
   it('send: the MQTT-SN frame goes out as command 0x00 of cluster 0xFC00, manufacturer-specific, server→client, no default response', async () => {
     const { radio, adapter } = await startRadio();
     radio.send('zigbee:0x00124b0012345678', CONNACK);
-    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(1));
+    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(1), WAIT);
     const sent = adapter.sentToEndpoint[0];
     expect(sent).toMatchObject({ ieeeAddr: SENSOR.ieeeAddr, networkAddress: SENSOR.networkAddress, endpoint: 1 });
     // Frame control 0x1D = cluster-specific | manufacturer-specific | server→client | disable default response.
     const tsn = sent.zcl[3];
     expect(sent.zcl).toEqual(Buffer.from([0x1d, 0xf1, 0xff, tsn, 0x00, 0x03, ...CONNACK]));
-    await vi.waitFor(() => expect(radio.stats.framesOut).toBe(1));
+    await vi.waitFor(() => expect(radio.stats.framesOut).toBe(1), WAIT);
   });
 
   it('send: replies go to the endpoint the device spoke from', async () => {
     const { radio, sink, adapter } = await startRadio();
     adapter.receive({ networkAddress: SENSOR.networkAddress, endpoint: 7, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
     radio.send(sink.frames[0].address, CONNACK);
-    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(1));
+    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(1), WAIT);
     expect(adapter.sentToEndpoint[0].endpoint).toBe(7);
   });
 
@@ -141,7 +142,7 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     const largest = Buffer.alloc(60, 0x41);
     largest[0] = 60;
     radio.send('zigbee:0x00124b0012345678', largest);
-    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(1));
+    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(1), WAIT);
     expect(adapter.sentToEndpoint[0].zcl.subarray(6)).toEqual(largest);
   });
 
@@ -149,7 +150,7 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     const { radio, sink, adapter } = await startRadio();
     adapter.sendError = new Error('MAC no ACK');
     radio.send('zigbee:0x00124b0012345678', CONNACK);
-    await vi.waitFor(() => expect(sink.failures).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.failures).toHaveLength(1), WAIT);
     expect(sink.failures[0].address).toBe('zigbee:0x00124b0012345678');
     expect(sink.failures[0].reason).toContain('MAC no ACK');
     expect(sink.ownLines('warn')).toHaveLength(1);
@@ -167,14 +168,14 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
   it('broadcast: unicast to devices that declare the cluster or have spoken MQTT-SN, never the coordinator', async () => {
     const { radio, sink, adapter } = await startRadio();
     radio.broadcast(ADVERTISE);
-    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(1));
+    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(1), WAIT);
     expect(adapter.sentToEndpoint[0].ieeeAddr).toBe(SENSOR.ieeeAddr);
     expect(adapter.sentToEndpoint[0].zcl.subarray(6)).toEqual(ADVERTISE);
 
     adapter.receive({ networkAddress: LAMP.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
     radio.broadcast(ADVERTISE);
-    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(3));
+    await vi.waitFor(() => expect(adapter.sentToEndpoint).toHaveLength(3), WAIT);
     expect(adapter.sentToEndpoint.slice(1).map((s) => s.ieeeAddr).sort()).toEqual([LAMP.ieeeAddr, SENSOR.ieeeAddr].sort());
   });
 
@@ -184,7 +185,7 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     // herdsman asks acceptJoiningDeviceHandler (async) before it creates the device.
     await new Promise((resolve) => setImmediate(resolve));
     adapter.receive({ networkAddress: 0x5e5e, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
     expect(sink.frames[0].address).toBe('zigbee:0x0022a30000001234');
   });
 
@@ -259,10 +260,10 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     expect(sink.failures).toEqual([{ address: 'zigbee:0x00124b0012345678', reason: 'the Zigbee coordinator is not running' }]);
 
     timers[0].fn();
-    await vi.waitFor(() => expect(radio?.running).toBe(true));
+    await vi.waitFor(() => expect(radio?.running).toBe(true), WAIT);
     const adapter = adapters[0];
     adapter.receive({ networkAddress: SENSOR.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
     expect(timers).toHaveLength(1);
   });
 
@@ -292,15 +293,15 @@ describe('Zigbee radio (zigbee-herdsman coordinator, fake adapter)', () => {
     radio = new ZigbeeRadio(config(), { stateDir: dir, backoff: { initialMs: 1000, setTimer: (fn, ms) => timers.push({ fn, ms }), clearTimer: () => {} } });
     await radio.start(sink);
     adapters[0].unplug();
-    await vi.waitFor(() => expect(timers).toHaveLength(1));
+    await vi.waitFor(() => expect(timers).toHaveLength(1), WAIT);
     expect(radio.running).toBe(false);
     expect(adapters[0].stopped).toBe(true);
     expect(sink.ownLines('warn')).toEqual(['zigbee0: the Zigbee adapter on /dev/ttyFAKE0 disconnected; retrying in 1s']);
 
     timers[0].fn();
-    await vi.waitFor(() => expect(radio?.running).toBe(true));
+    await vi.waitFor(() => expect(radio?.running).toBe(true), WAIT);
     adapters[1].receive({ networkAddress: SENSOR.networkAddress, endpoint: 1, clusterId: 0xfc00, zcl: uplinkZcl(CONNECT) });
-    await vi.waitFor(() => expect(sink.frames).toHaveLength(1));
+    await vi.waitFor(() => expect(sink.frames).toHaveLength(1), WAIT);
     expect(sink.frames[0].address).toBe('zigbee:0x00124b0012345678');
   });
 

@@ -14,6 +14,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/e
 import { Gateway } from '../../gateway/gateway.js';
 import type { UdpRadio } from '../../radios/udp.js';
 import { startMosquitto, type RunningBroker } from './mosquitto.js';
+import { WAIT_MS } from './wait.js';
 
 export type BrokerKind = 'mosquitto' | 'embedded';
 
@@ -60,7 +61,7 @@ export class Observer {
   }
 
   /** Waits until `count` messages on `topic` (or any topic when omitted) have arrived. */
-  async waitFor(count: number, topic?: string, timeoutMs = 5000): Promise<BrokerMessage[]> {
+  async waitFor(count: number, topic?: string, timeoutMs = WAIT_MS): Promise<BrokerMessage[]> {
     const matching = () => this.messages.filter((m) => topic === undefined || m.topic === topic);
     await until(() => matching().length >= count, timeoutMs, () => `observer saw ${matching().length}/${count} messages${topic ? ' on ' + topic : ''}: ${JSON.stringify(this.messages)}`);
     return matching();
@@ -71,7 +72,9 @@ export class Observer {
   }
 }
 
-export async function until(check: () => boolean, timeoutMs = 5000, describe: () => string = () => 'condition'): Promise<void> {
+export { WAIT_MS } from './wait.js';
+
+export async function until(check: () => boolean, timeoutMs = WAIT_MS, describe: () => string = () => 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting: ${describe()}`);
@@ -118,6 +121,8 @@ export interface GatewayUnderTest {
   clock: ManualClock;
   port: number;
   udp: UdpRadio;
+  /** Every message the gateway's broker connection received, in order: what its broker subscriptions let in. */
+  brokerMessages: BrokerMessage[];
   /** A new sensor: a real UDP socket on 127.0.0.1 talking to the gateway. */
   sensor(options?: SnUdpPeerOptions): Promise<SnUdpPeer>;
   /** Advances the gateway's clock by `seconds`, in sweep-sized steps so every deadline is checked. */
@@ -131,12 +136,20 @@ export async function startGateway(config: GatewayConfig): Promise<GatewayUnderT
   const udp = gateway.radios[0] as UdpRadio;
   const port = udp.port;
   const sensors: SnUdpPeer[] = [];
-  await until(() => gateway.upstream.connected, 5000, () => 'gateway connected to the broker');
+  const brokerMessages: BrokerMessage[] = [];
+  const sink = gateway.core.upstreamSink;
+  const deliver = sink.message;
+  sink.message = (topic, payload, qos, retain) => {
+    brokerMessages.push({ topic, payload: payload.toString(), qos, retain });
+    deliver(topic, payload, qos, retain);
+  };
+  await until(() => gateway.upstream.connected, WAIT_MS, () => 'gateway connected to the broker');
   return {
     gateway,
     clock,
     port,
     udp,
+    brokerMessages,
     async sensor(options = {}) {
       const peer = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port }, ...options });
       sensors.push(peer);

@@ -13,7 +13,7 @@ import { decode, encode, peekFrameLength } from '../../sn-codec/index.js';
 import type { SnMessage, SnMessageOf, SnMessageType } from '../../sn-codec/types.js';
 import { encodeApiFrame, FrameType, XBeeApiParser } from '../../radios/xbee-api.js';
 import type { FakeZigbeeAdapter } from './fake-zigbee-adapter.js';
-import { until } from './harness.js';
+import { until, WAIT_MS } from './harness.js';
 
 /** A sensor on some radio: sends MQTT-SN messages, and reads the ones the gateway sends it, in order. */
 export abstract class RadioSensor {
@@ -27,7 +27,7 @@ export abstract class RadioSensor {
     this.received.push(decode(Buffer.from(frame)));
   }
 
-  async expect<T extends SnMessageType>(type: T, timeoutMs = 5000): Promise<SnMessageOf<T>> {
+  async expect<T extends SnMessageType>(type: T, timeoutMs = WAIT_MS): Promise<SnMessageOf<T>> {
     await until(() => this.received.length > this.cursor, timeoutMs, () => `a ${type} from the gateway; got ${JSON.stringify(this.received.map((m) => m.type))}`);
     const message = this.received[this.cursor++];
     if (message.type !== type) throw new Error(`expected ${type}, got ${message.type} ${JSON.stringify(message)}`);
@@ -49,7 +49,7 @@ export class PtyPair {
     const a = join(dir, 'gateway');
     const b = join(dir, 'sensor');
     const proc = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
-    await until(() => existsSync(a) && existsSync(b), 5000, () => 'socat pty links');
+    await until(() => existsSync(a) && existsSync(b), undefined, () => 'socat pty links');
     return new PtyPair(proc, dir, a, b);
   }
 

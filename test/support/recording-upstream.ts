@@ -15,8 +15,10 @@ export interface PublishCall {
   settled: boolean;
   /** The broker accepted it: runs the core's done callback. */
   accept(): void;
-  /** The broker refused it (or the connection died with it). */
+  /** It failed without the broker's answer (the connection died with it): the client's resend is the cure. */
   fail(error?: Error): void;
+  /** The broker answered with a failure reason code (MQTT 5: 0x87 not authorized). */
+  refuse(): void;
 }
 
 export interface SubscribeCall {
@@ -55,6 +57,7 @@ export class RecordingUpstream implements Upstream {
       topic, payload: Buffer.from(payload), qos, retain, settled: false,
       accept: () => settle({}),
       fail: (error = new Error('refused by the test')) => settle({ error }),
+      refuse: () => settle({ error: new Error('Publish error: Not authorized'), refused: 0x87 }),
     };
     const settle = (result: PublishResult) => {
       if (call.settled) throw new Error(`publish to ${topic} settled twice`);

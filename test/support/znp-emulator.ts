@@ -22,7 +22,7 @@ import * as Structs from 'zigbee-herdsman/dist/adapter/z-stack/structs/index.js'
 import { decode, encode } from '../../sn-codec/index.js';
 import type { SnMessage } from '../../sn-codec/types.js';
 import { RadioSensor } from './radio-sensors.js';
-import { until } from './harness.js';
+import { until, WAIT_MS } from './harness.js';
 
 // herdsman's dist is CommonJS with `exports.default`; ESM interop may or may not unwrap it.
 const unwrap = <T>(m: unknown): T => ((m as { default?: T }).default ?? (m as T));
@@ -793,7 +793,7 @@ export class PtyLink implements Link {
     await this.release();
     const socat = spawn('socat', [`pty,raw,echo=0,link=${this.path}`, `pty,raw,echo=0,link=${this.dongleEnd}`], { stdio: 'ignore' });
     this.socat = socat;
-    await until(() => existsSync(this.path) && existsSync(this.dongleEnd), 5000, () => 'socat pty links');
+    await until(() => existsSync(this.path) && existsSync(this.dongleEnd), WAIT_MS, () => 'socat pty links');
     // The dongle's end opens first, so it answers herdsman's first 250 ms ping at once.
     const port = await new Promise<SerialPort>((resolve, reject) => {
       const p = new SerialPort({ path: this.dongleEnd, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(p)));

@@ -1,7 +1,9 @@
 /**
  * PUBLISH from a client (§6.6, §6.8): QoS -1/0 fire and forget; QoS 1 PUBACK and QoS 2 PUBREC once
  * the broker accepted the message (held while the broker is away); exactly once for QoS 2 even when
- * the client retransmits with DUP. Served for an asleep client as well (it stays asleep).
+ * the client retransmits with DUP. Served for an asleep client as well (it stays asleep). A broker that
+ * refuses the message (MQTT 5 reason code ≥ 0x80) makes it PUBACK 0x03; any other failure is not
+ * answered, so the client resends.
  */
 import type { PublishMessage } from '../../../sn-codec/types.js';
 import { ReturnCode } from '../../../sn-codec/types.js';
