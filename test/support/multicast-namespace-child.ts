@@ -1,5 +1,5 @@
 /**
- * Run by test/e2e/17-multicast.test.ts INSIDE a network namespace of its own (only a loopback with a
+ * Run by test/e2e/13-discovery-multicast.test.ts INSIDE a network namespace of its own (only a loopback with a
  * multicast route): a real Mosquitto, the real gateway with `multicast` on its UDP radio, a listener on
  * Paho's group standing in for Paho-based sensors, a multicast SEARCHGW (the client library and the
  * `mqtt-sn search` command), then a CONNECT and PUBLISH to the gateway found. Prints one JSON line.

@@ -21,7 +21,7 @@ function runCli(args: string[]): Promise<Run> {
   });
 }
 
-describe('18 mqtt-sn sub through the real gateway (Mosquitto)', () => {
+describe('19 mqtt-sn sub through the real gateway (Mosquitto)', () => {
   const t = gatewaySuite('mosquitto');
 
   it('§6.9 §6.5 sub -t with a wildcard -C 1 -v: the gateway REGISTERs the topic, the CLI prints "topic payload" and exits 0', async () => {

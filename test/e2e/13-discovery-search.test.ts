@@ -47,7 +47,7 @@ const t = gatewaySuite('mosquitto', {
   },
 });
 
-describe('16 search: §6.1 SEARCHGW reaches the searcher', () => {
+describe('13 search: §6.1 SEARCHGW reaches the searcher', () => {
   it('§6.1 SEARCHGW from an ephemeral port gets a GWINFO back on that port, and the broadcast GWINFO still goes out', async () => {
     const s = await t.gw.sensor();
     const broadcastBefore = heardByBroadcast.length;
@@ -63,7 +63,7 @@ describe('16 search: §6.1 SEARCHGW reaches the searcher', () => {
   });
 });
 
-describe('16 search: the mqtt-sn command', () => {
+describe('13 search: the mqtt-sn command', () => {
   it('§6.1 `mqtt-sn search` prints the GWINFO heard with the gateway\'s address and GwId', async () => {
     const run = await runCli(['search', '-p', String(t.gw.port), '-C', '1', '-W', '10']);
     expect(run.stderr).toBe('');
