@@ -7,7 +7,9 @@ import { join, resolve } from 'node:path';
 import { createRadio, type RadioFactoryOptions } from '../radios/index.js';
 import type { Radio } from '../radios/radio.js';
 import { systemClock, type Clock } from './core/clock.js';
-import type { GatewayConfig } from './config/config-types.js';
+import type { AccessSection, GatewayConfig, HttpSection } from './config/config-types.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { LIVE_SECTIONS, planReload } from './config/reload-plan.js';
 import { GatewayCore } from './core/core.js';
 // The embedded broker (aedes) and the session store (classic-level) are loaded only when the config uses them.
 import type { EmbeddedBroker } from './broker/embedded-broker.js';
@@ -25,8 +27,27 @@ export interface GatewayOptions extends RadioFactoryOptions {
   clock?: Clock;
   logger?: Logger;
   sweepIntervalMs?: number;
+  /** The file `reload()` reads again (the daemon's --config). */
+  configPath?: string;
   /** Logs every frame in and out, decoded, one line each (the daemon's -v). Needs `logger`. */
   traceFrames?: boolean;
+}
+
+/** What a reload did; `POST /api/reload` returns it as JSON. */
+export interface ReloadResult {
+  /** The file was valid: its live settings are in effect (errors is empty). */
+  ok: boolean;
+  /** Changed key paths now in effect, e.g. `topics.predefined.5`, `log.level`. */
+  applied: string[];
+  /** Changed key paths that take effect only after a restart, e.g. `radios[0].port`, `broker.url`. */
+  needsRestart: string[];
+  /** Every problem in the file (`gateway.yaml:5:11 radios[0].port: …`); the running configuration stays. */
+  errors: string[];
+}
+
+/** The access rules of a config; undefined when there are none (the core then lets everyone do everything). */
+function accessPolicy(access: AccessSection): AccessRules | undefined {
+  return access.rules.length > 0 || access.anonymous ? new AccessRules(access) : undefined;
 }
 
 export class Gateway {
@@ -39,12 +60,30 @@ export class Gateway {
   private embedded: EmbeddedBroker | undefined;
   /** Where kept sessions live; undefined with `persistence: false`. */
   readonly store: LevelSessionStore | undefined;
+  private running: GatewayConfig;
 
-  private constructor(readonly config: GatewayConfig, upstream: Upstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, store: LevelSessionStore | undefined) {
+  private constructor(config: GatewayConfig, upstream: Upstream, core: GatewayCore, embedded: EmbeddedBroker | undefined, store: LevelSessionStore | undefined, private readonly options: GatewayOptions) {
+    this.running = config;
     this.upstream = upstream;
     this.core = core;
     this.embedded = embedded;
     this.store = store;
+  }
+
+  /** How each of LIVE_SECTIONS takes effect in the running gateway, without touching any session. */
+  private readonly liveSections: Record<(typeof LIVE_SECTIONS)[number], (next: GatewayConfig) => void | Promise<void>> = {
+    topics: (next) => this.core.setTopics(next.topics),
+    access: (next) => this.core.setAccess(accessPolicy(next.access)),
+    log: (next) => {
+      this.options.logger?.setLevel?.(next.log.level);
+      this.options.logger?.setFormat?.(next.log.format);
+    },
+    http: (next) => this.applyHttp(next.http),
+  };
+
+  /** The configuration in effect: the start-up one, with the live sections of every successful reload. */
+  get config(): GatewayConfig {
+    return this.running;
   }
 
   /** Broker URL in use: the configured one, or the embedded broker's. */
@@ -94,9 +133,9 @@ export class Gateway {
       store,
       limits: config.limits,
       // No rules: the core's default lets everyone do everything.
-      access: config.access.rules.length > 0 || config.access.anonymous ? new AccessRules(config.access) : undefined,
+      access: accessPolicy(config.access),
     });
-    const gateway = new Gateway(config, upstream, core, embedded, store);
+    const gateway = new Gateway(config, upstream, core, embedded, store, options);
     if (options.logger) {
       const logger = options.logger;
       core.events.on('log', (level, message) => logger.log(level, message));
@@ -127,19 +166,76 @@ export class Gateway {
     await Promise.all(gateway.radios.map((r) => r.start(core.radioSink)));
     core.start();
     if (config.http !== false) {
-      gateway.http = new HttpServer(
-        {
-          gatewayId: config.gateway.id,
-          core,
-          radios: gateway.radios,
-          broker: upstream,
-          observeAcknowledgements: (observe) => { upstream.onAcknowledged = observe; },
-        },
-        (level, message) => core.log(level, message),
-      );
-      await gateway.http.start(config.http);
+      await gateway.openHttp(config.http);
     }
     return gateway;
+  }
+
+  /** The HTTP face on `http`; `POST /api/reload` reloads when the gateway knows its file. */
+  private async openHttp(http: HttpSection): Promise<void> {
+    const core = this.core;
+    const upstream = this.upstream as MqttUpstream | TransparentUpstream;
+    this.http = new HttpServer(
+      {
+        gatewayId: this.running.gateway.id,
+        core,
+        radios: this.radios,
+        broker: upstream,
+        observeAcknowledgements: (observe) => { upstream.onAcknowledged = observe; },
+        reload: this.options.configPath === undefined ? undefined : async () => ({ ...(await this.reload()) }),
+      },
+      (level, message) => core.log(level, message),
+    );
+    await this.http.start(http);
+  }
+
+  /** A reloaded `http` section: moved to its new host/port, opened, or closed (`http: false`). */
+  private async applyHttp(http: HttpSection | false): Promise<void> {
+    if (http === false) {
+      await this.http?.stop();
+      this.http = undefined;
+    } else if (this.http) {
+      await this.http.moveTo(http);
+    } else {
+      await this.openHttp(http);
+    }
+  }
+
+  /**
+   * Reads the configuration file again (SIGHUP, `POST /api/reload`). Topic mappings and templates and the
+   * log level take effect at once, without touching any session, so no connected or sleeping sensor is
+   * dropped; changed radio, broker and gateway keys are reported as needing a restart. A file with errors
+   * is refused whole, every error listed, and the running configuration stays.
+   */
+  async reload(path = this.options.configPath): Promise<ReloadResult> {
+    const log = (level: 'info' | 'warn' | 'error', message: string) => this.options.logger?.log(level, message);
+    if (path === undefined) {
+      const error = 'no configuration file to reload: the gateway was started without one';
+      log('error', `reload refused: ${error}`);
+      return { ok: false, applied: [], needsRestart: [], errors: [error] };
+    }
+    let next: GatewayConfig;
+    try {
+      next = loadConfig(path);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      const errors = err.message.split('\n');
+      log('error', `reload refused, the running configuration stays: ${errors.length} problem${errors.length === 1 ? '' : 's'} in ${path}`);
+      for (const line of errors) log('error', line);
+      return { ok: false, applied: [], needsRestart: [], errors };
+    }
+    const plan = planReload(this.running, next);
+    // Restart-only sections keep their running values, so they are reported again until the restart.
+    const running: Record<string, unknown> = { ...this.running };
+    for (const section of LIVE_SECTIONS) {
+      if (!plan.live.some((key) => key === section || key.startsWith(`${section}.`) || key.startsWith(`${section}[`))) continue;
+      await this.liveSections[section](next);
+      running[section] = (next as unknown as Record<string, unknown>)[section];
+    }
+    this.running = running as unknown as GatewayConfig;
+    log('info', plan.live.length > 0 ? `reload: applied ${plan.live.join(', ')}` : `reload: nothing to apply in ${path}`);
+    if (plan.restart.length > 0) log('warn', `reload: changed but not applied until a restart: ${plan.restart.join(', ')}`);
+    return { ok: true, applied: plan.live, needsRestart: plan.restart, errors: [] };
   }
 
   /** A plain-text status report: counters, then one line per client (the daemon logs it on SIGUSR2). */

@@ -7,6 +7,10 @@ export type LogFormat = 'text' | 'json';
 
 export interface Logger {
   log(level: LogLevel, message: string): void;
+  /** Changes the level while running (a configuration reload); absent when the level is fixed (`-v`). */
+  setLevel?(level: LogLevel): void;
+  /** Changes the line format while running (a configuration reload). */
+  setFormat?(format: LogFormat): void;
 }
 
 /**
@@ -18,12 +22,18 @@ export function consoleLogger(
   write: (line: string) => void = (l) => process.stderr.write(l + '\n'),
   format: LogFormat = 'text',
 ): Logger {
-  const max = rank[level];
+  let max = rank[level];
   return {
     log(l, message) {
       if (rank[l] > max) return;
       const time = new Date().toISOString();
       write(format === 'json' ? JSON.stringify({ time, level: l, msg: message }) : `${time} ${l.toUpperCase().padEnd(5)} ${message}`);
+    },
+    setLevel(next) {
+      max = rank[next];
+    },
+    setFormat(next) {
+      format = next;
     },
   };
 }

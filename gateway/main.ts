@@ -6,18 +6,37 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/config.js';
 import { Gateway } from './gateway.js';
 import { consoleLogger } from './logger.js';
+import { importPaho, PahoImportError } from './paho/import-paho.js';
 
 const PERMIT_JOIN_SECONDS = 120;
 
 const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
+       mqtt-sn-gateway import-paho PAHO_GATEWAY_CONF   (prints the equivalent gateway.yaml)
   -c, --config PATH  configuration file (default ./gateway.yaml)
       --check        validate the configuration and exit
   -v, --verbose      debug logging (overrides log.level) and every frame in and out, decoded
   -h, --help         this text
-Signals: SIGINT/SIGTERM stop cleanly; SIGUSR1 permits Zigbee joining for 120 s;
-         SIGUSR2 logs counters and every client's state.`;
+Signals: SIGINT/SIGTERM stop cleanly; SIGHUP reloads the configuration;
+         SIGUSR1 permits Zigbee joining for 120 s; SIGUSR2 logs counters and every client's state.`;
+
+/** `import-paho gateway.conf`: prints the equivalent gateway.yaml on stdout. */
+function importPahoCommand(args: string[]): number {
+  if (args.length !== 1 || args[0].startsWith('-')) {
+    process.stderr.write(`usage: mqtt-sn-gateway import-paho PAHO_GATEWAY_CONF > gateway.yaml\n`);
+    return 2;
+  }
+  try {
+    process.stdout.write(importPaho(args[0]));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof PahoImportError)) throw err;
+    process.stderr.write(`mqtt-sn-gateway import-paho: ${err.message}\n`);
+    return 2;
+  }
+}
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'import-paho') return importPahoCommand(process.argv.slice(3));
   let args;
   try {
     args = parseArgs({
@@ -50,10 +69,12 @@ async function main(): Promise<number> {
     process.stdout.write(`${args.config}: OK\n`);
     return 0;
   }
-  const logger = consoleLogger(args.verbose ? 'debug' : config.log.level, undefined, config.log.format);
+  const stderrLogger = consoleLogger(args.verbose ? 'debug' : config.log.level, undefined, config.log.format);
+  // -v keeps debug logging whatever log.level a reload brings.
+  const logger = args.verbose ? { log: stderrLogger.log, setFormat: stderrLogger.setFormat } : stderrLogger;
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start(config, { logger, traceFrames: args.verbose });
+    gateway = await Gateway.start(config, { logger, traceFrames: args.verbose, configPath: args.config });
   } catch (err) {
     logger.log('error', `cannot start: ${(err as Error).message}`);
     return 1;
@@ -74,6 +95,10 @@ async function main(): Promise<number> {
         ),
       (err) => logger.log('warn', `SIGUSR1: permit join failed: ${(err as Error).message}`),
     );
+  });
+  // `kill -HUP <pid>` reads the configuration again; the gateway logs what it applied, or why it refused.
+  process.on('SIGHUP', () => {
+    gateway.reload().catch((err) => logger.log('error', `SIGHUP: reload failed: ${(err as Error).message}`));
   });
   // `kill -USR2 <pid>` logs the gateway's counters and every client's state.
   process.on('SIGUSR2', () => {

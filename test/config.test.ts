@@ -356,11 +356,11 @@ describe('validation: each rule names the key path and its line', () => {
     ['a topic id is an integer', lines('topics:', '  predefined:', '    kitchen: a/b'), 'topics.predefined.kitchen', 3, '(got "kitchen")'],
     ['a topic name is not empty', lines('topics:', '  predefined:', '    3: ""'), 'topics.predefined.3', 3, 'must not be empty'],
     [
-      'topic templates are reserved for later',
-      lines('topics:', '  predefined:', '    1: sensors/{clientId}/temperature'),
+      'a topic template names only known placeholders',
+      lines('topics:', '  predefined:', '    1: sensors/{clientID}/temperature'),
       'topics.predefined.1',
       3,
-      'not supported yet',
+      'unknown placeholder {clientID}: a topic template may use {clientId} and {address}',
     ],
     [
       'a ClientId in topics.clients fits maxClientIdLength',

@@ -51,6 +51,7 @@ import {
   text,
   withDefault,
 } from './config-schema.js';
+import { PLACEHOLDERS, unknownPlaceholders } from '../core/topic-template.js';
 
 // ───────────────────────────── public API ─────────────────────────────
 
@@ -232,13 +233,19 @@ const topicId: KeySchema<number> = (key, path, issues) => {
   return issues.report(path, `topic id must be an integer 1..65534 (got ${JSON.stringify(key)})`, 'key');
 };
 
-/** A predefined topic is what a client publishes to by id: one concrete MQTT topic name. */
+/**
+ * A predefined topic is what a client publishes to by id: one concrete MQTT topic name, or a template
+ * (`sensors/{clientId}/temperature`) that becomes one per client.
+ */
 const topicName = refine(text(), (name, path, issues) => {
   if (/[+#]/.test(name)) {
     return issues.report(path, `a predefined topic must be a concrete name, without the wildcards '+' or '#' (got ${JSON.stringify(name)})`);
   }
-  // Reserved so that templates like sensors/{clientId}/temperature can be added later without changing meaning.
-  if (/\{\w*\}/.test(name)) return issues.report(path, `topic templates such as {clientId} are not supported yet (got ${JSON.stringify(name)})`);
+  const unknown = unknownPlaceholders(name);
+  if (unknown.length > 0) {
+    const known = PLACEHOLDERS.map((p) => `{${p}}`).join(' and ');
+    return issues.report(path, `unknown placeholder ${unknown.map((p) => `{${p}}`).join(', ')}: a topic template may use ${known} (got ${JSON.stringify(name)})`);
+  }
   if (name.includes('\u0000')) return issues.report(path, 'a topic name must not contain the NUL character');
   if (Buffer.byteLength(name, 'utf8') > 65535) return issues.report(path, 'a topic name must fit in 65535 bytes of UTF-8');
   return name;

@@ -136,6 +136,11 @@ export const ENDED_SESSION_KEPT_MS = 3_600_000;
 export const UNMAPPED_SENDERS_TRACKED = 10_000;
 
 
+/** A client's address as topic templates see it: the radio address, `:<node id>` appended behind a forwarder. */
+export function addressOf(link: Link): string {
+  return link.nodeId === undefined ? link.address : `${link.address}:${link.nodeId}`;
+}
+
 /** The key a session is found by: radio name | address [| Wireless Node Id in hex]. */
 function peerKey(radio: string, address: string, nodeIdHex: string | undefined): string {
   return nodeIdHex === undefined ? radio + '|' + address : radio + '|' + address + '|' + nodeIdHex;
@@ -174,8 +179,10 @@ export class GatewayCore {
   readonly config: GatewaySection;
   readonly clock: Clock;
   readonly upstream: Upstream;
-  readonly predefined: PredefinedTopics;
-  readonly access: AccessPolicy;
+  /** Predefined topic ids (§6.7); replaced as a whole when the configuration is reloaded. */
+  predefined: PredefinedTopics;
+  /** Who may do what; replaced as a whole when the configuration is reloaded. */
+  access: AccessPolicy;
   readonly limits: LimitsSection;
   private readonly rateLimiter: RateLimiter | undefined;
   /** Last time a rate-limited sender was logged: once a minute each. */
@@ -204,6 +211,8 @@ export class GatewayCore {
   private readonly decodeOptions: DecodeOptions;
   /** Last time a malformed frame from an address was logged, so a babbling sensor cannot flood the log. */
   private readonly malformedLoggedAt = new Map<string, number>();
+  /** Last time a refused topic template was logged per client and id: a sensor publishing every second must not flood the log. */
+  private readonly refusedLoggedAt = new Map<string, number>();
   /** Per client (or anonymous address): when its refusals were last logged, and how many since. */
   private readonly refusalsLogged = new Map<string, { at: number; since: number }>();
   /** One DISCONNECT per second per unmapped sender, for at most this many senders at once. */
@@ -318,6 +327,22 @@ export class GatewayCore {
       }
       if (session.state === 'active') this.pump(session);
     }
+  }
+
+  /**
+   * New topic mappings (a configuration reload). Sessions stay as they are: a subscription made by
+   * predefined id keeps the topic it was made on; publishes and deliveries use the new ids from now on.
+   */
+  setTopics(topics: TopicsSection): void {
+    this.predefined = new PredefinedTopics(topics);
+  }
+
+  /**
+   * New access rules (a configuration reload); none = everyone may do everything. They apply from the next
+   * CONNECT, REGISTER, PUBLISH or SUBSCRIBE on: a client connected now is not dropped for them.
+   */
+  setAccess(access: AccessPolicy | undefined): void {
+    this.access = access ?? allowEverything;
   }
 
   addRadio(radio: Radio): void {
@@ -806,7 +831,7 @@ export class GatewayCore {
   private topicRefFor(session: Session, topic: string): { topicIdType: 'normal' | 'predefined' | 'short'; topicId: number } | undefined {
     const sub = session.subscriptions.get(topic);
     if (sub?.topicIdType === 'short') return { topicIdType: 'short', topicId: Buffer.from(topic).readUInt16BE(0) };
-    const predefinedId = this.predefined.idOf(session.clientId, topic);
+    const predefinedId = this.predefined.idOf({ clientId: session.clientId, address: addressOf(session.link) }, topic);
     if (predefinedId !== undefined) return { topicIdType: 'predefined', topicId: predefinedId };
     const id = session.topicIds.get(topic);
     return id === undefined ? undefined : { topicIdType: 'normal', topicId: id };
@@ -896,17 +921,39 @@ export class GatewayCore {
 
   // ---------------------------------------------------------------- client → broker
 
-  /** The broker topic for a PUBLISH's topic id (§6.6, §6.7, §6.8); undefined when unknown. */
-  resolveTopic(session: Session | undefined, topicIdType: 'normal' | 'predefined' | 'short', topicId: number): string | undefined {
+  /**
+   * The broker topic for a PUBLISH's or SUBSCRIBE's topic id (§6.6, §6.7, §6.8); undefined when unknown.
+   * A QoS -1 sender without a session is named by `peer`. A predefined template that cannot make a valid
+   * topic for this sender is logged and treated as an unknown id.
+   */
+  resolveTopic(session: Session | undefined, topicIdType: 'normal' | 'predefined' | 'short', topicId: number, peer?: Peer): string | undefined {
     switch (topicIdType) {
       case 'normal': return session?.topicNames.get(topicId);
-      case 'predefined': return this.predefined.nameOf(session?.clientId, topicId);
+      case 'predefined': {
+        const link = session?.link ?? (peer && this.linkOf(peer));
+        const found = this.predefined.lookup({ clientId: session?.clientId, address: link && addressOf(link) }, topicId);
+        if (found === undefined) return undefined;
+        if ('topic' in found) return found.topic;
+        this.logRefusedTemplate(session?.clientId ?? (link && addressOf(link)) ?? '?', topicId, found.refused);
+        return undefined;
+      }
       case 'short': {
         // Two bytes from the air may spell a wildcard or NUL, which no broker topic may contain.
         const name = shortTopicName(topicId);
         return isValidTopicName(name) ? name : undefined;
       }
     }
+  }
+
+  private logRefusedTemplate(who: string, topicId: number, why: string): void {
+    const key = `${who}|${topicId}`;
+    const now = this.clock.now();
+    const last = this.refusedLoggedAt.get(key);
+    if (last !== undefined && now - last < 60_000) return;
+    // Bounded: spoofed QoS -1 senders must not grow this map without end.
+    if (this.refusedLoggedAt.size >= 10_000) this.refusedLoggedAt.clear();
+    this.refusedLoggedAt.set(key, now);
+    this.log('warn', `${who}: predefined topic id ${topicId} refused: its template ${why}`);
   }
 
   /**

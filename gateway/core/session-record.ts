@@ -128,7 +128,9 @@ export function readRecord(clientId: string, raw: unknown): Session {
     s.subscriptions = new Map();
     for (const sub of rec.subscriptions) {
       need(typeof sub?.filter === 'string' && [0, 1, 2].includes(sub.qos), 'subscription');
-      s.subscriptions.set(sub.filter, { filter: sub.filter, qos: sub.qos, topicIdType: sub.topicIdType });
+      const made = { filter: sub.filter, qos: sub.qos, topicIdType: sub.topicIdType };
+      // The predefined id it was made by, so UNSUBSCRIBE by that id still finds it after a restart.
+      s.subscriptions.set(sub.filter, Number.isInteger(sub.topicId) ? { ...made, topicId: sub.topicId } : made);
     }
   }
   s.queue = rec.queue.map(message);

@@ -70,6 +70,8 @@ export interface Subscription {
   qos: 0 | 1 | 2;
   /** How the client named it, so deliveries use the same kind of topic id. */
   topicIdType: 'normal' | 'predefined' | 'short';
+  /** The predefined id it was made by: UNSUBSCRIBE by that id finds it even after a reload or a template's new address. */
+  topicId?: number;
 }
 
 export interface Session {

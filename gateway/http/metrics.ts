@@ -17,6 +17,34 @@ export interface GatewayMetrics {
 /** Seconds: from sub-millisecond on loopback to a broker outage's worth. */
 const ACK_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/** A core counter's metric name and help; null where another metric already carries it (and why). */
+type StatMetric = readonly [name: string, help: string] | null;
+
+/**
+ * Every counter the core keeps, exported: a Record over CoreStats' keys, so a new counter does not
+ * compile until it is given a metric here (or null, saying where it is shown instead).
+ */
+export const STAT_METRICS: Record<keyof CoreStats, StatMetric> = {
+  framesIn: null, // mqttsn_frames_received_total, by radio and message type
+  framesOut: null, // mqttsn_frames_sent_total, by radio and message type
+  droppedForClients: null, // mqttsn_messages_dropped_total, by reason
+  malformed: ['mqttsn_frames_malformed_total', 'Frames that did not decode: counted, logged, dropped'],
+  unexpected: ['mqttsn_frames_unexpected_total', 'Well-formed frames that make no sense in the sender\'s state'],
+  oversize: ['mqttsn_frames_oversize_total', 'Frames not sent: larger than the radio carries'],
+  publishedToBroker: ['mqttsn_publishes_to_broker_total', 'Sensor PUBLISHes handed to the broker'],
+  deliveredToClients: ['mqttsn_deliveries_total', 'PUBLISHes sent to sensors'],
+  retries: ['mqttsn_retries_total', 'Messages sent again to sensors after T_RETRY (§6.13)'],
+  congestion: ['mqttsn_congestion_total', 'Sensor PUBLISHes refused with congestion: the broker queue was full'],
+  willsPublished: ['mqttsn_wills_published_total', 'Wills published for lost sensors'],
+  internalErrors: ['mqttsn_internal_errors_total', 'Frames whose handling failed with a bug (logged with a stack)'],
+  trailingNulStripped: ['mqttsn_trailing_nul_stripped_total', 'Name fields that arrived with one trailing NUL (C strlen + 1), stripped'],
+  connectsRefused: ['mqttsn_connects_refused_total', 'CONNECTs answered with a refusing CONNACK'],
+  unmappedDisconnects: ['mqttsn_unmapped_disconnects_total', 'DISCONNECTs sent to senders with no session (§5.4.21)'],
+  unmappedDisconnectsSuppressed: ['mqttsn_unmapped_disconnects_suppressed_total', 'DISCONNECTs not sent: that sender had one less than a second ago'],
+  refused: ['mqttsn_access_refused_total', 'CONNECT, REGISTER, PUBLISH, SUBSCRIBE or will refused by the access rules'],
+  rateLimited: ['mqttsn_frames_rate_limited_total', 'Frames dropped unread: their sender exceeded its frame rate'],
+};
+
 export function createMetrics(sources: HttpSources): GatewayMetrics {
   const { core, radios, broker } = sources;
   const registry = new Registry();
@@ -42,15 +70,9 @@ export function createMetrics(sources: HttpSources): GatewayMetrics {
       },
     });
   }
-  fromStats('mqttsn_frames_malformed_total', 'Frames that did not decode: counted, logged, dropped', 'malformed');
-  fromStats('mqttsn_frames_unexpected_total', 'Well-formed frames that make no sense in the sender\'s state', 'unexpected');
-  fromStats('mqttsn_frames_oversize_total', 'Frames not sent: larger than the radio carries', 'oversize');
-  fromStats('mqttsn_publishes_to_broker_total', 'Sensor PUBLISHes handed to the broker', 'publishedToBroker');
-  fromStats('mqttsn_deliveries_total', 'PUBLISHes sent to sensors', 'deliveredToClients');
-  fromStats('mqttsn_retries_total', 'Messages sent again to sensors after T_RETRY (§6.13)', 'retries');
-  fromStats('mqttsn_congestion_total', 'Sensor PUBLISHes refused with congestion: the broker queue was full', 'congestion');
-  fromStats('mqttsn_wills_published_total', 'Wills published for lost sensors', 'willsPublished');
-  fromStats('mqttsn_internal_errors_total', 'Frames whose handling failed with a bug (logged with a stack)', 'internalErrors');
+  for (const [key, metric] of Object.entries(STAT_METRICS) as [keyof CoreStats, StatMetric][]) {
+    if (metric) fromStats(metric[0], metric[1], key);
+  }
 
   const drops = new Counter({ name: 'mqttsn_messages_dropped_total', help: 'Broker messages dropped for a sensor, by reason', labelNames: ['reason'], registers });
   const onDrop = (_clientId: string, _topic: string, reason: string): void => drops.inc({ reason });

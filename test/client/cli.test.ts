@@ -2,29 +2,15 @@
  * The `mqtt-sn` command, run as users run it (node bin/mqtt-sn.js), against a scripted fake gateway on 127.0.0.1.
  * Checks the exact frames each invocation sends.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { shortTopicId } from '../../sn-codec/index.js';
 import { startFakeGateway, type FakeGateway } from './fake-gateway.js';
+import { runCli } from '../support/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mqtt-sn.js', import.meta.url));
 /** The CLI starts through tsx; give the first frame time to come on a loaded machine. */
 const FIRST_FRAME_MS = 15_000;
 
-interface Run { code: number | null; stdout: string; stderr: string }
 
-function runCli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let gw: FakeGateway | undefined;
 afterEach(async () => {

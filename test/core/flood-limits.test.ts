@@ -1,7 +1,7 @@
 /**
  * Flood limits in the core (issue 10), on a manual clock: a CONNECT storm from spoofed ports, a REGISTER
  * loop, and forwarded nodes sharing their forwarder's frame rate. The 20,000 frames/s flood against a real
- * Mosquitto is test/e2e/16-flood.test.ts.
+ * Mosquitto is test/e2e/17-flood.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';

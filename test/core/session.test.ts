@@ -1,6 +1,7 @@
 /** Session data helpers: per-client topic ids (§6.5) and the shared empty map sessions start with. */
 import { describe, expect, it } from 'vitest';
 import { forgetRegistrations, forgetTopicId, newSession, none, registerTopic, setSubscription } from '../../gateway/core/session.js';
+import { readRecord, toRecord } from '../../gateway/core/session-record.js';
 
 const link = { radio: 'udp0', address: 'udp:127.0.0.1:1' };
 
@@ -34,5 +35,18 @@ describe('session helpers', () => {
     expect(a.subscriptions).toBe(none());
     expect(a.topicIds.size).toBe(0);
     expect(registerTopic(a, 't')).toBe(1);
+  });
+});
+
+describe('session records', () => {
+  it('§6.9 a subscription made by predefined id keeps that id through a store round trip', () => {
+    const s = newSession('c', link, 0);
+    setSubscription(s, { filter: 'fleet/c/temperature', qos: 1, topicIdType: 'predefined', topicId: 21 });
+    setSubscription(s, { filter: 'by/name', qos: 0, topicIdType: 'normal' });
+    const back = readRecord('c', JSON.parse(JSON.stringify(toRecord(s))));
+    expect([...back.subscriptions.values()]).toEqual([
+      { filter: 'fleet/c/temperature', qos: 1, topicIdType: 'predefined', topicId: 21 },
+      { filter: 'by/name', qos: 0, topicIdType: 'normal' },
+    ]);
   });
 });

@@ -113,7 +113,7 @@ describe('§6.1 gateway discovery with mosquitto', () => {
     s.send({ type: 'SEARCHGW', radius: 1 });
     const [gwinfo] = await listener.waitFor(1, 'GWINFO');
     expect(gwinfo).toEqual({ type: 'GWINFO', gwId: 7 });
-    // The searcher is answered directly as well (test/e2e/16-search.test.ts).
+    // The searcher is answered directly as well (test/e2e/13-discovery-search.test.ts).
     expect(await s.expect('GWINFO')).toEqual({ type: 'GWINFO', gwId: 7 });
   });
 

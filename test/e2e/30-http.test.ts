@@ -8,6 +8,7 @@ import { SnUdpPeer } from '../../client/udp-peer.js';
 import type { MqttUpstream } from '../../gateway/broker/mqtt-upstream.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { HttpServer, isLoopback } from '../../gateway/http/http-server.js';
+import { STAT_METRICS } from '../../gateway/http/metrics.js';
 import type { ReloadOutcome } from '../../gateway/http/sources.js';
 import { connect, gatewaySuite, register, startBroker, startGateway, testConfig, until, type Broker, type GatewayUnderTest } from '../support/harness.js';
 import { connectWithWill, settled, subscribe } from '../support/flows.js';
@@ -103,6 +104,22 @@ describe('30 HTTP face with mosquitto', () => {
     await settled(t.gw, 'metrics-will', (c) => c.state === 'lost');
     const after = await scrape(t.gw);
     expect(metric(after, 'mqttsn_wills_published_total') - metric(before, 'mqttsn_wills_published_total')).toBe(1);
+  });
+
+  it('/metrics: every counter the core keeps is exported with the core\'s value; a trailing NUL stripped moves its counter', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'metrics-nul');
+    const before = await scrape(t.gw);
+    s.send({ type: 'REGISTER', topicId: 0, msgId: 7, topicName: 'http/metrics/nul\0' });
+    expect(await s.expect('REGACK')).toMatchObject({ msgId: 7, returnCode: 0 });
+    const after = await scrape(t.gw);
+    expect(metric(after, 'mqttsn_trailing_nul_stripped_total') - metric(before, 'mqttsn_trailing_nul_stripped_total')).toBe(1);
+    const stats = t.gw.gateway.core.stats;
+    for (const [key, exported] of Object.entries(STAT_METRICS)) {
+      if (!exported) continue;
+      expect(after, `${exported[0]} (stats.${key}) is exported`).toContain(`# TYPE ${exported[0]} counter`);
+      expect(metric(after, exported[0]), `${exported[0]} (stats.${key})`).toBe(stats[key as keyof typeof stats]);
+    }
   });
 
   it('/metrics: process metrics, broker and radio gauges, in Prometheus text format', async () => {

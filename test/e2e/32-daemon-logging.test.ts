@@ -66,7 +66,7 @@ describe('32 daemon logging', () => {
     const s = await connectSensor(d.port, 'trace-me');
     try {
       const peer = s.localAddress;
-      await until(() => d.log().includes('CONNACK'), 5000, () => d.log());
+      await until(() => d.log().includes('CONNACK'), 10_000, () => d.log());
       expect(d.log()).toMatch(new RegExp(`DEBUG udp0 < ${peer.replace(/[.[\]]/g, '\\$&')} CONNECT \\{.*"clientId":"trace-me".*\\}\\n`));
       expect(d.log()).toMatch(new RegExp(`DEBUG udp0 > ${peer.replace(/[.[\]]/g, '\\$&')} CONNACK \\{"returnCode":0\\}\\n`));
     } finally {
@@ -79,7 +79,7 @@ describe('32 daemon logging', () => {
     const s = await connectSensor(d.port, 'quiet-one');
     try {
       d.proc.kill('SIGUSR2');
-      await until(() => d.log().includes('client quiet-one: active'), 5000, () => d.log());
+      await until(() => d.log().includes('client quiet-one: active'), 10_000, () => d.log());
       expect(d.log()).not.toMatch(/udp0 [<>] /);
     } finally {
       await s.close();

@@ -1,7 +1,7 @@
 /**
  * The UDP radio's multicast discovery (Paho's 225.1.1.1:1883), checked on the socket options it sets:
  * sockets here are recorders, so nothing is sent on this machine's interfaces. On the wire, inside a
- * network namespace of its own: test/e2e/17-multicast.test.ts.
+ * network namespace of its own: test/e2e/13-discovery-multicast.test.ts.
  */
 import { EventEmitter } from 'node:events';
 import type dgram from 'node:dgram';

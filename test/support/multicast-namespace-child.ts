@@ -1,13 +1,11 @@
 /**
- * Run by test/e2e/17-multicast.test.ts INSIDE a network namespace of its own (only a loopback with a
+ * Run by test/e2e/13-discovery-multicast.test.ts INSIDE a network namespace of its own (only a loopback with a
  * multicast route): a real Mosquitto, the real gateway with `multicast` on its UDP radio, a listener on
  * Paho's group standing in for Paho-based sensors, a multicast SEARCHGW (the client library and the
  * `mqtt-sn search` command), then a CONNECT and PUBLISH to the gateway found. Prints one JSON line.
  * Never run it outside a namespace: it sends multicast.
  */
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { MqttSnClient } from '../../client/client.js';
 import { searchGateways } from '../../client/search.js';
@@ -15,11 +13,11 @@ import { parseConfig } from '../../gateway/config/config.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { decode } from '../../sn-codec/index.js';
 import { startMosquitto } from './mosquitto.js';
+import { runCli } from './cli.js';
 
 const GROUP = '225.1.1.1';
 const GROUP_PORT = 1883;
 const GATEWAY_PORT = 10000;
-const BIN = fileURLToPath(new URL('../../bin/mqtt-sn.js', import.meta.url));
 
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -29,17 +27,6 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
   }
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 // In a user namespace (tests not run as root) Mosquitto, seeing uid 0, would try to drop to its own
 // user and fail: there it stays the mapped root.

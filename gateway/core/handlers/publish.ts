@@ -91,7 +91,7 @@ function publishQosMinusOne(core: GatewayCore, peer: Peer, message: PublishMessa
     return;
   }
   const clientId = session && session.state !== 'lost' && session.state !== 'disconnected' ? session : undefined;
-  const topic = core.resolveTopic(clientId, message.topicIdType, message.topicId);
+  const topic = core.resolveTopic(clientId, message.topicIdType, message.topicId, peer);
   if (topic === undefined) {
     core.unexpected(peer, message, `unknown ${message.topicIdType} topic id ${message.topicId}`);
     return;

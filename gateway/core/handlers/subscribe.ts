@@ -13,8 +13,8 @@ import { actingSession, refuse } from './index.js';
 export function filterOf(core: GatewayCore, session: Session, topic: TopicRef): string | undefined {
   switch (topic.topicIdType) {
     case 'normal': return isValidTopicFilter(topic.topicName) ? topic.topicName : undefined;
-    case 'predefined': return core.predefined.nameOf(session.clientId, topic.topicId);
-    case 'short': return core.resolveTopic(session, 'short', topic.topicId);
+    case 'predefined':
+    case 'short': return core.resolveTopic(session, topic.topicIdType, topic.topicId);
   }
 }
 
@@ -52,7 +52,9 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
     }
     topicId = id;
   }
-  setSubscription(session, { filter, qos, topicIdType: topic.topicIdType });
+  setSubscription(session, topic.topicIdType === 'predefined'
+    ? { filter, qos, topicIdType: 'predefined', topicId: topic.topicId }
+    : { filter, qos, topicIdType: topic.topicIdType });
   session.subscribing++;
   core.addSubscription(session, filter, qos, (granted) => {
     if (granted >= 0x80) {

@@ -1,5 +1,5 @@
 /** UNSUBSCRIBE (§6.9): the broker subscription goes when its last client leaves it. */
-import type { UnsubscribeMessage } from '../../../sn-codec/types.js';
+import type { TopicRef, UnsubscribeMessage } from '../../../sn-codec/types.js';
 import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
 import { actingSession, refuse } from './index.js';
@@ -11,8 +11,17 @@ export function handleUnsubscribe(core: GatewayCore, peer: Peer, message: Unsubs
     refuse(core, peer, message, atPeer);
     return;
   }
-  const filter = filterOf(core, session, message.topic);
+  const filter = subscribedFilter(session, message.topic) ?? filterOf(core, session, message.topic);
   if (filter !== undefined && session.subscriptions.delete(filter)) core.dropSubscription(session, filter);
   // UNSUBACK either way: the client is not subscribed to it afterwards.
   core.send(session, { type: 'UNSUBACK', msgId: message.msgId });
+}
+
+/** A subscription made by this predefined id: its topic may differ from what the id means now (reload, {address}). */
+function subscribedFilter(session: Session, topic: TopicRef): string | undefined {
+  if (topic.topicIdType !== 'predefined') return undefined;
+  for (const sub of session.subscriptions.values()) {
+    if (sub.topicIdType === 'predefined' && sub.topicId === topic.topicId) return sub.filter;
+  }
+  return undefined;
 }

@@ -50,7 +50,7 @@ async function nextPublish(sensor: SnUdpPeer): Promise<PublishMessage> {
   }
 }
 
-describe('18 two gateways in transparent mode, one Mosquitto', () => {
+describe('17 two gateways in transparent mode, one Mosquitto', () => {
   let broker: RunningBroker;
   let observer: Observer;
   let a: Daemon;

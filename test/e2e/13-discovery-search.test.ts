@@ -3,32 +3,18 @@
  * port is answered to that port (and still broadcast), the client's searchGateways() finds the gateway,
  * and the `mqtt-sn` command finds it (`search`) and uses it (`pub --search`, `sub --search`).
  */
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchGateways } from '../../client/search.js';
 import type { UdpRadioConfig } from '../../radios/udp.js';
 import { decode } from '../../sn-codec/index.js';
 import type { SnMessage } from '../../sn-codec/types.js';
 import { gatewaySuite, until } from '../support/harness.js';
+import { runCli } from '../support/cli.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mqtt-sn.js', import.meta.url));
 const WAIT = 5000;
 
-interface Run { code: number | null; stdout: string; stderr: string }
 
-function runCli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Stands in for every other sensor in radio range: it hears what the gateway broadcasts. */
 const heardByBroadcast: SnMessage[] = [];
@@ -47,7 +33,7 @@ const t = gatewaySuite('mosquitto', {
   },
 });
 
-describe('16 search: §6.1 SEARCHGW reaches the searcher', () => {
+describe('13 search: §6.1 SEARCHGW reaches the searcher', () => {
   it('§6.1 SEARCHGW from an ephemeral port gets a GWINFO back on that port, and the broadcast GWINFO still goes out', async () => {
     const s = await t.gw.sensor();
     const broadcastBefore = heardByBroadcast.length;
@@ -63,7 +49,7 @@ describe('16 search: §6.1 SEARCHGW reaches the searcher', () => {
   });
 });
 
-describe('16 search: the mqtt-sn command', () => {
+describe('13 search: the mqtt-sn command', () => {
   it('§6.1 `mqtt-sn search` prints the GWINFO heard with the gateway\'s address and GwId', async () => {
     const run = await runCli(['search', '-p', String(t.gw.port), '-C', '1', '-W', '10']);
     expect(run.stderr).toBe('');

@@ -2,26 +2,13 @@
  * The `mqtt-sn` command against the real gateway (test/client/cli.test.ts checks its frames against a
  * scripted fake): `mqtt-sn sub` subscribes through the gateway and prints what a plain MQTT client publishes.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CLI_BIN } from '../support/daemon.js';
 import { gatewaySuite, until } from '../support/harness.js';
+import { runCli } from '../support/cli.js';
 
-interface Run { code: number | null; stdout: string; stderr: string }
 
-function runCli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
-describe('18 mqtt-sn sub through the real gateway (Mosquitto)', () => {
+describe('19 mqtt-sn sub through the real gateway (Mosquitto)', () => {
   const t = gatewaySuite('mosquitto');
 
   it('§6.9 §6.5 sub -t with a wildcard -C 1 -v: the gateway REGISTERs the topic, the CLI prints "topic payload" and exits 0', async () => {

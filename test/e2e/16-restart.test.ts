@@ -73,7 +73,7 @@ async function sensor(site: Site): Promise<SnUdpPeer> {
   return s;
 }
 
-describe('15 restart: kept sessions (persistence)', () => {
+describe('16 restart: kept sessions (persistence)', () => {
   it('§6.14 a sleeping sensor gets every QoS 1/2 message buffered before the restart, once, in order', async () => {
     const site = await newSite('buffered');
     await up(site);
@@ -217,7 +217,7 @@ describe('15 restart: kept sessions (persistence)', () => {
   });
 });
 
-describe('15 restart during a broker outage', () => {
+describe('16 restart during a broker outage', () => {
   it('§6.6 a QoS 1 message held for the broker during an outage survives a gateway restart: the broker gets it, the sensor its PUBACK', async () => {
     const own = await startBroker('mosquitto');
     try {

@@ -10,7 +10,7 @@ import { gatewaySuite, connect, register, until } from '../support/harness.js';
 
 const FRAME_BURST = 200;
 
-describe('16 flood limits (mosquitto)', () => {
+describe('17 flood limits (mosquitto)', () => {
   const t = gatewaySuite('mosquitto', {
     configure: (config) => {
       // The harness's clock only moves when a test says so: each sender has FRAME_BURST frames until then.

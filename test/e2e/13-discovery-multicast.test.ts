@@ -56,7 +56,7 @@ async function scene(): Promise<Report> {
   return report;
 }
 
-describe('17 multicast discovery in a network namespace of its own', { timeout: 60_000 }, () => {
+describe('13 multicast discovery in a network namespace of its own', { timeout: 60_000 }, () => {
   it('§6.1 ADVERTISE reaches a sensor listening on 225.1.1.1:1883, sent from the gateway\'s own address', async () => {
     const report = await scene();
     expect(report.advertise).toEqual({ type: 'ADVERTISE', gwId: 42, from: '127.0.0.1:10000' });
