@@ -310,6 +310,7 @@ async function footprint(): Promise<void> {
   const f = await measureFootprint();
   line('idle', `shipped gateway.yaml (UDP + embedded broker), \`node bin/mqtt-sn-gateway.js\`: first CONNACK ${Math.round(f.servingMs)} ms after process start ` +
     `(target ≤ 400 ms), RSS ${mb(f.rssBytes)} idle (target ≤ 60 MB; bare node ${mb(f.bareNodeRssBytes)})`);
+  line('idle', `modules loaded (ESM imports seen by a resolve hook) by origin: ${f.modules.map((m) => `${m.origin} ${m.count}`).join(', ')}`);
   line('idle', `start-up CPU by origin (ms, source files seen in the profile's samples): ${f.origins.slice(0, 12).map((o) => `${o.origin} ${Math.round(o.ms)} (${o.files})`).join(', ')}`);
 }
 

@@ -4,6 +4,8 @@
  * cannot collide with anything else on the machine. Measures, in a fresh process each time:
  *  - the time from spawning the process to its first CONNACK (a sensor retrying CONNECT every 5 ms);
  *  - its RSS once it has sat idle for a second;
+ *  - which modules it loaded, per package (test/support/record-imports.mjs: a resolve hook; modules
+ *    required from CommonJS code are not seen, only the packages' entry points);
  *  - with --cpu-prof, where the start-up's CPU went, by origin (our code, tsx, mqtt, aedes, ...), and how
  *    many source files of each origin ran at all: what is loaded.
  */
@@ -25,6 +27,8 @@ export interface Footprint {
   bareNodeRssBytes: number;
   /** Per origin: busy ms during start-up and the number of distinct source files that ran. */
   origins: { origin: string; ms: number; files: number }[];
+  /** Modules the daemon resolved (loaded), per package ('our code', 'node:' builtins, or the npm package). */
+  modules: { origin: string; count: number }[];
 }
 
 function freePort(): Promise<number> {
@@ -84,11 +88,11 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function startDaemon(nodeArgs: string[]): Promise<{ child: ChildProcess; servingMs: number }> {
+async function startDaemon(nodeArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; servingMs: number }> {
   const dir = mkdtempSync(join(os.tmpdir(), 'bench-footprint-'));
   const { path, udpPort } = await shippedConfigCopy(dir);
   const startedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/mqtt-sn-gateway.js', '--config', path], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/mqtt-sn-gateway.js', '--config', path], { stdio: 'ignore', env });
   const servedAt = await firstConnack(udpPort, 30_000);
   return { child, servingMs: servedAt - startedAt };
 }
@@ -127,9 +131,19 @@ export async function measureFootprint(): Promise<Footprint> {
   const rssBytes = rssOfPid(child.pid!);
   await stop(child);
 
-  // Profiled separately: the profiler's own cost stays out of the time and RSS above.
+  // Profiled separately, with the module recorder of the tests: their cost stays out of the time and RSS above.
   const profileDir = mkdtempSync(join(os.tmpdir(), 'bench-footprint-prof-'));
-  const profiled = await startDaemon(['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  const record = join(profileDir, 'modules.txt');
+  const profiled = await startDaemon(['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', './test/support/record-imports.mjs'], { ...process.env, RECORD_IMPORTS_FILE: record });
   await stop(profiled.child);
-  return { servingMs, rssBytes, bareNodeRssBytes, origins: originsOf(profileDir) };
+  return { servingMs, rssBytes, bareNodeRssBytes, origins: originsOf(profileDir), modules: modulesOf(record) };
+}
+
+function modulesOf(record: string): Footprint['modules'] {
+  const counts = new Map<string, number>();
+  for (const url of new Set(readFileSync(record, 'utf8').split('\n').filter(Boolean))) {
+    const o = origin({ functionName: '', url, lineNumber: 0 });
+    counts.set(o, (counts.get(o) ?? 0) + 1);
+  }
+  return [...counts].map(([o, count]) => ({ origin: o, count })).sort((a, b) => b.count - a.count);
 }
