@@ -3,6 +3,7 @@
  * not permitted or unplugged, closed at stop. One log line per failure, naming the path and the error.
  * Shared by the serial and XBee radios; the binding is injectable so tests run on MockBinding.
  */
+import { existsSync } from 'node:fs';
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
 import { Backoff, type BackoffOptions } from '../common/backoff.js';
 import type { LogLevel } from './radio.js';
@@ -18,6 +19,8 @@ export interface SerialLinkOptions {
   /** Hardware access; defaults to serialport's native binding. Tests pass MockBinding. */
   binding?: SerialBinding;
   backoff?: BackoffOptions;
+  /** How often an open port's device path is checked for having vanished (ms); default 1000. */
+  presenceCheckMs?: number;
 }
 
 export interface SerialLinkEvents {
@@ -40,6 +43,9 @@ export class SerialLink {
   private stopped = true;
   /** The last failure logged, so a device missing for hours logs its reason once at warn level. */
   private lastFailure = '';
+  private presenceTimer: NodeJS.Timeout | undefined;
+  /** Set when the presence check closed the port, for the one close line. */
+  private vanished = false;
 
   constructor(
     private readonly options: SerialLinkOptions,
@@ -62,6 +68,7 @@ export class SerialLink {
   async stop(): Promise<void> {
     this.stopped = true;
     this.backoff.cancel();
+    this.stopWatchingPresence();
     const port = this.port;
     this.port = undefined;
     if (!port) return;
@@ -81,6 +88,31 @@ export class SerialLink {
     if (!port?.isOpen) return false;
     port.write(bytes);
     return true;
+  }
+
+  /**
+   * A device that goes away takes its node with it, but the port may not notice: on a pty whose other end
+   * closed, or a USB CDC device pulled mid-read, the binding can wait for a readable event that never comes.
+   * So while open, check that the path still exists; when it is gone, close the port (one line, then retries).
+   */
+  private watchPresence(port: SerialPortStream): void {
+    const { path } = this.options;
+    // Only a path that is there now can vanish (MockBinding's made-up paths never were).
+    if (!existsSync(path)) return;
+    this.stopWatchingPresence();
+    this.presenceTimer = setInterval(() => {
+      if (this.port !== port) return this.stopWatchingPresence();
+      if (existsSync(path)) return;
+      this.stopWatchingPresence();
+      this.vanished = true;
+      if (port.isOpen) port.close();
+    }, this.options.presenceCheckMs ?? 1000);
+    this.presenceTimer.unref();
+  }
+
+  private stopWatchingPresence(): void {
+    clearInterval(this.presenceTimer);
+    this.presenceTimer = undefined;
   }
 
   private async open(): Promise<void> {
@@ -129,12 +161,15 @@ export class SerialLink {
     port.on('end', () => {
       if (port.isOpen) port.close();
     });
+    this.watchPresence(port);
     port.on('close', (err: Error | null) => {
       if (this.port !== port) return;
+      this.stopWatchingPresence();
       this.port = undefined;
       port.removeAllListeners('data');
       this.events.closed();
-      const reason = err?.message ?? lastError?.message ?? 'end of stream';
+      const reason = this.vanished ? `${path} is gone (unplugged?)` : err?.message ?? lastError?.message ?? 'end of stream';
+      this.vanished = false;
       if (!this.stopped) this.failed(`${path} closed: ${reason}`);
     });
   }

@@ -51,6 +51,7 @@ describe('06 daemon: nothing loaded that the config does not use', () => {
       `broker: { url: '${broker.url}' }`,
       'persistence: false',
       `radios: [ { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 } ]`,
+      'http: false',
     ]);
     expect(fromPackage(urls, 'mqtt').length).toBeGreaterThan(0);
     expect(fromPackage(urls, 'aedes')).toEqual([]);
@@ -66,6 +67,7 @@ describe('06 daemon: nothing loaded that the config does not use', () => {
       `stateDir: ${join(dir, 'state')}`,
       'persistence: true',
       `radios: [ { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 } ]`,
+      'http: false',
     ]);
     expect(fromPackage(urls, 'aedes').length).toBeGreaterThan(0);
     expect(fromPackage(urls, 'classic-level').length).toBeGreaterThan(0);

@@ -37,6 +37,7 @@ describe('06 daemon timers on the real clock (Mosquitto)', () => {
       'gateway: { id: 9, advertiseInterval: 1, keepAliveGrace: 1.5, retry: { interval: 2, count: 1 } }',
       `broker: { url: ${broker.url}, reconnectMin: 0.2, reconnectMax: 1 }`,
       `radios: [ { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1, broadcastPort: ${listener.port} } ]`,
+      'http: false',
       '',
     ].join('\n'));
     await daemon.waitForLog('broker: connected');

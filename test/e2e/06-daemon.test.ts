@@ -65,6 +65,7 @@ describe('06 daemon', () => {
       `  - { type: udp, host: 127.0.0.1, port: ${udpPort}, broadcastAddress: 127.0.0.1 }`,
       '  - { type: zigbee, adapter: zstack, path: /dev/ttyFAKE0 }',
       `stateDir: ${zigbeeDir}`,
+      'http: false',
       '',
     ].join('\n'), [], DAEMON_WITH_FAKE_ZIGBEE);
     try {

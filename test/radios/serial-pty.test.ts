@@ -120,6 +120,15 @@ describe('SerialRadio on a socat pty pair (native serialport binding)', () => {
     await vi.waitFor(() => expect(peer.received).toEqual(CONNACK), WAIT);
   });
 
+  it('a device node that disappears while the line is quiet (unplugged) is noticed by its path: one close line, then retries', async () => {
+    const { radio, sink } = await start('slip');
+    // The pty itself lives on (socat still runs): only the path is gone, so no read error will ever come.
+    rmSync(radioEnd());
+    await vi.waitFor(() => expect(sink.logs.filter((l) => l.message.includes(`${radioEnd()} is gone (unplugged?)`))).toHaveLength(1), WAIT);
+    await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes(`cannot open ${radioEnd()}`))).toBe(true), WAIT);
+    expect(radio.stats.opens).toBe(1);
+  });
+
   it('the device vanishing (socat killed) logs one close line; the radio retries and comes back with the device', async () => {
     const { radio, sink } = await start('slip');
     const exited = new Promise((resolve) => socat!.once('exit', resolve));
