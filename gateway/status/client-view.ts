@@ -5,24 +5,15 @@
 import type { Clock } from '../core/clock.js';
 import type { ClientInfo } from '../core/core.js';
 
-export interface ClientView {
-  clientId: string;
-  state: ClientInfo['state'];
-  radio: string;
-  address: string;
+/** ClientInfo with its times as the outside world reads them, and no nodeId key when there is none. */
+export type ClientView = Omit<ClientInfo, 'lastSeen' | 'nodeId'> & {
   /** §5.5 Wireless Node Id (hex) when the client sits behind a forwarder. */
   nodeId?: string;
   /** ISO time of the client's latest frame. */
   lastSeen: string;
   /** Seconds since then, by the gateway's clock. */
   lastSeenAgo: number;
-  keepAlive: number;
-  buffered: number;
-  inflight: number;
-  dropped: number;
-  subscriptions: { filter: string; qos: number }[];
-  hasWill: boolean;
-}
+};
 
 export function clientView(info: ClientInfo, clock: Clock, wallNow = Date.now()): ClientView {
   // The core's clock may not be the wall clock (tests drive a manual one): convert through "how long ago".
