@@ -72,18 +72,16 @@ async function main(): Promise<number> {
   const stderrLogger = consoleLogger(args.verbose ? 'debug' : config.log.level, undefined, config.log.format);
   // -v keeps debug logging whatever log.level a reload brings.
   const logger = args.verbose ? { log: stderrLogger.log, setFormat: stderrLogger.setFormat } : stderrLogger;
-  let gateway: Gateway;
-  try {
-    gateway = await Gateway.start(config, { logger, traceFrames: args.verbose, configPath: args.config });
-  } catch (err) {
-    logger.log('error', `cannot start: ${(err as Error).message}`);
-    return 1;
-  }
-  const radios = gateway.radios.map((r) => r.name).join(', ');
-  logger.log('info', `MQTT-SN gateway ${config.gateway.id} running: radios ${radios}; broker ${gateway.brokerUrl}`);
+  // Signal handlers go in before the gateway starts: Node's default for SIGUSR1 is to open its debugger on
+  // port 9229, and for SIGHUP/SIGUSR2 to end the process, so a signal sent during start-up must find ours.
+  let gateway: Gateway | undefined;
+  const whenRunning = (signal: string, action: (running: Gateway) => void) => () => {
+    if (gateway) action(gateway);
+    else logger.log('warn', `${signal}: the gateway is still starting; ignored`);
+  };
   // `kill -USR1 <pid>` lets new Zigbee sensors join for two minutes, without a restart.
-  process.on('SIGUSR1', () => {
-    gateway.permitJoin(PERMIT_JOIN_SECONDS).then(
+  process.on('SIGUSR1', whenRunning('SIGUSR1', (running) => {
+    running.permitJoin(PERMIT_JOIN_SECONDS).then(
       ({ radios, permitted }) =>
         logger.log(
           permitted > 0 || radios === 0 ? 'info' : 'warn',
@@ -95,15 +93,23 @@ async function main(): Promise<number> {
         ),
       (err) => logger.log('warn', `SIGUSR1: permit join failed: ${(err as Error).message}`),
     );
-  });
+  }));
   // `kill -HUP <pid>` reads the configuration again; the gateway logs what it applied, or why it refused.
-  process.on('SIGHUP', () => {
-    gateway.reload().catch((err) => logger.log('error', `SIGHUP: reload failed: ${(err as Error).message}`));
-  });
+  process.on('SIGHUP', whenRunning('SIGHUP', (running) => {
+    running.reload().catch((err) => logger.log('error', `SIGHUP: reload failed: ${(err as Error).message}`));
+  }));
   // `kill -USR2 <pid>` logs the gateway's counters and every client's state.
-  process.on('SIGUSR2', () => {
-    for (const line of gateway.statusReport()) logger.log('info', line);
-  });
+  process.on('SIGUSR2', whenRunning('SIGUSR2', (running) => {
+    for (const line of running.statusReport()) logger.log('info', line);
+  }));
+  try {
+    gateway = await Gateway.start(config, { logger, traceFrames: args.verbose, configPath: args.config });
+  } catch (err) {
+    logger.log('error', `cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  const radios = gateway.radios.map((r) => r.name).join(', ');
+  logger.log('info', `MQTT-SN gateway ${config.gateway.id} running: radios ${radios}; broker ${gateway.brokerUrl}`);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       logger.log('info', `${signal}: stopping`);
