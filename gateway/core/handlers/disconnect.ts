@@ -8,13 +8,16 @@ import type { GatewayCore, Peer } from '../core.js';
 import type { Session } from '../session.js';
 
 export function handleDisconnect(core: GatewayCore, peer: Peer, message: DisconnectMessage, session: Session | undefined): void {
-  core.sendToPeer(peer, { type: 'DISCONNECT' });
-  if (!session || session.state === 'lost' || session.state === 'disconnected') return;
-  if (message.duration !== undefined && message.duration > 0 && session.state !== 'connecting') {
+  if (session && session.state !== 'lost' && session.state !== 'disconnected' && session.state !== 'connecting'
+    && message.duration !== undefined && message.duration > 0) {
     session.sleepDuration = message.duration;
     core.requeueInflight(session);
     core.fallAsleep(session);
+    // The sleeper is told it may sleep only once that is stored: after a crash its wake-up finds its session.
+    core.afterCommit(() => core.sendToPeer(peer, { type: 'DISCONNECT' }));
     return;
   }
+  core.sendToPeer(peer, { type: 'DISCONNECT' });
+  if (!session || session.state === 'lost' || session.state === 'disconnected') return;
   core.disconnect(session);
 }

@@ -28,8 +28,10 @@ export function handleRegister(core: GatewayCore, peer: Peer, message: RegisterM
     return;
   }
   const topicId = registerTopic(session, message.topicName);
-  core.send(session, {
+  // A kept session's topic id is promised only once it is stored: a crash right after the REGACK must not
+  // leave the sensor publishing on an id the restarted gateway never heard of. (At once without a store.)
+  core.afterCommit(() => core.send(session, {
     type: 'REGACK', topicId: topicId ?? 0, msgId: message.msgId,
     returnCode: topicId === undefined ? ReturnCode.Congestion : ReturnCode.Accepted,
-  });
+  }));
 }
