@@ -21,28 +21,22 @@ export const CONNECT: MessageCodec<ConnectMessage> = {
   decode(buf, p, end, ctx) {
     expectBodyAtLeast('CONNECT', end - p, 4);
     const flags = buf[p];
-    if (!ctx.checkClientIdentity) {
-      // The caller answers a bad ProtocolId or ClientId itself (CONNACK 0x03), so it gets them as sent.
-      return {
-        type: 'CONNECT',
-        will: (flags & Flags.WILL) !== 0,
-        cleanSession: (flags & Flags.CLEAN_SESSION) !== 0,
-        duration: readUint16(buf, p + 2),
-        clientId: readUtf8(buf, p + 4, end),
-        protocolId: buf[p + 1],
-      };
+    if (ctx.checkClientIdentity) {
+      if (buf[p + 1] !== PROTOCOL_ID) {
+        fail('bad-protocol-id', `CONNECT: ProtocolId 0x${buf[p + 1].toString(16).padStart(2, '0')}, expected 0x01`);
+      }
+      checkClientIdLength('CONNECT', end - (p + 4), ctx.maxClientIdLength);
     }
-    if (buf[p + 1] !== PROTOCOL_ID) {
-      fail('bad-protocol-id', `CONNECT: ProtocolId 0x${buf[p + 1].toString(16).padStart(2, '0')}, expected 0x01`);
-    }
-    checkClientIdLength('CONNECT', end - (p + 4), ctx.maxClientIdLength);
-    return {
+    const message: ConnectMessage = {
       type: 'CONNECT',
       will: (flags & Flags.WILL) !== 0,
       cleanSession: (flags & Flags.CLEAN_SESSION) !== 0,
       duration: readUint16(buf, p + 2),
       clientId: readUtf8(buf, p + 4, end),
     };
+    // Without the identity checks the caller answers a bad ProtocolId or ClientId itself (CONNACK 0x03),
+    // so it gets them as sent.
+    return ctx.checkClientIdentity ? message : { ...message, protocolId: buf[p + 1] };
   },
   encode(m) {
     const duration = checkUint16('CONNECT', 'duration', m.duration);
