@@ -5,12 +5,8 @@
  * (PUBREC and the broker's acknowledgements are covered by persistence-model.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/core/clock.js';
 import { parseConfig } from '../../gateway/config/config.js';
-import { GatewayCore } from '../../gateway/core/core.js';
-import { MemoryRadio } from '../support/memory-radio.js';
-import { MemoryStore } from '../support/memory-store.js';
-import { RecordingUpstream } from '../support/recording-upstream.js';
+import { bootKeptCore, MemoryStore } from '../support/memory-store.js';
 
 const CONFIG = parseConfig('gateway: { advertiseInterval: 0 }\n');
 const SENSOR = 'udp:127.0.0.1:1';
@@ -19,20 +15,7 @@ const turns = async (n = 3) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
-async function boot(disk: MemoryStore) {
-  const clock = new ManualClock();
-  const radio = new MemoryRadio();
-  const upstream = new RecordingUpstream();
-  const store = disk.open();
-  const core = new GatewayCore({ gateway: CONFIG.gateway, topics: CONFIG.topics, upstream, clock, store });
-  core.addRadio(radio);
-  core.restore(await store.load(() => {}));
-  await radio.start(core.radioSink);
-  await upstream.start(core.upstreamSink);
-  core.start();
-  upstream.grantAll();
-  return { core, radio };
-}
+const boot = (disk: MemoryStore) => bootKeptCore(disk, CONFIG);
 
 async function connected(disk: MemoryStore) {
   const r = await boot(disk);

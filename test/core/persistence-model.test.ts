@@ -12,13 +12,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/core/clock.js';
 import { parseConfig } from '../../gateway/config/config.js';
-import { GatewayCore } from '../../gateway/core/core.js';
 import type { Session } from '../../gateway/core/session.js';
-import { MemoryRadio } from '../support/memory-radio.js';
-import { MemoryStore } from '../support/memory-store.js';
-import { RecordingUpstream } from '../support/recording-upstream.js';
+import { bootKeptCore, MemoryStore, type KeptCore } from '../support/memory-store.js';
 
 const CONFIG = parseConfig(`
 gateway: { advertiseInterval: 0, sleepBuffer: 1000, retry: { interval: 5, count: 1000 } }
@@ -48,7 +44,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom({ kind: 'crash' as const }, { kind: 'stop' as const }) },
 );
 
-interface Running { core: GatewayCore; radio: MemoryRadio; upstream: RecordingUpstream; clock: ManualClock }
+type Running = KeptCore;
 
 interface Model {
   /** Per sensor: broker messages (payload numbers) the gateway took in, in order, not yet acknowledged by the sensor. */
@@ -66,20 +62,7 @@ const flushTurns = async (n = 3) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
-async function boot(disk: MemoryStore): Promise<Running> {
-  const clock = new ManualClock();
-  const radio = new MemoryRadio();
-  const upstream = new RecordingUpstream();
-  const store = disk.open();
-  const core = new GatewayCore({ gateway: CONFIG.gateway, topics: CONFIG.topics, upstream, clock, store });
-  core.addRadio(radio);
-  core.restore(await store.load(() => {}));
-  await radio.start(core.radioSink);
-  await upstream.start(core.upstreamSink);
-  core.start();
-  upstream.grantAll();
-  return { core, radio, upstream, clock };
-}
+const boot = (disk: MemoryStore): Promise<Running> => bootKeptCore(disk, CONFIG);
 
 function session(r: Running, s: Sensor): Session {
   return r.core.sessionsById.get(s)!;

@@ -3,7 +3,12 @@
  * the same committed map); a write still in progress when the crash comes is lost, as on disk.
  * The real store (LevelDB) is tested in test/store and end to end.
  */
+import type { GatewayConfig } from '../../gateway/config/config-types.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { GatewayCore } from '../../gateway/core/core.js';
 import type { SessionStore, StoreChange } from '../../gateway/store/store.js';
+import { MemoryRadio } from './memory-radio.js';
+import { RecordingUpstream } from './recording-upstream.js';
 
 export class MemoryStore {
   /** ClientId → the record as JSON, as committed. */
@@ -47,4 +52,23 @@ class Handle implements SessionStore {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** A core as the daemon runs it with a store: restored from what `disk` committed, radio and broker up. */
+export interface KeptCore { core: GatewayCore; radio: MemoryRadio; upstream: RecordingUpstream; clock: ManualClock }
+
+/** Starts a core on `disk` (a new process: the previous one's unfinished writes are lost). */
+export async function bootKeptCore(disk: MemoryStore, config: GatewayConfig): Promise<KeptCore> {
+  const clock = new ManualClock();
+  const radio = new MemoryRadio();
+  const upstream = new RecordingUpstream();
+  const store = disk.open();
+  const core = new GatewayCore({ gateway: config.gateway, topics: config.topics, upstream, clock, store });
+  core.addRadio(radio);
+  core.restore(await store.load(() => {}));
+  await radio.start(core.radioSink);
+  await upstream.start(core.upstreamSink);
+  core.start();
+  upstream.grantAll();
+  return { core, radio, upstream, clock };
 }
