@@ -194,32 +194,23 @@ describe('30 HTTP face with mosquitto', () => {
 });
 
 describe('30 /healthz follows the broker link', () => {
-  let broker: Broker;
-  let gw: GatewayUnderTest;
-  beforeAll(async () => {
-    broker = await startBroker('mosquitto');
-    gw = await startGateway(testConfig(broker.url, HTTP_ON));
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await broker?.stop();
-  });
+  const t = gatewaySuite('mosquitto', { configure: (config) => { config.http = { host: '127.0.0.1', port: 0 }; } });
 
   it('200 "ok" while the broker and every radio are up; 503 naming the broker when Mosquitto stops; 200 when it is back', async () => {
-    const health = () => get(`${httpUrl(gw)}/healthz`);
+    const health = () => get(`${httpUrl(t.gw)}/healthz`);
     expect(await health()).toMatchObject({ status: 200, body: 'ok\n' });
-    await broker.kill!();
-    await until(() => !gw.gateway.upstream.connected, 10_000, () => 'the gateway noticed the broker was gone');
+    await t.broker.kill!();
+    await until(() => !t.gw.gateway.upstream.connected, 10_000, () => 'the gateway noticed the broker was gone');
     const res = await health();
     expect(res.status).toBe(503);
-    expect(res.body).toBe(`broker link down (${broker.url})\n`);
-    await broker.restart!();
-    await until(() => gw.gateway.upstream.connected, 10_000, () => 'the gateway reconnected');
+    expect(res.body).toBe(`broker link down (${t.broker.url})\n`);
+    await t.broker.restart!();
+    await until(() => t.gw.gateway.upstream.connected, 10_000, () => 'the gateway reconnected');
     expect(await health()).toMatchObject({ status: 200, body: 'ok\n' });
   });
 
   it('/metrics counts the broker reconnect of the outage above, and shows the link up', async () => {
-    const text = await scrape(gw);
+    const text = await scrape(t.gw);
     expect(metric(text, 'mqttsn_broker_reconnects_total')).toBe(1);
     expect(metric(text, 'mqttsn_broker_up')).toBe(1);
   });
@@ -337,26 +328,17 @@ describe('30 POST /api/reload', () => {
 });
 
 describe('30 the HTTP face moves to a new port (configuration reload)', () => {
-  let broker: Broker;
-  let gw: GatewayUnderTest;
-  beforeAll(async () => {
-    broker = await startBroker('mosquitto');
-    gw = await startGateway(testConfig(broker.url, HTTP_ON));
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await broker?.stop();
-  });
+  const t = gatewaySuite('mosquitto', { configure: (config) => { config.http = { host: '127.0.0.1', port: 0 }; } });
 
   it('the old port stops answering, the new one serves, and the counters carry on', async () => {
-    const s = await gw.sensor();
+    const s = await t.gw.sensor();
     await connect(s, 'moved');
-    const oldUrl = httpUrl(gw);
-    const before = metric(await scrape(gw), 'mqttsn_frames_received_total', { radio: 'udp0', type: 'CONNECT' });
+    const oldUrl = httpUrl(t.gw);
+    const before = metric(await scrape(t.gw), 'mqttsn_frames_received_total', { radio: 'udp0', type: 'CONNECT' });
     expect(before).toBe(1);
-    await gw.gateway.http!.moveTo({ host: '127.0.0.1', port: 0 });
-    expect(httpUrl(gw)).not.toBe(oldUrl);
+    await t.gw.gateway.http!.moveTo({ host: '127.0.0.1', port: 0 });
+    expect(httpUrl(t.gw)).not.toBe(oldUrl);
     await expect(fetch(`${oldUrl}/healthz`)).rejects.toThrow();
-    expect(metric(await scrape(gw), 'mqttsn_frames_received_total', { radio: 'udp0', type: 'CONNECT' })).toBe(1);
+    expect(metric(await scrape(t.gw), 'mqttsn_frames_received_total', { radio: 'udp0', type: 'CONNECT' })).toBe(1);
   });
 });
