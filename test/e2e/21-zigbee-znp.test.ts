@@ -19,7 +19,7 @@ import { NETWORK_KEY_FILE } from '../../radios/zigbee-network-key.js';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import { connect, Observer, register, startBroker, until, type Broker } from '../support/harness.js';
 import { freePort } from '../support/mosquitto.js';
-import { DataConfirmStatus, mqttSnInZcl, Nv, PtyLink, TcpLink, ZnpDongle } from '../support/znp-emulator.js';
+import { DataConfirmStatus, mqttSnInZcl, Nv, PtyLink, TcpLink, ZnpDongle, type ZnpDevice } from '../support/znp-emulator.js';
 
 const PAN_ID = 0x2b7c;
 const CHANNEL = 20;
@@ -87,6 +87,15 @@ ${udp}stateDir: ${stateDir}
 
 /** The network the first suite formed (NV items and key file): later suites resume it in about a second instead of forming their own. */
 let formedNetwork: { nv: Map<number, Buffer>; keyFile: string } | undefined;
+
+/** The device joins once joining is open, is interviewed, and connects with CleanSession=1: CONNACK 0x00. */
+async function joinAndConnect(dongle: ZnpDongle, sensor: ZnpDevice, running: Running, clientId: string): Promise<void> {
+  await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
+  sensor.join();
+  await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
+  sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId });
+  expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
+}
 
 /** A dongle already carrying that network, powered up fresh, beside a state directory with its key (no database, no backup yet). */
 function inheritFormedNetwork(dongle: ZnpDongle, stateDir: string): void {
@@ -267,11 +276,7 @@ describe('21 Zigbee over ZNP: rejoin and failed delivery (pty)', { timeout: SLOW
     inheritFormedNetwork(dongle, stateDir);
     link = await PtyLink.open(dongle);
     running = await startGateway(stateDir, link.path, { permitJoin: 30 });
-    await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
-    sensor.join();
-    await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
-    sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-rejoin' });
-    expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
+    await joinAndConnect(dongle, sensor, running, 'zb-rejoin');
     sensor.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 1, topic: { topicIdType: 'normal', topicName: 'zb/rejoin/set' } });
     setTopicId = (await sensor.expect('SUBACK')).topicId;
   }, SLOW_TEST_MS);
@@ -369,11 +374,7 @@ describe('21 Zigbee over ZNP: the dongle vanishes and comes back (tcp://)', { ti
     tcp = await TcpLink.open(dongle);
     udpPort = await freePort();
     running = await startGateway(stateDir, tcp.url, { permitJoin: 30, udpPort });
-    await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
-    sensor.join();
-    await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
-    sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-tcp' });
-    expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
+    await joinAndConnect(dongle, sensor, running, 'zb-tcp');
   }, SLOW_TEST_MS);
   afterEach(() => dongle.assertNoProblems());
   afterAll(async () => {
@@ -434,11 +435,7 @@ describe('21 Zigbee over ZNP: the serial dongle is unplugged and plugged in agai
     inheritFormedNetwork(dongle, stateDir);
     link = await PtyLink.open(dongle);
     running = await startGateway(stateDir, link.path, { permitJoin: 30 });
-    await until(() => dongle.joinPermitted, 10_000, () => 'joining permitted');
-    sensor.join();
-    await until(() => running.logs.matching(/joined and was interviewed/).length === 1, 15_000, () => 'the interview');
-    sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 3600, clientId: 'zb-usb' });
-    expect(await sensor.expect('CONNACK', 10_000)).toEqual({ type: 'CONNACK', returnCode: 0 });
+    await joinAndConnect(dongle, sensor, running, 'zb-usb');
   }, SLOW_TEST_MS);
   afterEach(() => dongle.assertNoProblems());
   afterAll(async () => {
