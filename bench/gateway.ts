@@ -61,6 +61,7 @@ import { measureTick } from './lib/timer-tick.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
 import { applyWhatIfs, parseWhatIfs, type WhatIf } from './lib/what-if.js';
+import { WindowProfiler } from './lib/window-profiler.js';
 
 const SENSORS = 50;
 /**
@@ -137,22 +138,43 @@ function line(name: string, text: string): void {
  * CPU as percent of one core. `busySeconds` is the part of the window where work was flowing (the
  * fan-out window ends with a quiet second that proves the stream drained).
  */
-function cpuLine(figures: WindowFigures, loadCpuMs: number | undefined, busySeconds = figures.seconds): void {
+function cpuLine(figures: WindowFigures, loadCpuMs: number | undefined, busySeconds = figures.seconds, messages?: number): void {
   const share = (cpuMs: number | undefined): string => pct(cpuMs === undefined ? undefined : (100 * cpuMs) / (busySeconds * 1000));
-  line('', `cpu over ${busySeconds.toFixed(1)} s: gateway ${share(figures.gatewayCpuMs)}, load generator ${share(loadCpuMs)}, ` +
-    `mosquitto ${share(figures.brokerCpuMs)}; UDP datagrams dropped for a full receive buffer: ${figures.udpDrops ?? '?'}`);
+  // CPU per message holds up better than msg/s on a machine shared with other work.
+  const perMessage = (cpuMs: number | undefined): string => (cpuMs === undefined || !messages ? '' : ` (${((1000 * cpuMs) / messages).toFixed(1)} µs/msg)`);
+  line('', `cpu over ${busySeconds.toFixed(1)} s: gateway ${share(figures.gatewayCpuMs)}${perMessage(figures.gatewayCpuMs)}, load generator ${share(loadCpuMs)}${perMessage(loadCpuMs)}, ` +
+    `mosquitto ${share(figures.brokerCpuMs)}${perMessage(figures.brokerCpuMs)}; UDP datagrams dropped for a full receive buffer: ${figures.udpDrops ?? '?'}`);
 }
 
-/** Samples this machine's counters when the load generator opens and closes its window. */
+/** `--profile[=dir]`: profile each measuring window (bench/lib/window-profiler.ts); the directory keeps the .cpuprofile files. */
+let profiling: { dir: string | undefined } | undefined;
+let windows = 0;
+
+/**
+ * Samples this machine's counters when the load generator opens and closes its window (and, with
+ * --profile, profiles the gateway's process over it).
+ */
 class WindowWatch {
   private start: Counters | undefined;
+  private readonly profiler = profiling && new WindowProfiler(profiling.dir);
+  private profileLines: Promise<string[]> | undefined;
   figures: WindowFigures | undefined;
-  constructor(private readonly brokerPid: number | undefined) {}
+  constructor(private readonly brokerPid: number | undefined, private readonly name = 'window') {}
 
   readonly onWindow = (phase: 'start' | 'end'): void => {
-    if (phase === 'start') this.start = sample(this.brokerPid);
-    else this.figures = between(this.start!, sample(this.brokerPid));
+    if (phase === 'start') {
+      this.profiler?.start();
+      this.start = sample(this.brokerPid);
+    } else {
+      this.figures = between(this.start!, sample(this.brokerPid));
+      this.profileLines = this.profiler?.stop(`${String(++windows).padStart(2, '0')}-${this.name}`);
+    }
   };
+
+  /** Prints the window's profile summary, when profiling. */
+  async printProfile(): Promise<void> {
+    for (const l of (await this.profileLines) ?? []) line('', l);
+  }
 }
 
 // ─────────────────────────────── scenarios ───────────────────────────────
@@ -200,14 +222,15 @@ function qos1Line(r: Qos1Result): string {
 async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
   for (const rate of [undefined, ...QOS1.pacedRates]) {
     const { gateway, target } = await startGateway(brokerUrl);
-    const watch = new WindowWatch(brokerPid);
+    const watch = new WindowWatch(brokerPid, rate === undefined ? 'qos1' : `qos1-paced-${rate}`);
     const sensors = rate === undefined ? SENSORS : QOS1.pacedSensors;
     const r = await load.run<Qos1Result>({ kind: 'qos1', target, sensors, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs, rate }, watch.onWindow);
     const how = rate === undefined ? '1 in flight each' : `paced at ${int(rate)} msg/s in total, 1 in flight each`;
     line('qos1', `${sensors} sensors, ${how}, ${r.seconds.toFixed(1)} s: ${qos1Line(r)}` +
       ` [whole run: ${int(r.ackedTotal)} acked, ${int(r.deliveredTotal)} delivered, ${r.rejected} rejected, ${r.stalled} stalled` +
       `${rate === undefined ? '' : `, ${int(r.skipped)} skipped (no sensor free or a late pacer)`}; gateway congestion ${gateway.core.stats.congestion}]`);
-    cpuLine(watch.figures!, r.cpuMs);
+    cpuLine(watch.figures!, r.cpuMs, undefined, r.acked);
+    await watch.printProfile();
     await gateway.stop();
     if (rate === undefined) await direct(load, target.brokerUrl, brokerPid, r);
   }
@@ -218,7 +241,8 @@ async function direct(load: LoadGenerator, brokerUrl: string, brokerPid: number 
   const watch = new WindowWatch(brokerPid);
   const r = await load.run<Qos1Result>({ kind: 'direct', target: { brokerUrl, gatewayPort: 0 }, clients: SENSORS, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs }, watch.onWindow);
   line('direct', `${SENSORS} MQTT clients straight to mosquitto, QoS 1, 1 in flight each, ${r.seconds.toFixed(1)} s: ${qos1Line(r)}`);
-  cpuLine(watch.figures!, r.cpuMs);
+  cpuLine(watch.figures!, r.cpuMs, undefined, r.acked);
+  await watch.printProfile();
   const ratio = (viaGateway.acked / viaGateway.seconds) / (r.acked / r.seconds);
   line('direct', `gateway / direct: ${ratio.toFixed(2)}× (target ≥ 1.0×)`);
 }
@@ -226,12 +250,13 @@ async function direct(load: LoadGenerator, brokerUrl: string, brokerPid: number 
 async function qos0(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
   for (const rate of QOS0.rates) {
     const { gateway, target } = await startGateway(brokerUrl);
-    const watch = new WindowWatch(brokerPid);
+    const watch = new WindowWatch(brokerPid, `qos0-${rate}`);
     const r = await load.run<Qos0Result>({ kind: 'qos0', target, sensors: SENSORS, rate, durationMs: QOS0.durationMs }, watch.onWindow);
     const received = gateway.core.stats.publishedToBroker;
     line('qos0', `${SENSORS} sensors paced at ${int(rate)} msg/s for ${r.seconds.toFixed(1)} s: sent ${int(r.sent)} (${int(r.sent / r.seconds)} msg/s), ` +
       `delivered ${int(r.delivered)} = ${(100 * r.delivered / r.sent).toFixed(2)}% [gateway published ${int(received)} to the broker; ${int(r.skipped)} skipped by a late pacer]`);
     cpuLine(watch.figures!, r.cpuMs);
+    await watch.printProfile();
     await gateway.stop();
   }
 }
@@ -250,6 +275,7 @@ async function fanout(load: LoadGenerator, brokerUrl: string, brokerPid: number 
       `${int(r.delivered)} of ${int(r.expected)} delivered (${(100 * r.delivered / r.expected).toFixed(2)}%) in ${(r.seconds * 1000).toFixed(0)} ms` +
       `${run.qos === 1 ? `, ${int(r.duplicates)} resent (DUP)` : ''}`);
     cpuLine(watch.figures!, r.cpuMs, r.seconds);
+    await watch.printProfile();
     await gateway.stop();
   }
 }
@@ -266,14 +292,16 @@ async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number |
     `heap ${int((after.heapUsed - before.heapUsed) / n)} B/sensor, RSS ${int((after.rss - before.rss) / n)} B/sensor (target ≤ 1,536) ` +
     `[RSS ${mb(before.rss)} → ${mb(after.rss)}; CONNECTs ${c.seconds.toFixed(1)} s, REGISTER + SUBSCRIBE ${t.seconds.toFixed(1)} s, ${int(t.resent)} resent, ${t.refused} refused]`);
   for (const rate of [0, CROWD.rate]) {
-    const watch = new WindowWatch(brokerPid);
+    const watch = new WindowWatch(brokerPid, rate ? 'crowd-busy' : 'crowd-idle');
     const published = gateway.core.stats.publishedToBroker;
+    const framesIn = gateway.core.stats.framesIn;
     const r = await load.run<CrowdResult>({ kind: 'crowdPublish', rate, durationMs: rate ? CROWD.busyMs : CROWD.idleMs }, watch.onWindow);
     const f = watch.figures!;
     const share = (100 * f.gatewayCpuMs) / (f.seconds * 1000);
     const what = rate ? `${int(rate)} QoS 0 msg/s spread over them (${int(gateway.core.stats.publishedToBroker - published)} published to the broker)` : 'all idle';
     line('crowd', `${int(n)} sensors, ${what}, ${f.seconds.toFixed(1)} s: gateway CPU ${share.toFixed(2)}% of a core (target < ${rate ? 5 : 1}%)`);
-    cpuLine(f, r.cpuMs);
+    cpuLine(f, r.cpuMs, undefined, rate ? gateway.core.stats.framesIn - framesIn : undefined);
+    await watch.printProfile();
   }
   await load.run({ kind: 'releaseMany' });
   await gateway.stop();
@@ -294,6 +322,7 @@ async function storm(load: LoadGenerator, brokerUrl: string, brokerPid: number |
     `${r.refused} refused, ${int(r.resent)} resent (targets 0, 0); RSS ${int((after.rss - before.rss) / n)} B/sensor, heap ${int((after.heapUsed - before.heapUsed) / n)} B/sensor ` +
     `[RSS ${mb(before.rss)} → ${mb(after.rss)}]`);
   cpuLine(watch.figures!, undefined);
+  await watch.printProfile();
   await load.run({ kind: 'releaseMany' });
   await gateway.stop();
 }
@@ -328,6 +357,7 @@ async function kept(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
       line('kept', `${tag}: QoS 1, ${SENSORS} CleanSession=0 sensors, 1 in flight each: ${int(r.acked / r.seconds)} msg/s acknowledged, ` +
         `p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms [${r.stalled} stalled; ${gateway.core.persistence.commits} store commits]`);
       cpuLine(watch.figures!, r.cpuMs);
+      await watch.printProfile();
       await gateway.stop();
     }
     {
@@ -352,6 +382,7 @@ async function kept(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
         `(${int(buffered / seconds)} buffered/s), ${int(buffered)} of ${int(expected)} buffered in ${seconds.toFixed(2)} s [publisher done in ${r.seconds.toFixed(2)} s; ` +
         `${gateway.core.persistence.commits} store commits]`);
       cpuLine(watch.figures!, r.cpuMs, Math.max(r.seconds, (lastAt - firstAt) / 1000));
+      await watch.printProfile();
       await load.run({ kind: 'releaseSleepers' });
       await gateway.stop();
     }
@@ -393,6 +424,7 @@ async function modes(load: LoadGenerator, brokerUrl: string, brokerPid: number |
     line('modes', `${mode}: QoS 1, ${SENSORS} sensors, 1 in flight each: ${int(q.acked / q.seconds)} msg/s acknowledged, ` +
       `${int(q.delivered / q.seconds)} msg/s delivered; PUBACK p50 ${ms(q.latencyMs.p50)} ms, p99 ${ms(q.latencyMs.p99)} ms`);
     cpuLine(watch.figures!, q.cpuMs);
+    await watch.printProfile();
     await fresh.gateway.stop();
   }
 }
@@ -402,6 +434,8 @@ async function modes(load: LoadGenerator, brokerUrl: string, brokerPid: number |
 async function main(): Promise<void> {
   const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   whatIfs = parseWhatIfs(process.argv.slice(2));
+  const profileArg = process.argv.find((a) => a === '--profile' || a.startsWith('--profile='));
+  if (profileArg) profiling = { dir: profileArg.includes('=') ? profileArg.slice('--profile='.length) : undefined };
   const unknown = asked.filter((a) => !ALL.includes(a as ScenarioName));
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
   // Memory first, in a process whose heap has not yet grown for the throughput runs.
@@ -409,6 +443,7 @@ async function main(): Promise<void> {
 
   const cpus = os.cpus();
   console.log(`node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (profiling) console.log('PROFILING each window: CPU figures include the profiler\'s own sampling');
   if (whatIfs.length) console.log(`WHAT-IF ${whatIfs.join(', ')}: these figures are NOT those of the gateway as shipped (bench/lib/what-if.ts)`);
   const broker = await startMosquitto();
   const brokerPid = findChildPid('mosquitto');

@@ -1,6 +1,7 @@
 /**
- * Summarises a V8 .cpuprofile (from `node --cpu-prof`): where the busy samples went, by function (self
- * time), by function including callees, and by origin (our code, mqtt.js, Node internals, GC).
+ * Summarises a V8 .cpuprofile (from `node --cpu-prof`, or bench/lib/window-profiler.ts): where the busy
+ * samples went, by function (self time), by function including callees, and by origin (our code, mqtt.js,
+ * Node internals, GC).
  *
  *   node --cpu-prof --cpu-prof-dir=.tmp/prof --import tsx bench/gateway.ts qos1
  *   npx tsx bench/lib/cpuprofile-top.ts .tmp/prof/CPU.*.0.001.cpuprofile [top=25]
@@ -14,12 +15,12 @@ export interface CallFrame { functionName: string; url: string; lineNumber: numb
 export interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 export interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
-const REPO_MARKERS = ['/gateway/', '/radios/', '/sn-codec/', '/client/', '/bench/'];
+const REPO_MARKERS = ['/gateway/', '/radios/', '/sn-codec/', '/client/', '/bench/', '/common/'];
 
 function label(frame: CallFrame): string {
   const name = frame.functionName || '(anonymous)';
   if (!frame.url) return name;
-  const short = frame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/work\/main\//, '');
+  const short = frame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/work\/(main|wt\/[^/]+)\//, '');
   return `${name} ${short}:${frame.lineNumber + 1}`;
 }
 
@@ -33,11 +34,16 @@ export function origin(frame: CallFrame): string {
   return 'other';
 }
 
-function main(): void {
-  const [file, topArg] = process.argv.slice(2);
-  if (!file) throw new Error('usage: cpuprofile-top.ts FILE.cpuprofile [top]');
-  const top = Number(topArg ?? 25);
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+export interface ProfileSummary {
+  /** Busy (non-idle) sampled time, µs. */
+  busyUs: number;
+  /** [label, µs], largest first. */
+  origins: [string, number][];
+  self: [string, number][];
+  inclusive: [string, number][];
+}
+
+export function summarise(profile: Profile): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -69,18 +75,29 @@ function main(): void {
       inclusive.set(k, (inclusive.get(k) ?? 0) + us);
     }
   }
-
-  const print = (title: string, table: Map<string, number>, n: number): void => {
-    console.log(`\n${title}`);
-    for (const [k, us] of [...table].sort((a, b) => b[1] - a[1]).slice(0, n)) {
-      console.log(`${((100 * us) / busy).toFixed(1).padStart(6)}%  ${k}`);
-    }
-  };
-  console.log(`${file}: ${(busy / 1e6).toFixed(2)} s busy`);
-  print('by origin (self time)', origins, 20);
-  print('by function, self time', self, top);
-  print('by function, including callees', inclusive, top);
+  const sorted = (table: Map<string, number>): [string, number][] => [...table].sort((a, b) => b[1] - a[1]);
+  return { busyUs: busy, origins: sorted(origins), self: sorted(self), inclusive: sorted(inclusive) };
 }
 
-// Run as a script; imported (bench/lib/footprint.ts) only for origin().
+/** The summary as text: `top` rows of each table. */
+export function formatSummary(summary: ProfileSummary, top: number): string[] {
+  const lines: string[] = [];
+  const share = (us: number): string => `${((100 * us) / summary.busyUs).toFixed(1).padStart(5)}%`;
+  lines.push(`by origin (self): ${summary.origins.slice(0, 10).map(([k, us]) => `${k} ${share(us).trim()}`).join(', ')}`);
+  lines.push('by function, self time:');
+  for (const [k, us] of summary.self.slice(0, top)) lines.push(`  ${share(us)}  ${k}`);
+  lines.push('by function, including callees:');
+  for (const [k, us] of summary.inclusive.slice(0, top)) lines.push(`  ${share(us)}  ${k}`);
+  return lines;
+}
+
+function main(): void {
+  const [file, topArg] = process.argv.slice(2);
+  if (!file) throw new Error('usage: cpuprofile-top.ts FILE.cpuprofile [top]');
+  const summary = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+  console.log(`${file}: ${(summary.busyUs / 1e6).toFixed(2)} s busy`);
+  for (const l of formatSummary(summary, Number(topArg ?? 25))) console.log(l);
+}
+
+// Run as a script; imported (bench/lib/footprint.ts, window-profiler.ts) for origin() and summarise().
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

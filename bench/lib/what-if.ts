@@ -40,7 +40,53 @@ export const WHAT_IFS = {
   'quiet-mqtt-log': (gateway: Gateway) => {
     (mqttClient(gateway) as unknown as { log: (...args: unknown[]) => void }).log = () => {};
   },
+  /** The broker socket stays corked 1 ms (not one event-loop turn) after the first publish: writes coalesce across turns. */
+  'cork-1ms': (gateway: Gateway) => corkFor(gateway, 1),
+  /** As cork-1ms, for 5 ms. */
+  'cork-5ms': (gateway: Gateway) => corkFor(gateway, 5),
+  /** As cork-1ms, for 50 ms. */
+  'cork-50ms': (gateway: Gateway) => corkFor(gateway, 50),
+  /** Publishes are accepted and dropped, never written to the broker: what the broker path costs, by difference. */
+  'drop-publishes': (gateway: Gateway) => {
+    gateway.upstream.publish = (_topic, _payload, _qos, _retain, done) => {
+      done?.({});
+      return true;
+    };
+  },
+  /**
+   * The per-message path as it was before pre-encoded packets: every publish through mqtt.js's publish()
+   * (its packet ids, its store, mqtt-packet's writes), corked per event-loop turn. For before/after runs.
+   */
+  'mqttjs-publish': (gateway: Gateway) => {
+    const upstream = gateway.upstream as unknown as { client: MqttClient; inFlight: number; options: { maxQueued: number }; batchWrites: (client: MqttClient) => void };
+    gateway.upstream.publish = (topic, payload, qos, retain, done) => {
+      const client = upstream.client;
+      if (upstream.inFlight >= upstream.options.maxQueued) return false;
+      upstream.inFlight++;
+      upstream.batchWrites(client);
+      client.publish(topic, payload, { qos, retain }, (err) => {
+        upstream.inFlight--;
+        done?.(err ? { error: err } : {});
+      });
+      return true;
+    };
+  },
 } satisfies Record<string, (gateway: Gateway) => void>;
+
+/** Replaces the upstream's cork-until-setImmediate with cork-for-`ms`. */
+function corkFor(gateway: Gateway, ms: number): void {
+  const upstream = gateway.upstream as unknown as { corked: boolean; batchWrites: (client: MqttClient) => void };
+  upstream.batchWrites = (client: MqttClient) => {
+    if (upstream.corked || !client.connected) return;
+    const stream = client.stream as unknown as Socket;
+    upstream.corked = true;
+    stream.cork();
+    setTimeout(() => {
+      upstream.corked = false;
+      stream.uncork();
+    }, ms);
+  };
+}
 
 export type WhatIf = keyof typeof WHAT_IFS;
 

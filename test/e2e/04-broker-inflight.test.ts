@@ -1,0 +1,84 @@
+/**
+ * The aggregating upstream's own QoS 1 path (pre-encoded PUBLISH, its own packet ids, PUBACKs matched
+ * from the broker's answers): a connection that drops with messages in flight resends them with DUP
+ * under the same ids once it is back, and only then are the sensors answered; mqtt.js's own packets
+ * (the gateway's SUBSCRIBE) never take an id that is in flight. Real Mosquitto behind a recording proxy.
+ */
+import type { IPublishPacket, ISubscribePacket } from 'mqtt-packet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, Observer, register, startBroker, startGateway, testConfig, until, type Broker, type GatewayUnderTest } from '../support/harness.js';
+import { expectNothingPending } from '../support/flows.js';
+import { MqttProxy } from '../support/mqtt-proxy.js';
+
+describe('04 broker connection lost with QoS 1 in flight (Mosquitto)', () => {
+  let broker: Broker;
+  let proxy: MqttProxy;
+  let gw: GatewayUnderTest;
+  let observer: Observer;
+
+  beforeAll(async () => {
+    broker = await startBroker('mosquitto');
+    proxy = await MqttProxy.start(broker.url);
+    gw = await startGateway(testConfig(proxy.url));
+    observer = await Observer.connect(broker.url);
+    await observer.subscribe('inflight/#');
+  });
+  afterAll(async () => {
+    await observer?.close();
+    await gw?.stop();
+    await proxy?.stop();
+    await broker?.stop();
+  });
+
+  it('§6.6 QoS 1 messages in flight when the connection drops are resent with DUP under the same ids, then PUBACKed to the sensor', async () => {
+    const s = await gw.sensor();
+    await connect(s, 'inflight-sensor');
+    const topicId = await register(s, 'inflight/a');
+    const first = proxy.connectionCount;
+
+    proxy.holdBrokerAnswers = true;
+    for (const msgId of [11, 12, 13]) {
+      s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId, payload: Buffer.from(`m${msgId}`) });
+    }
+    await until(() => proxy.publishes(first).length === 3, undefined, () => `gateway wrote ${proxy.publishes(first).length}/3 PUBLISHes`);
+    // A SUBSCRIBE while they are in flight: mqtt.js's id must not be one of ours.
+    s.send({ type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 14, topic: { topicIdType: 'normal', topicName: 'inflight/back' } });
+    await until(() => proxy.fromGateway.some((p) => p.connection === first && p.packet.cmd === 'subscribe'), undefined, () => 'gateway sent SUBSCRIBE');
+    await expectNothingPending(s); // the broker's PUBACKs are held back: nothing is acknowledged
+
+    const sent = proxy.publishes(first) as IPublishPacket[];
+    expect(sent.map((p) => [p.qos, p.dup, p.payload.toString()])).toEqual([[1, false, 'm11'], [1, false, 'm12'], [1, false, 'm13']]);
+    const ids = sent.map((p) => p.messageId);
+    expect(new Set(ids).size).toBe(3);
+    const subscribeId = (proxy.fromGateway.find((p) => p.connection === first && p.packet.cmd === 'subscribe')!.packet as ISubscribePacket).messageId;
+    expect(ids).not.toContain(subscribeId);
+
+    proxy.holdBrokerAnswers = false;
+    proxy.cut();
+    await until(() => proxy.publishes(first + 1).length >= 3, undefined, () => `after reconnecting the gateway resent ${proxy.publishes(first + 1).length}/3`);
+    const resent = proxy.publishes(first + 1) as IPublishPacket[];
+    expect(resent.slice(0, 3).map((p) => [p.messageId, p.dup, p.payload.toString()])).toEqual(sent.map((p) => [p.messageId, true, p.payload.toString()]));
+
+    // The SUBSCRIBE's answer comes among them (the connection it went on is gone: SUBACK 0x03, existing behaviour).
+    const answers = [await s.next(), await s.next(), await s.next(), await s.next()];
+    const acks = answers.flatMap((a) => (a.type === 'PUBACK' ? [[a.msgId, a.returnCode]] : []));
+    expect(acks.sort()).toEqual([[11, 0], [12, 0], [13, 0]]);
+    expect(answers.filter((a) => a.type === 'SUBACK')).toHaveLength(1);
+    // At least once: each reached the broker's subscribers (the first copies may have too).
+    const got = await observer.waitFor(3, 'inflight/a');
+    expect(new Set(got.map((m) => m.payload))).toEqual(new Set(['m11', 'm12', 'm13']));
+    expect(gw.gateway.upstream.pending).toBe(0);
+  });
+
+  it('§6.6 after the resend, new QoS 1 messages go without DUP and are acknowledged as usual', async () => {
+    const s = await gw.sensor();
+    await connect(s, 'inflight-after');
+    const topicId = await register(s, 'inflight/b');
+    const connection = proxy.connectionCount;
+    const before = proxy.publishes(connection).length;
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 21, payload: Buffer.from('fresh') });
+    expect(await s.expect('PUBACK')).toMatchObject({ msgId: 21, returnCode: 0 });
+    const written = proxy.publishes(connection).slice(before) as IPublishPacket[];
+    expect(written.map((p) => [p.topic, p.dup, p.payload.toString()])).toEqual([['inflight/b', false, 'fresh']]);
+  });
+});
