@@ -10,6 +10,8 @@
  * its memory. Mosquitto is started fresh on a free loopback port. Each scenario gets a fresh gateway.
  *
  * Scenarios:
+ *  upstream  the aggregating upstream alone against Mosquitto: its publish() as shipped (pre-encoded packets)
+ *          against mqtt.js's publish(), in alternating rounds in one process: CPU µs per message, QoS 1 and 0.
  *  memory  10,000 sensors CONNECTed, one UDP socket each; then 10,000 behind 100 forwarders (§5.5):
  *          the gateway process's heap and RSS growth per connected sensor after a full GC, from zero and
  *          marginal (5,000 → 10,000).
@@ -44,6 +46,7 @@
  * Each also prints the CPU used over its measuring window (percent of one core) by the gateway, the
  * load generator and Mosquitto, and the kernel's UDP receive-buffer drops.
  */
+import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -58,9 +61,10 @@ import { LoadGenerator } from './lib/load-client.js';
 import type { ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
 import { measureFootprint } from './lib/footprint.js';
 import { measureTick } from './lib/timer-tick.js';
+import { measureUpstreamPath } from './lib/upstream-path.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
-import { applyWhatIfs, parseWhatIfs, type WhatIf } from './lib/what-if.js';
+import { applyWhatIfs, parseWhatIfs, UNDOABLE, undoWhatIfs, WHAT_IFS, type WhatIf } from './lib/what-if.js';
 import { WindowProfiler } from './lib/window-profiler.js';
 
 const SENSORS = 50;
@@ -72,14 +76,14 @@ const QOS1 = { warmupMs: 1000, durationMs: 10_000, pacedRates: [20_000], pacedSe
 const QOS0 = { rates: [20_000, 50_000], durationMs: 5000 };
 const MEMORY = { sensors: 10_000, forwarders: 100 };
 const FANOUT = { messages: 10_000, wideSensors: 1000, wideMessages: [1, 20] };
-const CROWD = { sensors: 10_000, idleMs: 10_000, rate: 1000, busyMs: 10_000 };
+const CROWD = { sensors: 10_000, idleMs: 10_000, rate: 1000, busyMs: 10_000, abRounds: 4, abWindowMs: 4000 };
 const STORM = { sensors: 100_000, forwarders: 1000 };
 const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
 
-type ScenarioName = 'timers' | 'footprint' | 'memory' | 'crowd' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
-const ALL: ScenarioName[] = ['timers', 'footprint', 'memory', 'crowd', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
+type ScenarioName = 'upstream' | 'timers' | 'footprint' | 'memory' | 'crowd' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['upstream', 'timers', 'footprint', 'memory', 'crowd', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
@@ -104,6 +108,8 @@ radios:
 }
 
 let whatIfs: WhatIf[] = [];
+/** `--ab=<what-if>`: the crowd's busy phase with and without it, alternating (crowdAb). */
+let abWhatIf: WhatIf | undefined;
 
 let runs = 0;
 
@@ -303,8 +309,53 @@ async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number |
     cpuLine(f, r.cpuMs, undefined, rate ? gateway.core.stats.framesIn - framesIn : undefined);
     await watch.printProfile();
   }
+  await crowdFloor(load, brokerPid);
+  if (abWhatIf) await crowdAb(load, gateway, brokerPid, abWhatIf);
   await load.run({ kind: 'releaseMany' });
   await gateway.stop();
+}
+
+/**
+ * The floor under the crowd's busy figure: the same paced stream from the same 10,000 sockets sent to a
+ * bare UDP socket in this process that only counts datagrams. What Node costs to be woken for and read
+ * one datagram at a time, before any gateway work.
+ */
+async function crowdFloor(load: LoadGenerator, brokerPid: number | undefined): Promise<void> {
+  const socket = dgram.createSocket('udp4');
+  let received = 0;
+  socket.on('message', () => { received++; });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const watch = new WindowWatch(brokerPid, 'crowd-floor');
+  await load.run<CrowdResult>({ kind: 'crowdPublish', rate: CROWD.rate, durationMs: CROWD.busyMs, port: socket.address().port }, watch.onWindow);
+  const f = watch.figures!;
+  line('crowd', `floor: the same ${int(CROWD.rate)} msg/s to a bare Node UDP socket in the gateway's process (counts them, nothing else): ` +
+    `${((100 * f.gatewayCpuMs) / (f.seconds * 1000)).toFixed(2)}% of a core, ${((1000 * f.gatewayCpuMs) / received).toFixed(1)} µs/msg [${int(received)} datagrams]`);
+  await watch.printProfile();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+}
+
+/**
+ * `--ab=<what-if>`: the crowd's busy phase again in alternating windows, as shipped and with the what-if,
+ * on the same gateway and sensors, so that load from elsewhere falls on both alike.
+ */
+async function crowdAb(load: LoadGenerator, gateway: Gateway, brokerPid: number | undefined, whatIf: WhatIf): Promise<void> {
+  const figures: Record<string, number[]> = { shipped: [], [whatIf]: [] };
+  for (let round = 0; round < CROWD.abRounds; round++) {
+    for (const variant of ['shipped', whatIf] as const) {
+      if (variant === 'shipped') undoWhatIfs(gateway);
+      else WHAT_IFS[whatIf](gateway);
+      const watch = new WindowWatch(brokerPid);
+      const framesIn = gateway.core.stats.framesIn;
+      await load.run<CrowdResult>({ kind: 'crowdPublish', rate: CROWD.rate, durationMs: CROWD.abWindowMs }, watch.onWindow);
+      figures[variant].push((1000 * watch.figures!.gatewayCpuMs) / (gateway.core.stats.framesIn - framesIn));
+    }
+  }
+  undoWhatIfs(gateway);
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const [variant, us] of Object.entries(figures)) {
+    line('crowd', `A/B ${variant}: ${int(CROWD.rate)} msg/s over ${int(CROWD.sensors)} sensors: gateway ${median(us).toFixed(1)} µs/msg median = ${(median(us) * CROWD.rate / 1e4).toFixed(2)}% of a core ` +
+      `[windows: ${us.map((u) => u.toFixed(0)).join(', ')} µs/msg]`);
+  }
 }
 
 /** As many sensors as the load generator holds here, CONNECTing and REGISTERing at once behind forwarders. */
@@ -332,6 +383,14 @@ function timers(): void {
     const t = measureTick(sessions);
     line('timers', `${int(sessions)} idle sessions: ${t.heapUs.toFixed(1)} µs per tick with the deadline heap (${t.examinedPerTick} sessions examined per tick); ` +
       `a pass over every session, as the replaced sweep did: ${int(t.everySessionUs)} µs per tick`);
+  }
+}
+
+async function upstreamPath(brokerUrl: string): Promise<void> {
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (const f of await measureUpstreamPath(brokerUrl)) {
+    line('upstream', `QoS ${f.qos}, ${f.variant}: ${Math.min(...f.usPerMessage).toFixed(1)} µs/msg min, ${median(f.usPerMessage).toFixed(1)} median ` +
+      `(${f.usPerMessage.length} rounds alternating with the other path; ${int(median(f.messagesPerSecond))} msg/s median)`);
   }
 }
 
@@ -434,6 +493,11 @@ async function modes(load: LoadGenerator, brokerUrl: string, brokerPid: number |
 async function main(): Promise<void> {
   const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   whatIfs = parseWhatIfs(process.argv.slice(2));
+  const ab = process.argv.find((a) => a.startsWith('--ab='))?.slice('--ab='.length);
+  if (ab !== undefined) {
+    if (!UNDOABLE.includes(ab as WhatIf)) throw new Error(`--ab takes one of ${UNDOABLE.join(', ')}`);
+    abWhatIf = ab as WhatIf;
+  }
   const profileArg = process.argv.find((a) => a === '--profile' || a.startsWith('--profile='));
   if (profileArg) profiling = { dir: profileArg.includes('=') ? profileArg.slice('--profile='.length) : undefined };
   const unknown = asked.filter((a) => !ALL.includes(a as ScenarioName));
@@ -451,6 +515,7 @@ async function main(): Promise<void> {
   console.log(`mosquitto on ${broker.url}; sensors and MQTT clients in a child process (pid ${process.pid} is the gateway)`);
   try {
     for (const scenario of selected) {
+      if (scenario === 'upstream') await upstreamPath(broker.url);
       if (scenario === 'timers') timers();
       if (scenario === 'footprint') await footprint();
       if (scenario === 'memory') await memory(load, broker.url);

@@ -225,14 +225,26 @@ async function runDirect(cmd: Extract<Command, { kind: 'direct' }>): Promise<Qos
   let ackedTotal = 0;
   let measuring = false;
   let running = true;
-  const loops = clients.map(async (client, i) => {
+  // Callbacks, not publishAsync: no Promise per message, so this side is as lean as the sensors' raw
+  // frames can make the other (the clients themselves stay plain mqtt.js, as issue 13 defines them).
+  let stopped = 0;
+  let allStopped: () => void = () => {};
+  const loopsDone = new Promise<void>((resolve) => { allStopped = resolve; });
+  clients.forEach((client, i) => {
     const topic = `bench/direct/${i}`;
-    while (running) {
-      const sentAt = performance.now();
-      await client.publishAsync(topic, PAYLOAD, { qos: 1 });
+    let sentAt = 0;
+    const next = (): void => {
+      sentAt = performance.now();
+      client.publish(topic, PAYLOAD, { qos: 1 }, onAck);
+    };
+    const onAck = (err?: Error): void => {
+      if (err) throw err;
       ackedTotal++;
       if (measuring && samples < latencies.length) latencies[samples++] = performance.now() - sentAt;
-    }
+      if (running) next();
+      else if (++stopped === clients.length) allStopped();
+    };
+    next();
   });
   await sleep(cmd.warmupMs);
   const window = new Window();
@@ -248,7 +260,7 @@ async function runDirect(cmd: Extract<Command, { kind: 'direct' }>): Promise<Qos
   measuring = false;
   window.end();
   running = false;
-  await Promise.all(loops);
+  await loopsDone;
   await waitSettled(() => subscriber.count, 500, 10_000);
   const result: Qos1Result = {
     kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected: 0, stalled: 0, skipped: 0,
@@ -333,7 +345,7 @@ async function runCrowdPublish(cmd: Extract<Command, { kind: 'crowdPublish' }>):
     let crowdIndex = 0;
     let next = 0;
     stop = pace(cmd.rate, (count) => {
-      next = crowds[crowdIndex].publishSome(next, count, PAYLOAD);
+      next = crowds[crowdIndex].publishSome(next, count, PAYLOAD, cmd.port);
       if (next === 0) crowdIndex = (crowdIndex + 1) % crowds.length;
     }, () => {});
   }

@@ -29,7 +29,8 @@ export type Command =
    * `crowdPublish` spreads QoS 0 PUBLISHes over the crowd at `rate` msg/s (rate 0: idle) for durationMs.
    */
   | { kind: 'crowdTopics'; subscribe: boolean }
-  | { kind: 'crowdPublish'; rate: number; durationMs: number }
+  /** `port`: send to this UDP port instead of the gateway's (a bare socket there measures the floor). */
+  | { kind: 'crowdPublish'; rate: number; durationMs: number; port?: number }
   /** Sensors (CleanSession=0) subscribe at QoS 1 and fall asleep (§6.14); then `sleepersPublish` sends them messages. */
   | { kind: 'sleepers'; target: Target; sensors: number; topic: string }
   /** An MQTT client publishes `messages` QoS 1 messages on `topic`, as fast as the broker takes them. */

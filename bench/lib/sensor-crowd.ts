@@ -78,11 +78,11 @@ export class SensorCrowd {
   }
 
   /** QoS 0 PUBLISHes on each sensor's registered topic, `count` of them, round-robin from sensor `from`; returns the next sensor. */
-  publishSome(from: number, count: number, payload: Buffer): number {
+  publishSome(from: number, count: number, payload: Buffer, port = this.gatewayPort): number {
     let i = from;
     for (let k = 0; k < count; k++) {
       if (this.answered.register[i]) {
-        this.sendTo(i, { type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId: this.topicIds[i], msgId: 0, payload });
+        this.sendTo(i, { type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId: this.topicIds[i], msgId: 0, payload }, port);
         this.sent++;
       }
       i = i + 1 === this.sensors ? 0 : i + 1;
@@ -115,12 +115,12 @@ export class SensorCrowd {
     await Promise.all(this.sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
   }
 
-  private sendTo(sensor: number, message: SnMessage): void {
+  private sendTo(sensor: number, message: SnMessage, port = this.gatewayPort): void {
     const socketIndex = Math.floor(sensor / this.perSocket);
     const frame = this.forwarding
       ? encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: nodeIdOf(sensor % this.perSocket), message })
       : encode(message);
-    this.sockets[socketIndex].send(frame, this.gatewayPort, '127.0.0.1');
+    this.sockets[socketIndex].send(frame, port, '127.0.0.1');
   }
 
   private onFrame(socketIndex: number, frame: Buffer): void {

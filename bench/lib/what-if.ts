@@ -8,6 +8,7 @@ import type dgram from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import type { Gateway } from '../../gateway/gateway.js';
+import type { Upstream } from '../../gateway/broker/upstream.js';
 
 export const WHAT_IFS = {
   /** One writev per event-loop turn to the broker instead of one per message: cork until setImmediate. */
@@ -58,20 +59,25 @@ export const WHAT_IFS = {
    * (its packet ids, its store, mqtt-packet's writes), corked per event-loop turn. For before/after runs.
    */
   'mqttjs-publish': (gateway: Gateway) => {
-    const upstream = gateway.upstream as unknown as { client: MqttClient; inFlight: number; options: { maxQueued: number }; batchWrites: (client: MqttClient) => void };
-    gateway.upstream.publish = (topic, payload, qos, retain, done) => {
-      const client = upstream.client;
-      if (upstream.inFlight >= upstream.options.maxQueued) return false;
-      upstream.inFlight++;
-      upstream.batchWrites(client);
-      client.publish(topic, payload, { qos, retain }, (err) => {
-        upstream.inFlight--;
-        done?.(err ? { error: err } : {});
-      });
-      return true;
-    };
+    gateway.upstream.publish = publishThroughMqttJs(gateway.upstream);
   },
 } satisfies Record<string, (gateway: Gateway) => void>;
+
+/** The aggregating upstream's publish() as it was before pre-encoded packets (bench/lib/upstream-path.ts compares the two). */
+export function publishThroughMqttJs(target: Upstream): Upstream['publish'] {
+  const upstream = target as unknown as { client: MqttClient; inFlight: number; options: { maxQueued: number }; batchWrites: (client: MqttClient) => void };
+  return (topic, payload, qos, retain, done) => {
+    const client = upstream.client;
+    if (upstream.inFlight >= upstream.options.maxQueued) return false;
+    upstream.inFlight++;
+    upstream.batchWrites(client);
+    client.publish(topic, payload, { qos, retain }, (err) => {
+      upstream.inFlight--;
+      done?.(err ? { error: err } : {});
+    });
+    return true;
+  };
+}
 
 /** Replaces the upstream's cork-until-setImmediate with cork-for-`ms`. */
 function corkFor(gateway: Gateway, ms: number): void {
@@ -99,6 +105,16 @@ export function parseWhatIfs(argv: string[]): WhatIf[] {
 
 export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
   for (const w of whatIfs) WHAT_IFS[w](gateway);
+}
+
+/** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
+export const UNDOABLE: WhatIf[] = ['cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish'];
+
+/** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
+export function undoWhatIfs(gateway: Gateway): void {
+  const upstream = gateway.upstream as unknown as Record<string, unknown>;
+  delete upstream.batchWrites;
+  delete upstream.publish;
 }
 
 function mqttClient(gateway: Gateway): MqttClient {
