@@ -34,7 +34,9 @@
  *          then the QoS 1 closed loop (50 sensors, 1 in flight each) in each mode.
  *  crowd   10,000 sensors (one UDP socket each), each CONNECTed with one REGISTERed topic and one
  *          subscription: RSS and heap per sensor; the gateway's CPU with all of them idle for 10 s, then
- *          with 1,000 QoS 0 msg/s spread evenly over them for 10 s.
+ *          with 1,000 QoS 0 msg/s spread evenly over them for 10 s (µs per frame received in the window;
+ *          the sensors send nothing else, no PINGREQ); then the floor: the same stream to a bare UDP socket
+ *          in this process. `--ab=<what-if>` adds alternating windows with and without a what-if.
  *  storm   100,000 sensors behind 1,000 forwarders (§5.5) CONNECT and REGISTER one topic as fast as the
  *          load generator sends (groups of 200, unanswered ones resent after 500 ms): seconds, refused,
  *          resent, RSS per sensor.
