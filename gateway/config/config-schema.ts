@@ -7,7 +7,7 @@
  * so start-up loads neither TypeBox nor Ajv's compiler.
  *
  * JSON Schema says what it can: types, ranges, enums, required and unknown keys, patterns. A few extra
- * keywords (ANNOTATION_KEYWORDS) tell gateway/config/config.ts what it cannot: the unit of a duration, the
+ * keywords (ANNOTATION_KEYWORDS) tell gateway/config/config-validation.ts what it cannot: the unit of a duration, the
  * key of a mapping, a named check that follows the schema pass (`check`), the noun in unknown-key messages.
  * Editors ignore them.
  */
@@ -42,8 +42,8 @@ export type CheckName =
 /** `mapKey`: a mapping with free-form keys, read into a Map. */
 export type MapKey = 'topic id' | 'ClientId';
 
-/** A number with a unit: 250ms, 30s, 15m, 2h, 1d (config.ts reads it into the key's own unit). */
-export const DURATION_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*$';
+/** A number with a unit: 250ms, 30s, 15m, 2h, 1d; config-validation.ts reads the two groups into the key's own unit. */
+export const DURATION_PATTERN = '^\\s*(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h|d)\\s*$';
 
 // ─────────────────────────── building blocks ───────────────────────────
 
@@ -84,7 +84,7 @@ const flag = (options: Options) => Type.Boolean(options);
 
 const oneOf = <const T extends readonly (string | number)[]>(values: T, options: Options) => Type.Unsafe<T[number]>({ enum: [...values], ...options });
 
-/** A number of seconds (or ms) or a number with a unit; read into the unit by config.ts. */
+/** A number of seconds (or ms) or a number with a unit; read into the unit by config-validation.ts. */
 function duration(rule: DurationRule, options: Options) {
   const { min, max, above = false, integer = false } = rule;
   return Type.Unsafe<number>({
@@ -124,7 +124,7 @@ const host = (options: Options) => text({ ...options, pattern: '^[A-Za-z0-9.:%_-
 
 // ─────────────────────────── topics ───────────────────────────
 
-/** §5.3.11 TopicId: 0x0000 and 0xFFFF are reserved, so predefined ids are 1..65534 (range checked by config.ts). */
+/** §5.3.11 TopicId: 0x0000 and 0xFFFF are reserved, so predefined ids are 1..65534 (range checked by config-validation.ts). */
 const topicIdKeys = { pattern: '^([+]?[0-9]+|0[xX][0-9a-fA-F]+)$', description: 'A predefined topic id, 1..65534 (decimal or 0x hex).' };
 const clientIdKeys = { pattern: '^.+$', description: 'A ClientId (exact).' };
 

@@ -122,7 +122,7 @@ function readDuration(value: unknown, node: SchemaNode, path: Path, issues: Issu
   let amount: number | undefined;
   if (typeof value === 'number') amount = value;
   else if (typeof value === 'string') {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(value);
+    const match = new RegExp(node.pattern!).exec(value);
     // Rounded to a millionth so 0.1s in ms is 100, not 100.00000000000001.
     if (match) amount = Math.round((Number(match[1]) * DURATION_UNITS[match[2]]) / DURATION_UNITS[unit] * 1e6) / 1e6;
   }
