@@ -117,15 +117,19 @@ describe('the daemon validates without the schema tooling', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('--check loads neither TypeBox nor Ajv: the validator is precompiled', () => {
-    const record = join(dir, 'check.imports');
+    const imports = join(dir, 'check.imports');
+    const requires = join(dir, 'check.requires');
+    // ES modules through the resolve hook, CommonJS ones (Ajv is one) from require's cache at exit.
+    const recordRequires = join(dir, 'record-requires.cjs');
+    writeFileSync(recordRequires, "process.on('exit', () => require('node:fs').writeFileSync(process.env.RECORD_REQUIRES_FILE, Object.keys(require.cache).join('\\n')));\n");
     const run = spawnSync(
       process.execPath,
-      ['--import', join(root, 'test', 'support', 'record-imports.mjs'), join(root, 'bin', 'mqtt-sn-gateway.js'), '--config', join(root, 'gateway.yaml'), '--check'],
-      { encoding: 'utf8', timeout: 15_000, env: { ...process.env, RECORD_IMPORTS_FILE: record } },
+      ['--require', recordRequires, '--import', join(root, 'test', 'support', 'record-imports.mjs'), join(root, 'bin', 'mqtt-sn-gateway.js'), '--config', join(root, 'gateway.yaml'), '--check'],
+      { encoding: 'utf8', timeout: 15_000, env: { ...process.env, RECORD_IMPORTS_FILE: imports, RECORD_REQUIRES_FILE: requires } },
     );
     expect(run.stdout).toContain('OK');
-    const loaded = readFileSync(record, 'utf8').split('\n');
-    expect(loaded.some((url) => url.includes('config-validator.generated.mjs'))).toBe(true);
+    const loaded = [...readFileSync(imports, 'utf8').split('\n'), ...readFileSync(requires, 'utf8').split('\n')];
+    expect(loaded.some((url) => url.includes('bin/mqtt-sn-gateway.js'))).toBe(true); // the recording worked
     expect(loaded.filter((url) => /\/node_modules\/(typebox|ajv)\//.test(url))).toEqual([]);
   });
 
