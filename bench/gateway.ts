@@ -511,7 +511,11 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   if (profiling) console.log('PROFILING each window: CPU figures include the profiler\'s own sampling');
   if (whatIfs.length) console.log(`WHAT-IF ${whatIfs.join(', ')}: these figures are NOT those of the gateway as shipped (bench/lib/what-if.ts)`);
-  const broker = await startMosquitto();
+  // `--broker-nodelay`: Mosquitto with TCP_NODELAY on its client sockets (off by default in Mosquitto 2.0),
+  // which the gateway path and the direct path both go through.
+  const brokerNoDelay = process.argv.includes('--broker-nodelay');
+  const broker = await startMosquitto(brokerNoDelay ? { extraLines: () => ['set_tcp_nodelay true'] } : {});
+  if (brokerNoDelay) console.log('Mosquitto with set_tcp_nodelay true');
   const brokerPid = findChildPid('mosquitto');
   const load = LoadGenerator.start();
   console.log(`mosquitto on ${broker.url}; sensors and MQTT clients in a child process (pid ${process.pid} is the gateway)`);
