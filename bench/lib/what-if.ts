@@ -45,6 +45,14 @@ export const WHAT_IFS = {
   'cork-1ms': (gateway: Gateway) => corkFor(gateway, 1),
   /** As cork-1ms, for 5 ms. */
   'cork-5ms': (gateway: Gateway) => corkFor(gateway, 5),
+  /**
+   * Fewer wake-ups than datagrams: after a burst of datagrams the UDP socket stops reading for 2 ms (the
+   * kernel queues meanwhile), so at low rates several datagrams share one wake-up, at up to 2 ms latency.
+   * Uses the socket's private handle (recvStop/recvStart): a measurement, not a candidate as written.
+   */
+  'udp-pause-2ms': (gateway: Gateway) => pauseReads(gateway, 2),
+  /** As udp-pause-2ms, for 5 ms. */
+  'udp-pause-5ms': (gateway: Gateway) => pauseReads(gateway, 5),
   /** As cork-1ms, for 50 ms. */
   'cork-50ms': (gateway: Gateway) => corkFor(gateway, 50),
   /** Publishes are accepted and dropped, never written to the broker: what the broker path costs, by difference. */
@@ -108,13 +116,41 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish'];
+export const UNDOABLE: WhatIf[] = ['cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {
   const upstream = gateway.upstream as unknown as Record<string, unknown>;
   delete upstream.batchWrites;
   delete upstream.publish;
+  const pause = readPauses.get(gateway);
+  if (pause) pause.ms = 0;
+}
+
+/** Per gateway: how long its UDP socket stops reading after a burst (0 = off). */
+const readPauses = new WeakMap<Gateway, { ms: number }>();
+
+function pauseReads(gateway: Gateway, ms: number): void {
+  let pause = readPauses.get(gateway);
+  if (pause) {
+    pause.ms = ms;
+    return;
+  }
+  pause = { ms };
+  readPauses.set(gateway, pause);
+  const socket = udpSocket(gateway);
+  const handle = (socket as unknown as { _handle: { recvStop(): number; recvStart(): number } })._handle;
+  let paused = false;
+  const state = pause;
+  socket.on('message', () => {
+    if (paused || state.ms === 0) return;
+    paused = true;
+    handle.recvStop();
+    setTimeout(() => {
+      paused = false;
+      handle.recvStart();
+    }, state.ms);
+  });
 }
 
 function mqttClient(gateway: Gateway): MqttClient {
