@@ -82,3 +82,40 @@ describe('04 broker connection lost with QoS 1 in flight (Mosquitto)', () => {
     expect(written.map((p) => [p.topic, p.dup, p.payload.toString()])).toEqual([['inflight/b', false, 'fresh']]);
   });
 });
+
+describe('04 the pre-encoded PUBLISH on MQTT 5 (Mosquitto)', () => {
+  let broker: Broker;
+  let proxy: MqttProxy;
+  let gw: GatewayUnderTest;
+  let observer: Observer;
+
+  beforeAll(async () => {
+    broker = await startBroker('mosquitto');
+    proxy = await MqttProxy.start(broker.url, 5);
+    const config = testConfig(proxy.url);
+    config.broker.protocolVersion = 5;
+    gw = await startGateway(config);
+    observer = await Observer.connect(broker.url, undefined, { protocolVersion: 5 });
+    await observer.subscribe('v5pre/#');
+  });
+  afterAll(async () => {
+    await observer?.close();
+    await gw?.stop();
+    await proxy?.stop();
+    await broker?.stop();
+  });
+
+  it('§6.6 MQTT 5: QoS 0 and retained QoS 1 messages reach the broker as sent, and the QoS 1 one is PUBACKed', async () => {
+    const s = await gw.sensor();
+    await connect(s, 'v5-pre');
+    const topicId = await register(s, 'v5pre/a');
+    s.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId, msgId: 0, payload: Buffer.from('zero') });
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: true, topicIdType: 'normal', topicId, msgId: 5, payload: Buffer.from('one') });
+    expect(await s.expect('PUBACK')).toMatchObject({ msgId: 5, returnCode: 0 });
+    const got = await observer.waitFor(2, 'v5pre/a');
+    expect(got.map((m) => [m.payload, m.qos, m.retain])).toEqual([['zero', 0, false], ['one', 1, false]]);
+    // On the wire: one QoS 0 and one retained QoS 1 PUBLISH, read back by an MQTT 5 parser.
+    const wire = proxy.publishes(proxy.connectionCount) as IPublishPacket[];
+    expect(wire.map((p) => [p.topic, p.qos, p.retain, p.payload.toString()])).toEqual([['v5pre/a', 0, false, 'zero'], ['v5pre/a', 1, true, 'one']]);
+  });
+});
