@@ -33,6 +33,10 @@
  *  crowd   10,000 sensors (one UDP socket each), each CONNECTed with one REGISTERed topic and one
  *          subscription: RSS and heap per sensor; the gateway's CPU with all of them idle for 10 s, then
  *          with 1,000 QoS 0 msg/s spread evenly over them for 10 s.
+ *  crowd100k  100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one
+ *          subscription: heap and RSS per sensor.
+ *  census  heap snapshots before and after the 10,000-sensor crowd, diffed: bytes per sensor by what each
+ *          object is and what holds it (bench/lib/heap-census.ts).
  *  storm   100,000 sensors behind 1,000 forwarders (§5.5) CONNECT and REGISTER one topic as fast as the
  *          load generator sends (groups of 200, unanswered ones resent after 500 ms): seconds, refused,
  *          resent, RSS per sensor.
@@ -57,6 +61,7 @@ import { startMosquitto } from '../test/support/mosquitto.js';
 import { LoadGenerator } from './lib/load-client.js';
 import type { ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
 import { measureFootprint } from './lib/footprint.js';
+import { growth, takeCensus } from './lib/heap-census.js';
 import { measureTick } from './lib/timer-tick.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
@@ -73,12 +78,14 @@ const MEMORY = { sensors: 10_000, forwarders: 100 };
 const FANOUT = { messages: 10_000, wideSensors: 1000, wideMessages: [1, 20] };
 const CROWD = { sensors: 10_000, idleMs: 10_000, rate: 1000, busyMs: 10_000 };
 const STORM = { sensors: 100_000, forwarders: 1000 };
+const CROWD_100K = { sensors: 100_000, forwarders: 1000 };
+const CENSUS = { sensors: 10_000, top: 25 };
 const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
 
-type ScenarioName = 'timers' | 'footprint' | 'memory' | 'crowd' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
-const ALL: ScenarioName[] = ['timers', 'footprint', 'memory', 'crowd', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
+type ScenarioName = 'timers' | 'footprint' | 'memory' | 'crowd' | 'crowd100k' | 'census' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['timers', 'footprint', 'memory', 'crowd', 'crowd100k', 'census', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
@@ -279,6 +286,51 @@ async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number |
   await gateway.stop();
 }
 
+/**
+ * 100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one subscription:
+ * heap and RSS per sensor after a full GC (issue 13's per-sensor target at the larger scale).
+ */
+async function crowd100k(load: LoadGenerator, brokerUrl: string): Promise<void> {
+  const { gateway, target } = await startGateway(brokerUrl, false, 'aggregating', CROWD_100K.sensors + 1000);
+  const before = await settledMemory();
+  const c = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: CROWD_100K.sensors, forwarders: CROWD_100K.forwarders });
+  const t = await load.run<CrowdResult>({ kind: 'crowdTopics', subscribe: true });
+  await waitUntil(() => gateway.core.connectedCount >= CROWD_100K.sensors, 10_000);
+  const after = await settledMemory();
+  const n = gateway.core.connectedCount;
+  line('crowd', `${int(n)} sensors behind ${CROWD_100K.forwarders} forwarders (§5.5), one REGISTERed topic and one subscription each: ` +
+    `heap ${int((after.heapUsed - before.heapUsed) / n)} B/sensor, RSS ${int((after.rss - before.rss) / n)} B/sensor (target ≤ 1,536) ` +
+    `[RSS ${mb(before.rss)} → ${mb(after.rss)}; ${int(gateway.core.subscriptions.size)} broker filters; CONNECTs ${c.seconds.toFixed(1)} s, ` +
+    `REGISTER + SUBSCRIBE ${t.seconds.toFixed(1)} s, ${int(c.resent + t.resent)} resent, ${c.refused + t.refused} refused]`);
+  await load.run({ kind: 'releaseMany' });
+  await gateway.stop();
+}
+
+/**
+ * Where the crowd's bytes go: heap snapshots of this process before and after 10,000 sensors (one UDP
+ * socket each) CONNECT, REGISTER one topic and SUBSCRIBE one filter, counted by what each object is and
+ * what holds it (bench/lib/heap-census.ts). A run of its own: the snapshots would disturb other figures.
+ */
+async function census(load: LoadGenerator, brokerUrl: string): Promise<void> {
+  const { gateway, target } = await startGateway(brokerUrl);
+  await settledMemory();
+  const before = await takeCensus();
+  await settledMemory();
+  await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: CENSUS.sensors, forwarders: 0 });
+  await load.run<CrowdResult>({ kind: 'crowdTopics', subscribe: true });
+  await settledMemory();
+  const after = await takeCensus();
+  const n = gateway.core.connectedCount;
+  const g = growth(before, after, n, CENSUS.top);
+  before.discard();
+  after.discard();
+  line('census', `${int(n)} sensors, one topic and one subscription each: heap snapshot grew ${int(g.totalPer)} B/sensor; top ${CENSUS.top} by bytes per sensor ` +
+    '(bytes, objects per sensor, what ← held by):');
+  for (const l of g.lines) line('', `${l.bytesPer.toFixed(0).padStart(6)} B ${l.countPer.toFixed(2).padStart(6)}  ${l.label}`);
+  await load.run({ kind: 'releaseMany' });
+  await gateway.stop();
+}
+
 /** As many sensors as the load generator holds here, CONNECTing and REGISTERing at once behind forwarders. */
 async function storm(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
   const { gateway, target } = await startGateway(brokerUrl, false, 'aggregating', STORM.sensors + 1000);
@@ -420,6 +472,8 @@ async function main(): Promise<void> {
       if (scenario === 'footprint') await footprint();
       if (scenario === 'memory') await memory(load, broker.url);
       if (scenario === 'crowd') await crowd(load, broker.url, brokerPid);
+      if (scenario === 'crowd100k') await crowd100k(load, broker.url);
+      if (scenario === 'census') await census(load, broker.url);
       if (scenario === 'storm') await storm(load, broker.url, brokerPid);
       if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
