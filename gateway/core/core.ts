@@ -833,7 +833,7 @@ export class GatewayCore {
     if (sub?.topicIdType === 'short') return { topicIdType: 'short', topicId: Buffer.from(topic).readUInt16BE(0) };
     const predefinedId = this.predefined.idOf({ clientId: session.clientId, address: addressOf(session.link) }, topic);
     if (predefinedId !== undefined) return { topicIdType: 'predefined', topicId: predefinedId };
-    const id = session.topicIds.get(topic);
+    const id = session.topics.idOf(topic);
     return id === undefined ? undefined : { topicIdType: 'normal', topicId: id };
   }
 
@@ -928,7 +928,7 @@ export class GatewayCore {
    */
   resolveTopic(session: Session | undefined, topicIdType: 'normal' | 'predefined' | 'short', topicId: number, peer?: Peer): string | undefined {
     switch (topicIdType) {
-      case 'normal': return session?.topicNames.get(topicId);
+      case 'normal': return session?.topics.nameOf(topicId);
       case 'predefined': {
         const link = session?.link ?? (peer && this.linkOf(peer));
         const found = this.predefined.lookup({ clientId: session?.clientId, address: link && addressOf(link) }, topicId);
@@ -1069,7 +1069,7 @@ export class GatewayCore {
   private resend(session: Session, f: Inflight): void {
     switch (f.step) {
       case 'regack':
-        this.send(session, { type: 'REGISTER', topicId: f.topicId, msgId: f.msgId, topicName: session.topicNames.get(f.topicId) ?? '' });
+        this.send(session, { type: 'REGISTER', topicId: f.topicId, msgId: f.msgId, topicName: session.topics.nameOf(f.topicId) ?? '' });
         break;
       case 'puback':
       case 'pubrec': {
