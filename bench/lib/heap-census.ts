@@ -84,7 +84,9 @@ function countsOf(snap: Snapshot): Counts {
       const to = edges[e + toNodeAt] / nf;
       if (holder[to] !== -1) continue;
       holder[to] = n;
-      via[to] = type === 'element' || type === 'hidden' ? '[]' : String(strings[edges[e + edgeNameAt]]);
+      // Slots of arrays and hash tables by index would split one kind of thing over many labels.
+      const name = type === 'element' || type === 'hidden' ? '' : String(strings[edges[e + edgeNameAt]]);
+      via[to] = name === '' || /^\d+$/.test(name) ? '[]' : name;
     }
   }
 
@@ -122,7 +124,7 @@ function countsOf(snap: Snapshot): Counts {
 
 export interface CensusLine { label: string; bytesPer: number; countPer: number }
 
-/** What grew from `before` to `after`, per unit (per sensor added), largest first. */
+/** What changed from `before` to `after`, per unit (per sensor added), largest change first. */
 export function growth(beforeCensus: Census, afterCensus: Census, units: number, top: number): { lines: CensusLine[]; totalPer: number } {
   const before = beforeCensus.counts();
   const after = afterCensus.counts();
@@ -135,6 +137,7 @@ export function growth(beforeCensus: Census, afterCensus: Census, units: number,
     lines.push({ label, bytesPer: bytes / units, countPer: (a.count - b.count) / units });
   }
   for (const [label, b] of before) if (!after.has(label)) total -= b.bytes;
-  lines.sort((x, y) => y.bytesPer - x.bytesPer);
+  // By size of the change either way: a thing listed under another holder than before shows as a pair (+x, -x).
+  lines.sort((x, y) => Math.abs(y.bytesPer) - Math.abs(x.bytesPer));
   return { lines: lines.slice(0, top), totalPer: total / units };
 }
