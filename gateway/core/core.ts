@@ -23,7 +23,7 @@ import type { SessionStore } from '../store/store.js';
 import { PredefinedTopics } from './predefined-topics.js';
 import {
   type ClientState, type Inflight, type Link, type OutboundMessage, type Session,
-  forgetRegistrations, forgetTopicId, isConnected, nextMsgId, registerTopic,
+  addInflight, forgetRegistrations, forgetTopicId, isConnected, nextMsgId, NO_INFLIGHT, NO_MESSAGES, ownQueue, registerTopic,
 } from './session.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
@@ -619,10 +619,10 @@ export class GatewayCore {
     forgetRegistrations(session);
     session.will = undefined;
     session.pendingWill = undefined;
-    session.queue.length = 0;
+    session.queue = NO_MESSAGES;
     session.held = undefined;
     session.pendingPubrel = undefined;
-    session.inflight.length = 0;
+    session.inflight = NO_INFLIGHT;
     session.incoming = undefined;
   }
 
@@ -636,8 +636,8 @@ export class GatewayCore {
       // A QoS 2 delivery waiting for PUBCOMP: its PUBREL goes again first when the client is back.
       if (f.step === 'pubcomp') (session.pendingPubrel ??= []).push(f.msgId);
     }
-    session.inflight.length = 0;
-    if (again.length) session.queue.unshift(...again);
+    session.inflight = NO_INFLIGHT;
+    if (again.length) ownQueue(session).unshift(...again);
     this.changed(session);
   }
 
@@ -779,15 +779,15 @@ export class GatewayCore {
     }
     if (state === 'active' || state === 'awake') {
       // Messages waiting behind in-flight ones are bounded too: a slow client must not grow memory without end.
-      if (this.enqueue(session, session.queue, message, limit, 'client queue full')) this.pump(session);
+      if (this.enqueue(session, ownQueue(session), message, limit, 'client queue full')) this.pump(session);
       return;
     }
     if (state === 'connecting') {
-      this.enqueue(session, session.queue, message, limit, 'client queue full');
+      this.enqueue(session, ownQueue(session), message, limit, 'client queue full');
       return;
     }
     if ((state === 'lost' || state === 'disconnected') && session.cleanSession) return;
-    if (this.enqueue(session, session.queue, message, this.config.sleepBuffer, 'sleep buffer full')) {
+    if (this.enqueue(session, ownQueue(session), message, this.config.sleepBuffer, 'sleep buffer full')) {
       this.events.emit('messageBuffered', session.clientId, message.topic);
     }
   }
@@ -870,7 +870,7 @@ export class GatewayCore {
           this.dropForClient(session, message.topic, 'REGISTER too large for the radio');
           continue;
         }
-        session.inflight.push({ step: 'regack', msgId, message: undefined, topicId, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
+        addInflight(session, { step: 'regack', msgId, message: undefined, topicId, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
         this.schedule(session);
         continue;
       }
@@ -887,7 +887,7 @@ export class GatewayCore {
       }
       this.stats.deliveredToClients++;
       if (message.qos > 0) {
-        session.inflight.push({
+        addInflight(session, {
           step: message.qos === 1 ? 'puback' : 'pubrec', msgId, message,
           topicId: ref.topicId, topicIdType: ref.topicIdType, sentAt: this.clock.now(), retries: 0,
         });
@@ -915,7 +915,7 @@ export class GatewayCore {
 
   /** Starts a gateway → client exchange that expects a reply and is resent on time-out (§6.13). */
   expect(session: Session, step: Inflight['step'], msgId: number): void {
-    session.inflight.push({ step, msgId, message: undefined, topicId: 0, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
+    addInflight(session, { step, msgId, message: undefined, topicId: 0, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
     this.schedule(session);
   }
 

@@ -133,8 +133,8 @@ export function readRecord(clientId: string, raw: unknown): Session {
       s.subscriptions.set(sub.filter, Number.isInteger(sub.topicId) ? { ...made, topicId: sub.topicId } : made);
     }
   }
-  s.queue = rec.queue.map(message);
-  s.inflight = rec.inflight.map((f) => ({
+  if (rec.queue.length) s.queue = rec.queue.map(message);
+  if (rec.inflight.length) s.inflight = rec.inflight.map((f) => ({
     step: f.step, msgId: f.msgId, message: f.message ? message(f.message) : undefined,
     topicId: f.topicId, topicIdType: f.topicIdType, sentAt: 0, retries: 0,
   }));

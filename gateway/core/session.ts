@@ -138,8 +138,8 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     topics: NO_TOPICS,
     nextTopicId: 1,
     subscriptions: NO_SUBSCRIPTIONS,
-    queue: [],
-    inflight: [],
+    queue: NO_MESSAGES,
+    inflight: NO_INFLIGHT,
     nextMsgId: 1,
     incoming: undefined,
     pendingPubrel: undefined,
@@ -167,6 +167,25 @@ class NoSubscriptions extends SmallMap<string, Subscription> {
   }
 }
 export const NO_TOPICS: TopicRegistry = new NoTopics();
+
+/**
+ * The empty queue and in-flight list sessions start with, shared likewise until the first message:
+ * frozen, so a stray write throws instead of reaching every session. Write through ownQueue / addInflight.
+ */
+export const NO_MESSAGES: OutboundMessage[] = Object.freeze([]) as unknown as OutboundMessage[];
+export const NO_INFLIGHT: Inflight[] = Object.freeze([]) as unknown as Inflight[];
+
+/** The session's own queue, to add to. */
+export function ownQueue(session: Session): OutboundMessage[] {
+  if (session.queue === NO_MESSAGES) session.queue = [];
+  return session.queue;
+}
+
+/** Starts waiting for the client's reply to an exchange (§6.13). */
+export function addInflight(session: Session, flight: Inflight): void {
+  if (session.inflight === NO_INFLIGHT) session.inflight = [flight];
+  else session.inflight.push(flight);
+}
 export const NO_SUBSCRIPTIONS: SmallMap<string, Subscription> = new NoSubscriptions();
 
 /** Registers a topic name for a client (§6.5); returns its id, or undefined when all ids are used. */

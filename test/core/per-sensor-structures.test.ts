@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { parseConfig } from '../../gateway/config/config.js';
 import { GatewayCore } from '../../gateway/core/core.js';
-import { NO_SUBSCRIPTIONS, NO_TOPICS, type Session } from '../../gateway/core/session.js';
+import { NO_INFLIGHT, NO_MESSAGES, NO_SUBSCRIPTIONS, NO_TOPICS, type Session } from '../../gateway/core/session.js';
 import { MemoryRadio } from '../support/memory-radio.js';
 import { RecordingUpstream } from '../support/recording-upstream.js';
 
@@ -70,12 +70,29 @@ describe('per-sensor structures (issue 13)', () => {
     expect(b.subscriptions).toBe(NO_SUBSCRIPTIONS);
   });
 
-  it('§6.3 a CleanSession=1 sensor that leaves gives its registry and subscriptions back to the shared empty ones', () => {
+  it('§6.10 §6.13 the queue and in-flight list are shared empty ones until a first delivery, which reaches no other sensor', () => {
+    const w = world();
+    const a = sensor(w, 1, 'fp/a');
+    const b = sensor(w, 2, 'fp/b');
+    expect(a.queue).toBe(NO_MESSAGES);
+    expect(a.inflight).toBe(NO_INFLIGHT);
+    w.core.upstreamSink.message('fp/a/in', Buffer.from('x'), 1, false);
+    expect(w.radio.take('udp:127.0.0.1:40001').map((m) => m.type)).toEqual(['PUBLISH']);
+    expect(a.queue).not.toBe(NO_MESSAGES); // its own now (a QoS 0 subscription: nothing in flight)
+    expect(b.queue).toBe(NO_MESSAGES);
+    expect(b.inflight).toBe(NO_INFLIGHT);
+    expect(NO_INFLIGHT).toHaveLength(0);
+    expect(NO_MESSAGES).toHaveLength(0);
+  });
+
+  it('§6.3 a CleanSession=1 sensor that leaves gives its registry, subscriptions and queues back to the shared empty ones', () => {
     const w = world();
     const s = sensor(w, 1, 'fp/leaving');
     w.radio.inject('udp:127.0.0.1:40001', { type: 'DISCONNECT' });
     expect(s.topics).toBe(NO_TOPICS);
     expect(s.subscriptions).toBe(NO_SUBSCRIPTIONS);
+    expect(s.queue).toBe(NO_MESSAGES);
+    expect(s.inflight).toBe(NO_INFLIGHT);
   });
 
   it('§4 sensors subscribed to their own topics are one exact-filter entry each, the subscriber held inline, no trie nodes', () => {
