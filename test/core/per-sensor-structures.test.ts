@@ -29,9 +29,9 @@ function world() {
 type World = ReturnType<typeof world>;
 
 /** A sensor as the crowd benchmark makes them: CONNECT, then optionally REGISTER its topic and SUBSCRIBE to `<topic>/in`. */
-function sensor(w: World, n: number, topic?: string): Session {
+function sensor(w: World, n: number, topic?: string, cleanSession = true): Session {
   const address = `udp:127.0.0.1:${40_000 + n}`;
-  w.radio.inject(address, { type: 'CONNECT', will: false, cleanSession: true, duration: 600, clientId: `s${n}` });
+  w.radio.inject(address, { type: 'CONNECT', will: false, cleanSession, duration: 600, clientId: `s${n}` });
   if (topic) {
     w.radio.inject(address, { type: 'REGISTER', topicId: 0, msgId: 1, topicName: topic });
     w.radio.inject(address, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 2, topic: { topicIdType: 'normal', topicName: `${topic}/in` } });
@@ -60,14 +60,14 @@ describe('per-sensor structures (issue 13)', () => {
     expect([s.incoming, s.pendingPubrel, s.held]).toEqual([undefined, undefined, undefined]);
   });
 
-  it('§6.5 a connected sensor that neither registers nor subscribes shares the empty registry and subscription list', () => {
+  it('§6.3 a connected sensor that neither registers nor subscribes shares the empty registry, subscriptions and queues, whatever its CleanSession', () => {
     const w = world();
-    const a = sensor(w, 1);
-    const b = sensor(w, 2);
-    expect(a.topics).toBe(NO_TOPICS);
-    expect(b.topics).toBe(NO_TOPICS);
-    expect(a.subscriptions).toBe(NO_SUBSCRIPTIONS);
-    expect(b.subscriptions).toBe(NO_SUBSCRIPTIONS);
+    for (const s of [sensor(w, 1), sensor(w, 2, undefined, false)]) {
+      expect(s.topics).toBe(NO_TOPICS);
+      expect(s.subscriptions).toBe(NO_SUBSCRIPTIONS);
+      expect(s.queue).toBe(NO_MESSAGES);
+      expect(s.inflight).toBe(NO_INFLIGHT);
+    }
   });
 
   it('§6.10 §6.13 the queue and in-flight list are shared empty ones until a first delivery, which reaches no other sensor', () => {

@@ -1,6 +1,6 @@
 /** Session data helpers: per-client topic ids (§6.5) and the shared empty map sessions start with. */
 import { describe, expect, it } from 'vitest';
-import { forgetRegistrations, forgetTopicId, newSession, NO_SUBSCRIPTIONS, NO_TOPICS, registerTopic, setSubscription } from '../../gateway/core/session.js';
+import { forgetRegistrations, forgetTopicId, newSession, NO_INFLIGHT, NO_MESSAGES, NO_SUBSCRIPTIONS, NO_TOPICS, registerTopic, setSubscription } from '../../gateway/core/session.js';
 import { readRecord, toRecord } from '../../gateway/core/session-record.js';
 
 const link = { radio: 'udp0', address: 'udp:127.0.0.1:1' };
@@ -42,6 +42,15 @@ describe('session helpers', () => {
 });
 
 describe('session records', () => {
+  it('§6.3 a record with nothing registered, subscribed or queued reads back into the shared empty structures', () => {
+    const back = readRecord('c', JSON.parse(JSON.stringify(toRecord(newSession('c', link, 0)))));
+    expect(back.topics).toBe(NO_TOPICS);
+    expect(back.subscriptions).toBe(NO_SUBSCRIPTIONS);
+    expect(back.queue).toBe(NO_MESSAGES);
+    expect(back.inflight).toBe(NO_INFLIGHT);
+  });
+
+
   it('§6.9 a subscription made by predefined id keeps that id through a store round trip', () => {
     const s = newSession('c', link, 0);
     setSubscription(s, { filter: 'fleet/c/temperature', qos: 1, topicIdType: 'predefined', topicId: 21 });
