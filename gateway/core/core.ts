@@ -30,6 +30,7 @@ import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
 import type { BrokerDelivery, BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../broker/upstream.js';
 import { BrokerSessions } from './broker-sessions.js';
+import { addressKey, PeerIndex } from './peer-index.js';
 import { allowEverything, type AccessPolicy, type Requester } from './access-policy.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
@@ -37,7 +38,7 @@ export interface Peer {
   radio: Radio;
   address: string;
   nodeId: Buffer | undefined;
-  /** radio name | address [| node id hex]: the key a session is found by. */
+  /** address [| node id hex]: the key a session is found by on its radio (PeerIndex). */
   key: string;
 }
 
@@ -141,9 +142,9 @@ export function addressOf(link: Link): string {
   return link.nodeId === undefined ? link.address : `${link.address}:${link.nodeId}`;
 }
 
-/** The key a session is found by: radio name | address [| Wireless Node Id in hex]. */
-function peerKey(radio: string, address: string, nodeIdHex: string | undefined): string {
-  return nodeIdHex === undefined ? radio + '|' + address : radio + '|' + address + '|' + nodeIdHex;
+/** A sender's address on its radio, for the per-address log and answer limits. */
+function senderKey(radio: string, address: string): string {
+  return radio + '|' + address;
 }
 
 /** Whether the session still has this broker message (same packet id, topic and payload) waiting or in flight. */
@@ -191,7 +192,7 @@ export class GatewayCore {
   /** Transparent mode: each connected client's own broker session. */
   readonly brokerSessions = new BrokerSessions(this);
   readonly radios = new Map<string, Radio>();
-  readonly sessionsByPeer = new Map<string, Session>();
+  readonly sessionsByPeer = new PeerIndex();
   readonly sessionsById = new Map<string, Session>();
   readonly shared: SharedSubscriptions;
   /** Kept sessions written to the store, one transaction per event-loop turn. */
@@ -308,7 +309,7 @@ export class GatewayCore {
       this.sessionsById.set(clientId, session);
       for (const sub of session.subscriptions.values()) this.shared.tree.add(sub.filter, session, sub.qos);
       const state: ClientState = stored === 'active' ? 'active' : stored === 'asleep' || stored === 'awake' ? 'asleep' : 'disconnected';
-      if (state !== 'disconnected') this.sessionsByPeer.set(this.keyOf(session.link), session);
+      if (state !== 'disconnected') this.sessionsByPeer.set(session.link.radio, this.keyOf(session.link), session);
       this.setState(session, state);
     }
     return unreadable;
@@ -417,15 +418,15 @@ export class GatewayCore {
     }
     this.frameCounts.count(radio.name, message.type, 'in');
     this.frameTrace?.('in', radio.name, address, nodeIdHex, message);
-    const key = peerKey(radio.name, address, nodeIdHex);
+    const key = addressKey(address, nodeIdHex);
     const peer: Peer = { radio, address, nodeId, key };
-    const session = this.sessionsByPeer.get(key);
+    const session = this.sessionsByPeer.get(radio.name, key);
     if (session) session.lastSeen = this.clock.now();
     try {
       dispatch(this, peer, message, session);
       if (this.persistence.enabled && changesSession(message)) {
         if (session) this.changed(session);
-        const now = this.sessionsByPeer.get(key);
+        const now = this.sessionsByPeer.get(radio.name, key);
         if (now && now !== session) this.changed(now);
       }
     } catch (err) {
@@ -439,7 +440,7 @@ export class GatewayCore {
     this.stats.malformed++;
     this.events.emit('frameDropped', radio.name, address, reason);
     const now = this.clock.now();
-    const key = peerKey(radio.name, address, undefined);
+    const key = senderKey(radio.name, address);
     const last = this.malformedLoggedAt.get(key);
     if (last === undefined || now - last >= 60_000) {
       // Bounded: spoofed senders must not grow this map without end.
@@ -502,7 +503,7 @@ export class GatewayCore {
   unmapped(peer: Peer, message: SnMessage, why: string): void {
     this.unexpected(peer, message, why);
     // Per address, not per node behind a forwarder: the forwarder's address is what a flood would hit.
-    if (!this.unmappedAnswers.allow(peerKey(peer.radio.name, peer.address, undefined), this.clock.now())) {
+    if (!this.unmappedAnswers.allow(senderKey(peer.radio.name, peer.address), this.clock.now())) {
       this.stats.unmappedDisconnectsSuppressed++;
       return;
     }
@@ -597,20 +598,24 @@ export class GatewayCore {
 
   /** Binds a session to the peer it now speaks from (a CONNECT from a new address takes the session over). */
   bind(session: Session, peer: Peer): void {
+    const oldRadio = session.link.radio;
     const oldKey = this.keyOf(session.link);
-    if (oldKey !== peer.key && this.sessionsByPeer.get(oldKey) === session) this.sessionsByPeer.delete(oldKey);
+    const moved = oldKey !== peer.key || oldRadio !== peer.radio.name;
+    if (moved && this.sessionsByPeer.get(oldRadio, oldKey) === session) this.sessionsByPeer.delete(oldRadio, oldKey);
     session.link = this.linkOf(peer);
-    this.sessionsByPeer.set(peer.key, session);
+    this.sessionsByPeer.set(peer.radio.name, peer.key, session);
     this.changed(session);
   }
 
   unbind(session: Session): void {
+    const { radio } = session.link;
     const key = this.keyOf(session.link);
-    if (this.sessionsByPeer.get(key) === session) this.sessionsByPeer.delete(key);
+    if (this.sessionsByPeer.get(radio, key) === session) this.sessionsByPeer.delete(radio, key);
   }
 
+  /** Where the session is found on its radio (PeerIndex). */
   keyOf(link: Link): string {
-    return peerKey(link.radio, link.address, link.nodeId);
+    return addressKey(link.address, link.nodeId);
   }
 
   /** CleanSession=1 (§6.3): subscriptions, registrations, will, buffered and in-flight messages all go. */

@@ -138,8 +138,9 @@ function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
   expect(core.connectedCount).toBe(connected.length);
   expect(connected.length).toBeLessThanOrEqual(BASE.gateway.maxClients);
   // Every peer binding points at a live session that lives at that peer.
-  for (const [key, session] of core.sessionsByPeer) {
+  for (const [radioName, key, session] of core.sessionsByPeer) {
     expect(core.sessionsById.get(session.clientId)).toBe(session);
+    expect(session.link.radio).toBe(radioName);
     expect(core.keyOf(session.link)).toBe(key);
   }
   const filters = new Set<string>();

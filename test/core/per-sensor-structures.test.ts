@@ -95,6 +95,19 @@ describe('per-sensor structures (issue 13)', () => {
     expect(s.inflight).toBe(NO_INFLIGHT);
   });
 
+  it('§5.5 a sensor is found on its radio by its address alone (the string its link holds); behind a forwarder, with its node id', () => {
+    const w = world();
+    const s = sensor(w, 1);
+    w.radio.inject('udp:127.0.0.1:49999', {
+      type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([0x12, 0x34]),
+      message: { type: 'CONNECT', will: false, cleanSession: true, duration: 600, clientId: 'behind' },
+    });
+    expect([...w.core.sessionsByPeer].map(([radio, key, session]) => [radio, key, session.clientId])).toEqual([
+      ['mem0', s.link.address, 's1'],
+      ['mem0', 'udp:127.0.0.1:49999|1234', 'behind'],
+    ]);
+  });
+
   it('§4 sensors subscribed to their own topics are one exact-filter entry each, the subscriber held inline, no trie nodes', () => {
     const w = world();
     for (let n = 1; n <= 3; n++) sensor(w, n, `fp/${n}`);
