@@ -31,8 +31,9 @@
  *          mode 1,000 broker connections), the gateway's heap and RSS per sensor and Mosquitto's RSS;
  *          then the QoS 1 closed loop (50 sensors, 1 in flight each) in each mode.
  *  crowd   10,000 sensors (one UDP socket each), each CONNECTed with one REGISTERed topic and one
- *          subscription: RSS and heap per sensor; the gateway's CPU with all of them idle for 10 s, then
- *          with 1,000 QoS 0 msg/s spread evenly over them for 10 s.
+ *          subscription, in two halves: heap and RSS per sensor after a full GC, from zero and marginal;
+ *          the gateway's CPU with all of them idle for 10 s, then with 1,000 QoS 0 msg/s spread evenly
+ *          over them for 10 s.
  *  crowd100k  100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one
  *          subscription: heap and RSS per sensor.
  *  census  heap snapshots before and after the 10,000-sensor crowd, diffed: bytes per sensor by what each
