@@ -347,6 +347,7 @@ async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number |
   const { gateway, target } = await startGateway(brokerUrl);
   await crowdMemory(load, gateway, target, CROWD.sensors, 0);
   const n = gateway.core.connectedCount;
+  let busyUsPerMessage = 0;
   for (const rate of [0, CROWD.rate]) {
     const watch = new WindowWatch(brokerPid, rate ? 'crowd-busy' : 'crowd-idle');
     const published = gateway.core.stats.publishedToBroker;
@@ -358,8 +359,9 @@ async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number |
     line('crowd', `${int(n)} sensors, ${what}, ${f.seconds.toFixed(1)} s: gateway CPU ${share.toFixed(2)}% of a core (target < ${rate ? 5 : 1}%)`);
     cpuLine(f, r.cpuMs, undefined, rate ? gateway.core.stats.framesIn - framesIn : undefined);
     await watch.printProfile();
+    if (rate) busyUsPerMessage = (1000 * f.gatewayCpuMs) / (gateway.core.stats.framesIn - framesIn);
   }
-  await crowdFloor(load, brokerPid);
+  await crowdFloor(load, brokerPid, busyUsPerMessage);
   if (abWhatIf) await crowdAb(load, gateway, brokerPid, abWhatIf);
   await load.run({ kind: 'releaseMany' });
   await gateway.stop();
@@ -370,7 +372,7 @@ async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number |
  * bare UDP socket in this process that only counts datagrams. What Node costs to be woken for and read
  * one datagram at a time, before any gateway work.
  */
-async function crowdFloor(load: LoadGenerator, brokerPid: number | undefined): Promise<void> {
+async function crowdFloor(load: LoadGenerator, brokerPid: number | undefined, gatewayUsPerMessage: number): Promise<void> {
   const socket = dgram.createSocket('udp4');
   let received = 0;
   socket.on('message', () => { received++; });
@@ -379,7 +381,8 @@ async function crowdFloor(load: LoadGenerator, brokerPid: number | undefined): P
   await load.run<CrowdResult>({ kind: 'crowdPublish', rate: CROWD.rate, durationMs: CROWD.busyMs, port: socket.address().port }, watch.onWindow);
   const f = watch.figures!;
   line('crowd', `floor: the same ${int(CROWD.rate)} msg/s to a bare Node UDP socket in the gateway's process (counts them, nothing else): ` +
-    `${((100 * f.gatewayCpuMs) / (f.seconds * 1000)).toFixed(2)}% of a core, ${((1000 * f.gatewayCpuMs) / received).toFixed(1)} µs/msg [${int(received)} datagrams]`);
+    `${((100 * f.gatewayCpuMs) / (f.seconds * 1000)).toFixed(2)}% of a core, ${((1000 * f.gatewayCpuMs) / received).toFixed(1)} µs/msg [${int(received)} datagrams]; ` +
+    `the gateway's own work above it: ${(gatewayUsPerMessage - (1000 * f.gatewayCpuMs) / received).toFixed(1)} µs/msg`);
   await watch.printProfile();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
 }
