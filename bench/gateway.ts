@@ -582,6 +582,9 @@ async function modes(load: LoadGenerator, brokerUrl: string, brokerPid: number |
 async function main(): Promise<void> {
   const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   whatIfs = parseWhatIfs(process.argv.slice(2));
+  // `--paced=10000,20000`: other paced rates for qos1 (compare latency at a load both sides sustain).
+  const paced = process.argv.find((a) => a.startsWith('--paced='));
+  if (paced) QOS1.pacedRates = paced.slice('--paced='.length).split(',').map(Number);
   const ab = process.argv.find((a) => a.startsWith('--ab='))?.slice('--ab='.length);
   if (ab !== undefined) {
     if (!UNDOABLE.includes(ab as WhatIf)) throw new Error(`--ab takes one of ${UNDOABLE.join(', ')}`);
