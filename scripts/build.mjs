@@ -10,11 +10,12 @@
  * - Each build goes to a directory of its own, dist/<build>/, and dist/current.json (written by rename) names
  *   the current one with the size and mtime of every file that went into it. Processes that start together
  *   (a test suite) and find the build stale may each rebuild: every build is whole, and the last one named wins.
- * - Source maps without the sources' text: stack traces name .ts lines (the bins enable source maps).
+ * - Source maps without the sources' text: stack traces name .ts lines (source-stack-traces.mjs).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sourceStackTraces } from './source-stack-traces.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -165,11 +166,9 @@ function removeOldBuilds(keep) {
 
 /**
  * The URL of the built `name` (a key of ENTRIES) to import: the current build when it is fresh, otherwise a
- * new one. A developer who edited a .ts file never runs stale output. Also turns source maps on, so stack
- * traces name .ts lines.
+ * new one. A developer who edited a .ts file never runs stale output. Stack traces then name .ts lines.
  */
 export async function builtEntry(name) {
-  process.setSourceMapsEnabled(true);
   let current = readCurrent();
   if (!isFresh(current)) {
     try {
@@ -179,6 +178,7 @@ export async function builtEntry(name) {
       throw new Error(`the build in ${DIST} is missing or older than the sources, and rebuilding it failed (run \`npm run build\` there):\n${why}`);
     }
   }
+  sourceStackTraces(join(DIST, current.build));
   return pathToFileURL(join(DIST, current.build, `${name}.js`)).href;
 }
 
