@@ -51,7 +51,7 @@ function sourceDirnamePlugin(outdir) {
  * CommonJS packages are loaded with require() (through a createRequire in the bundle's banner) rather than
  * an ESM import: Node 20 lexes an imported CommonJS package, and everything it re-exports, to find its named
  * exports, which costs memory for good (`mqtt`: about 7 MB of RSS). ES-module packages (aedes) stay imports,
- * and a dynamic import() of a CommonJS package stays lazy: its require() runs in a chunk loaded on demand.
+ * and so does a dynamic import() of a package (prom-client at the first scrape, serialport): lazy, and rare.
  */
 function requireCommonJsPlugin() {
   const isCommonJs = new Map();
@@ -69,7 +69,9 @@ function requireCommonJsPlugin() {
     setup(build) {
       build.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.path.startsWith('node:')) return { path: args.path, external: true };
-        if (args.kind === 'require-call' || !commonJs(args.path)) return { path: args.path, external: true };
+        // import() stays Node's own (its CommonJS interop gives the package's named exports; esbuild's namespace
+        // of a bare CommonJS module would hold `default` only); it runs only when that lazy path does.
+        if (args.kind === 'require-call' || args.kind === 'dynamic-import' || !commonJs(args.path)) return { path: args.path, external: true };
         return { path: args.path, namespace: 'require-commonjs' };
       });
       build.onLoad({ filter: /.*/, namespace: 'require-commonjs' }, (args) => ({
