@@ -176,8 +176,9 @@ export async function builtEntry(name) {
     try {
       current = await build();
     } catch (err) {
-      const why = err.code ? `${err.code}: ${err.message}` : err.message;
-      throw new Error(`the build in ${DIST} is missing or older than the sources, and rebuilding it failed (run \`npm run build\` there):\n${why}`);
+      // The bins stop here, saying why: running the stale build would run code that is not the source's.
+      process.stderr.write(`${name}: the build in ${DIST} is missing or older than the sources, and rebuilding it failed (run \`npm run build\` there): ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
+      process.exit(1);
     }
   }
   sourceStackTraces(join(DIST, current.build));
