@@ -6,7 +6,8 @@
 # - code in /opt/mqtt-sn-gateway (this checkout is copied there unless it already is that directory);
 #   production dependencies installed with `npm ci --omit=dev`
 # - system user mqttsn (no login, no home), in group dialout for serial/XBee/Zigbee dongles
-# - config in /etc/mqtt-sn-gateway/gateway.yaml (kept if it exists), state in /var/lib/mqtt-sn-gateway
+# - config in /etc/mqtt-sn-gateway/gateway.yaml (kept if it exists), with gateway.schema.json beside it
+#   (refreshed on every run) for editors; state in /var/lib/mqtt-sn-gateway
 # - the unit deploy/mqtt-sn-gateway.service, enabled and started
 # Running it again updates the code and the unit and keeps the config.
 set -eu
@@ -44,6 +45,9 @@ if [ ! -e "$CONFIG_DIR/gateway.yaml" ]; then
   sed "s|^stateDir: .*|stateDir: $STATE_DIR|" "$APP_DIR/gateway.yaml" > "$CONFIG_DIR/gateway.yaml"
   echo "install.sh: wrote $CONFIG_DIR/gateway.yaml; edit it for your radios and broker"
 fi
+# gateway.yaml's first line points editors at ./gateway.schema.json: this code's schema, so keys added by an
+# update are known there too.
+install -m 0644 "$APP_DIR/gateway.schema.json" "$CONFIG_DIR/gateway.schema.json"
 install -d -o "$SERVICE_USER" -g "$SERVICE_USER" -m 0750 "$STATE_DIR"
 
 install -m 0644 "$APP_DIR/deploy/mqtt-sn-gateway.service" "$UNIT"

@@ -327,6 +327,13 @@ describe('validation: each rule names the key path and its line', () => {
       'must be 16 bytes',
     ],
     [
+      'zigbee networkKey bytes are 0..255: a wrong byte is the key\'s error, not the byte\'s',
+      lines('radios:', '  - type: zigbee', '    adapter: zstack', '    path: /dev/ttyUSB1', '    networkKey: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 256]'),
+      'radios[0].networkKey',
+      5,
+      'must be 16 bytes: a list of 16 integers 0..255 or a string of 32 hex digits (got a list of 16)',
+    ],
+    [
       'zigbee rtscts is a boolean (YAML 1.2: yes is a string)',
       lines('radios:', '  - type: zigbee', '    adapter: zstack', '    path: /dev/ttyUSB1', '    rtscts: yes'),
       'radios[0].rtscts',

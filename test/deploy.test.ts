@@ -46,6 +46,14 @@ describe('deploy/ systemd unit and installer', () => {
     expect(readFileSync(join(root, 'gateway.yaml'), 'utf8')).toMatch(/^stateDir: \.\/state$/m);
   });
 
+  it('installs gateway.schema.json beside the config, where the config\'s yaml-language-server line looks for it', () => {
+    expect(readFileSync(join(root, 'gateway.yaml'), 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=./gateway.schema.json');
+    expect(installer).toContain('install -m 0644 "$APP_DIR/gateway.schema.json" "$CONFIG_DIR/gateway.schema.json"');
+    // Outside the "write gateway.yaml only if absent" block: an update brings the new schema to an old config.
+    const schemaLine = installer.indexOf('"$CONFIG_DIR/gateway.schema.json"');
+    expect(schemaLine).toBeGreaterThan(installer.indexOf('\nfi\n', installer.indexOf('if [ ! -e "$CONFIG_DIR/gateway.yaml" ]')));
+  });
+
   it('install.sh is valid POSIX shell that stops on the first error', () => {
     const check = spawnSync('sh', ['-n', join(root, 'deploy', 'install.sh')], { encoding: 'utf8' });
     expect(check.stderr).toBe('');

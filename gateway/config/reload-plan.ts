@@ -3,7 +3,7 @@
  * the file, split into those the running gateway takes at once and those that need a restart.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { formatPath, isRecord, type Path } from './config-schema.js';
+import { formatPath, isRecord, type Path } from './config-issues.js';
 import type { GatewayConfig } from './config-types.js';
 
 /**
