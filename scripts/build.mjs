@@ -83,6 +83,15 @@ function requireCommonJsPlugin() {
   };
 }
 
+/**
+ * The output with every non-ASCII character (esbuild escapes them in code, not in the comments it keeps, such
+ * as `→` and `§`) replaced by `?`, one per UTF-16 unit so that no column moves under the source maps: V8 keeps a
+ * module's source text, and one non-ASCII character makes it two bytes a character, the whole bundle's.
+ */
+function asciiOnly(text) {
+  return text.replace(/[^\x00-\x7f]/g, '?');
+}
+
 /** What the current build says about itself, or undefined when there is none. */
 function readCurrent() {
   try {
@@ -131,6 +140,7 @@ export async function build() {
     sourcemap: 'linked',
     sourcesContent: false,
     metafile: true,
+    write: false, // written below, ASCII only
     logLevel: 'silent',
     chunkNames: '[name]-[hash]',
     // require() for the CommonJS packages (requireCommonJsPlugin): esbuild's own `require` shim throws in an ES module.
@@ -142,6 +152,10 @@ export async function build() {
     const text = err.errors ? (await formatMessages(err.errors, { kind: 'error' })).join('') : String(err);
     throw new Error(`build failed (scripts/build.mjs):\n${text}`);
   });
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.path.endsWith('.js') ? asciiOnly(file.text) : file.contents);
+  }
   const inputs = {};
   // Virtual modules (`require-commonjs:mqtt`) are no files: the package is external, not part of the build.
   const files = Object.keys(result.metafile.inputs).filter((path) => !/^[a-z-]+:/.test(path));
