@@ -34,7 +34,7 @@ function sourceDirnamePlugin(outdir) {
     name: 'source-dirname',
     setup(build) {
       build.onLoad({ filter: /\.ts$/ }, async (args) => {
-        if (args.path.includes(`${'/'}node_modules${'/'}`)) return undefined;
+        if (args.path.includes('/node_modules/')) return undefined;
         const text = readFileSync(args.path, 'utf8');
         if (/import\.meta\.(url|filename)\b/.test(text)) {
           return { errors: [{ text: 'import.meta.url and import.meta.filename name the bundle, not this file, in the build: use import.meta.dirname' }] };
