@@ -31,8 +31,13 @@
  *          mode 1,000 broker connections), the gateway's heap and RSS per sensor and Mosquitto's RSS;
  *          then the QoS 1 closed loop (50 sensors, 1 in flight each) in each mode.
  *  crowd   10,000 sensors (one UDP socket each), each CONNECTed with one REGISTERed topic and one
- *          subscription: RSS and heap per sensor; the gateway's CPU with all of them idle for 10 s, then
- *          with 1,000 QoS 0 msg/s spread evenly over them for 10 s.
+ *          subscription, in two halves: heap and RSS per sensor after a full GC, from zero and marginal;
+ *          the gateway's CPU with all of them idle for 10 s, then with 1,000 QoS 0 msg/s spread evenly
+ *          over them for 10 s.
+ *  crowd100k  100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one
+ *          subscription: heap and RSS per sensor.
+ *  census  heap snapshots before and after the 10,000-sensor crowd, diffed: bytes per sensor by what each
+ *          object is and what holds it (bench/lib/heap-census.ts).
  *  storm   100,000 sensors behind 1,000 forwarders (§5.5) CONNECT and REGISTER one topic as fast as the
  *          load generator sends (groups of 200, unanswered ones resent after 500 ms): seconds, refused,
  *          resent, RSS per sensor.
@@ -58,6 +63,7 @@ import { startMosquitto } from '../test/support/mosquitto.js';
 import { LoadGenerator } from './lib/load-client.js';
 import type { ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
 import { measureFootprint } from './lib/footprint.js';
+import { growth, takeCensus } from './lib/heap-census.js';
 import { measureTick } from './lib/timer-tick.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
@@ -74,12 +80,14 @@ const MEMORY = { sensors: 10_000, forwarders: 100 };
 const FANOUT = { messages: 10_000, wideSensors: 1000, wideMessages: [1, 20] };
 const CROWD = { sensors: 10_000, idleMs: 10_000, rate: 1000, busyMs: 10_000 };
 const STORM = { sensors: 100_000, forwarders: 1000 };
+const CROWD_100K = { sensors: 100_000, forwarders: 1000 };
+const CENSUS = { sensors: 10_000, top: 30 };
 const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
 
-type ScenarioName = 'timers' | 'footprint' | 'memory' | 'crowd' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
-const ALL: ScenarioName[] = ['timers', 'footprint', 'memory', 'crowd', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
+type ScenarioName = 'timers' | 'footprint' | 'memory' | 'crowd' | 'crowd100k' | 'census' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['timers', 'footprint', 'memory', 'crowd', 'crowd100k', 'census', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
@@ -255,17 +263,57 @@ async function fanout(load: LoadGenerator, brokerUrl: string, brokerPid: number 
   }
 }
 
+/** V8's young generation (new space), committed: it grows under allocation bursts and stays, whatever the sensor count. */
+function youngGeneration(): number {
+  return v8.getHeapSpaceStatistics().filter((sp) => sp.space_name === 'new_space' || sp.space_name === 'new_large_object_space')
+    .reduce((n, sp) => n + sp.space_size, 0);
+}
+
+/**
+ * Short-lived garbage, enough to pass through all of V8's young generation: its pages are reserved at
+ * start-up but count in RSS only once touched, which the first burst of traffic does whatever the number
+ * of sensors. Touched before the "from zero" reading, that one-time cost is not spread over the sensors.
+ */
+function touchYoungGeneration(): void {
+  // Stored, so that the optimiser cannot prove the objects unused and leave them unallocated.
+  const ring: unknown[] = new Array(1024);
+  for (let i = 0; i < 4_000_000; i++) ring[i & 1023] = { i };
+}
+
+/**
+ * Connects a crowd with one REGISTERed topic and one subscription per sensor, in two halves, and prints
+ * heap and RSS per sensor after a full GC: from zero, and marginal (the second half). The first half
+ * also pays one-time growth (V8's young generation, the tables of the big Maps), which is why RSS from
+ * zero is noisier than heap and than the marginal figure.
+ */
+async function crowdMemory(load: LoadGenerator, gateway: Gateway, target: Target, sensors: number, forwarders: number): Promise<void> {
+  const half = sensors / 2;
+  touchYoungGeneration();
+  const before = await settledMemory();
+  const youngBefore = youngGeneration();
+  const c1 = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: half, forwarders: forwarders / 2 });
+  await load.run<CrowdResult>({ kind: 'crowdTopics', subscribe: true });
+  const middle = await settledMemory();
+  const c2 = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: half, forwarders: forwarders / 2 });
+  const t = await load.run<CrowdResult>({ kind: 'crowdTopics', subscribe: true });
+  await waitUntil(() => gateway.core.connectedCount >= sensors, 10_000);
+  const after = await settledMemory();
+  const n = gateway.core.connectedCount;
+  const per = (from: NodeJS.MemoryUsage, to: NodeJS.MemoryUsage, key: 'rss' | 'heapUsed', count: number) => int((to[key] - from[key]) / count);
+  const how = forwarders === 0 ? 'one UDP socket each' : `behind ${forwarders} forwarders, §5.5`;
+  line('crowd', `${int(n)} sensors connected (${how}), one REGISTERed topic and one subscription each: ` +
+    `heap ${per(before, after, 'heapUsed', n)} B/sensor, RSS ${per(before, after, 'rss', n)} B/sensor from zero; ` +
+    `marginal (${int(half)} → ${int(n)}): heap ${per(middle, after, 'heapUsed', n - half)} B/sensor, RSS ${per(middle, after, 'rss', n - half)} B/sensor (target ≤ 1,536 RSS) ` +
+    `[RSS ${mb(before.rss)} → ${mb(middle.rss)} → ${mb(after.rss)}; V8 heap committed ${mb(before.heapTotal)} → ${mb(middle.heapTotal)} → ${mb(after.heapTotal)}, ` +
+    `young generation ${mb(youngBefore)} → ${mb(youngGeneration())}, outside V8's heap (external) ${mb(before.external)} → ${mb(middle.external)} → ${mb(after.external)}; ` +
+    `${int(gateway.core.subscriptions.size)} broker filters; CONNECTs ${(c1.seconds + c2.seconds).toFixed(1)} s, ${int(c1.resent + c2.resent + t.resent)} resent, ${c1.refused + c2.refused + t.refused} refused]`);
+}
+
 /** 10,000 sensors with one topic and one subscription each: memory per sensor, then CPU idle and at 1,000 msg/s. */
 async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
   const { gateway, target } = await startGateway(brokerUrl);
-  const before = await settledMemory();
-  const c = await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: CROWD.sensors, forwarders: 0 });
-  const t = await load.run<CrowdResult>({ kind: 'crowdTopics', subscribe: true });
-  const after = await settledMemory();
+  await crowdMemory(load, gateway, target, CROWD.sensors, 0);
   const n = gateway.core.connectedCount;
-  line('crowd', `${int(n)} sensors connected (one UDP socket each), one REGISTERed topic and one subscription each: ` +
-    `heap ${int((after.heapUsed - before.heapUsed) / n)} B/sensor, RSS ${int((after.rss - before.rss) / n)} B/sensor (target ≤ 1,536) ` +
-    `[RSS ${mb(before.rss)} → ${mb(after.rss)}; CONNECTs ${c.seconds.toFixed(1)} s, REGISTER + SUBSCRIBE ${t.seconds.toFixed(1)} s, ${int(t.resent)} resent, ${t.refused} refused]`);
   for (const rate of [0, CROWD.rate]) {
     const watch = new WindowWatch(brokerPid);
     const published = gateway.core.stats.publishedToBroker;
@@ -276,6 +324,42 @@ async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number |
     line('crowd', `${int(n)} sensors, ${what}, ${f.seconds.toFixed(1)} s: gateway CPU ${share.toFixed(2)}% of a core (target < ${rate ? 5 : 1}%)`);
     cpuLine(f, r.cpuMs);
   }
+  await load.run({ kind: 'releaseMany' });
+  await gateway.stop();
+}
+
+/**
+ * 100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one subscription:
+ * heap and RSS per sensor after a full GC (issue 13's per-sensor target at the larger scale).
+ */
+async function crowd100k(load: LoadGenerator, brokerUrl: string): Promise<void> {
+  const { gateway, target } = await startGateway(brokerUrl, false, 'aggregating', CROWD_100K.sensors + 1000);
+  await crowdMemory(load, gateway, target, CROWD_100K.sensors, CROWD_100K.forwarders);
+  await load.run({ kind: 'releaseMany' });
+  await gateway.stop();
+}
+
+/**
+ * Where the crowd's bytes go: heap snapshots of this process before and after 10,000 sensors (one UDP
+ * socket each) CONNECT, REGISTER one topic and SUBSCRIBE one filter, counted by what each object is and
+ * what holds it (bench/lib/heap-census.ts). A run of its own: the snapshots would disturb other figures.
+ */
+async function census(load: LoadGenerator, brokerUrl: string): Promise<void> {
+  const { gateway, target } = await startGateway(brokerUrl);
+  await settledMemory();
+  const before = await takeCensus();
+  await settledMemory();
+  await load.run<ConnectManyResult>({ kind: 'connectMany', target, sensors: CENSUS.sensors, forwarders: 0 });
+  await load.run<CrowdResult>({ kind: 'crowdTopics', subscribe: true });
+  await settledMemory();
+  const after = await takeCensus();
+  const n = gateway.core.connectedCount;
+  const g = growth(before, after, n, CENSUS.top);
+  before.discard();
+  after.discard();
+  line('census', `${int(n)} sensors, one topic and one subscription each: heap snapshot grew ${int(g.totalPer)} B/sensor; the ${CENSUS.top} largest changes ` +
+    '(bytes and objects per sensor, what ← held by; held by the first retainer the snapshot lists):');
+  for (const l of g.lines) line('', `${l.bytesPer.toFixed(0).padStart(6)} B ${l.countPer.toFixed(2).padStart(6)}  ${l.label}`);
   await load.run({ kind: 'releaseMany' });
   await gateway.stop();
 }
@@ -429,6 +513,8 @@ async function main(): Promise<void> {
       if (scenario === 'footprint') await footprint();
       if (scenario === 'memory') await memory(load, broker.url);
       if (scenario === 'crowd') await crowd(load, broker.url, brokerPid);
+      if (scenario === 'crowd100k') await crowd100k(load, broker.url);
+      if (scenario === 'census') await census(load, broker.url);
       if (scenario === 'storm') await storm(load, broker.url, brokerPid);
       if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);

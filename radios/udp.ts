@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Backoff } from '../common/backoff.js';
+import { RecentMap } from '../common/recent-map.js';
 import { formatUdpAddress, parseUdpAddress, type UdpEndpoint } from '../common/udp-address.js';
 import type { Radio, RadioSink } from './radio.js';
 
@@ -15,8 +16,12 @@ import type { Radio, RadioSink } from './radio.js';
 const MAX_UDP4_PAYLOAD = 65_507;
 const MAX_UDP6_PAYLOAD = 65_527;
 
-/** Parsed addresses are cached for the send path; past this many the cache starts over (spoofed sources). */
-const ADDRESS_CACHE_LIMIT = 100_000;
+/**
+ * Parsed addresses of the peers sent to lately, for the send path: those sent to within the last
+ * this-many distinct peers stay parsed; a sensor heard from once a minute among 10,000 costs a parse
+ * (well under a microsecond) instead of a cache entry for ever (about 120 bytes each; issue 13).
+ */
+const RECENT_ADDRESSES = 1024;
 
 /**
  * Multicast discovery as Paho's MQTT-SN clients use it (225.1.1.1:1883 by default): the radio joins
@@ -65,7 +70,7 @@ export class UdpRadio implements Radio {
   private broadcastEnabled = false;
   private stopped = true;
   private readonly backoff = new Backoff();
-  private readonly endpoints = new Map<string, UdpEndpoint>();
+  private readonly endpoints = new RecentMap<string, UdpEndpoint>(RECENT_ADDRESSES);
 
   constructor(config: UdpRadioConfig, createSocket: UdpSocketFactory = dgram.createSocket) {
     this.config = config;
@@ -125,7 +130,6 @@ export class UdpRadio implements Radio {
         this.sink?.log('warn', `${this.name}: cannot send to "${address}": not a UDP address`);
         return;
       }
-      if (this.endpoints.size >= ADDRESS_CACHE_LIMIT) this.endpoints.clear();
       this.endpoints.set(address, endpoint);
     }
     socket.send(frame, endpoint.port, endpoint.host, this.onSent);

@@ -23,13 +23,14 @@ import type { SessionStore } from '../store/store.js';
 import { PredefinedTopics } from './predefined-topics.js';
 import {
   type ClientState, type Inflight, type Link, type OutboundMessage, type Session,
-  forgetRegistrations, forgetTopicId, isConnected, nextMsgId, registerTopic,
+  addInflight, forgetRegistrations, forgetTopicId, isConnected, nextMsgId, NO_INFLIGHT, NO_MESSAGES, ownQueue, registerTopic,
 } from './session.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
 import type { BrokerDelivery, BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../broker/upstream.js';
 import { BrokerSessions } from './broker-sessions.js';
+import { addressKey, PeerIndex } from './peer-index.js';
 import { allowEverything, type AccessPolicy, type Requester } from './access-policy.js';
 
 /** Where a frame came from: the radio, the sender's address, and the forwarder's Wireless Node Id if any. */
@@ -37,7 +38,7 @@ export interface Peer {
   radio: Radio;
   address: string;
   nodeId: Buffer | undefined;
-  /** radio name | address [| node id hex]: the key a session is found by. */
+  /** address [| node id hex]: the key a session is found by on its radio (PeerIndex). */
   key: string;
 }
 
@@ -141,9 +142,9 @@ export function addressOf(link: Link): string {
   return link.nodeId === undefined ? link.address : `${link.address}:${link.nodeId}`;
 }
 
-/** The key a session is found by: radio name | address [| Wireless Node Id in hex]. */
-function peerKey(radio: string, address: string, nodeIdHex: string | undefined): string {
-  return nodeIdHex === undefined ? radio + '|' + address : radio + '|' + address + '|' + nodeIdHex;
+/** A sender's address on its radio, for the per-address log and answer limits. */
+function senderKey(radio: string, address: string): string {
+  return radio + '|' + address;
 }
 
 /** Whether the session still has this broker message (same packet id, topic and payload) waiting or in flight. */
@@ -191,7 +192,7 @@ export class GatewayCore {
   /** Transparent mode: each connected client's own broker session. */
   readonly brokerSessions = new BrokerSessions(this);
   readonly radios = new Map<string, Radio>();
-  readonly sessionsByPeer = new Map<string, Session>();
+  readonly sessionsByPeer = new PeerIndex();
   readonly sessionsById = new Map<string, Session>();
   readonly shared: SharedSubscriptions;
   /** Kept sessions written to the store, one transaction per event-loop turn. */
@@ -308,7 +309,7 @@ export class GatewayCore {
       this.sessionsById.set(clientId, session);
       for (const sub of session.subscriptions.values()) this.shared.tree.add(sub.filter, session, sub.qos);
       const state: ClientState = stored === 'active' ? 'active' : stored === 'asleep' || stored === 'awake' ? 'asleep' : 'disconnected';
-      if (state !== 'disconnected') this.sessionsByPeer.set(this.keyOf(session.link), session);
+      if (state !== 'disconnected') this.sessionsByPeer.set(session.link.radio, this.keyOf(session.link), session);
       this.setState(session, state);
     }
     return unreadable;
@@ -417,15 +418,15 @@ export class GatewayCore {
     }
     this.frameCounts.count(radio.name, message.type, 'in');
     this.frameTrace?.('in', radio.name, address, nodeIdHex, message);
-    const key = peerKey(radio.name, address, nodeIdHex);
+    const key = addressKey(address, nodeIdHex);
     const peer: Peer = { radio, address, nodeId, key };
-    const session = this.sessionsByPeer.get(key);
+    const session = this.sessionsByPeer.get(radio.name, key);
     if (session) session.lastSeen = this.clock.now();
     try {
       dispatch(this, peer, message, session);
       if (this.persistence.enabled && changesSession(message)) {
         if (session) this.changed(session);
-        const now = this.sessionsByPeer.get(key);
+        const now = this.sessionsByPeer.get(radio.name, key);
         if (now && now !== session) this.changed(now);
       }
     } catch (err) {
@@ -439,7 +440,7 @@ export class GatewayCore {
     this.stats.malformed++;
     this.events.emit('frameDropped', radio.name, address, reason);
     const now = this.clock.now();
-    const key = peerKey(radio.name, address, undefined);
+    const key = senderKey(radio.name, address);
     const last = this.malformedLoggedAt.get(key);
     if (last === undefined || now - last >= 60_000) {
       // Bounded: spoofed senders must not grow this map without end.
@@ -502,7 +503,7 @@ export class GatewayCore {
   unmapped(peer: Peer, message: SnMessage, why: string): void {
     this.unexpected(peer, message, why);
     // Per address, not per node behind a forwarder: the forwarder's address is what a flood would hit.
-    if (!this.unmappedAnswers.allow(peerKey(peer.radio.name, peer.address, undefined), this.clock.now())) {
+    if (!this.unmappedAnswers.allow(senderKey(peer.radio.name, peer.address), this.clock.now())) {
       this.stats.unmappedDisconnectsSuppressed++;
       return;
     }
@@ -597,20 +598,24 @@ export class GatewayCore {
 
   /** Binds a session to the peer it now speaks from (a CONNECT from a new address takes the session over). */
   bind(session: Session, peer: Peer): void {
+    const oldRadio = session.link.radio;
     const oldKey = this.keyOf(session.link);
-    if (oldKey !== peer.key && this.sessionsByPeer.get(oldKey) === session) this.sessionsByPeer.delete(oldKey);
+    const moved = oldKey !== peer.key || oldRadio !== peer.radio.name;
+    if (moved && this.sessionsByPeer.get(oldRadio, oldKey) === session) this.sessionsByPeer.delete(oldRadio, oldKey);
     session.link = this.linkOf(peer);
-    this.sessionsByPeer.set(peer.key, session);
+    this.sessionsByPeer.set(peer.radio.name, peer.key, session);
     this.changed(session);
   }
 
   unbind(session: Session): void {
+    const { radio } = session.link;
     const key = this.keyOf(session.link);
-    if (this.sessionsByPeer.get(key) === session) this.sessionsByPeer.delete(key);
+    if (this.sessionsByPeer.get(radio, key) === session) this.sessionsByPeer.delete(radio, key);
   }
 
+  /** Where the session is found on its radio (PeerIndex). */
   keyOf(link: Link): string {
-    return peerKey(link.radio, link.address, link.nodeId);
+    return addressKey(link.address, link.nodeId);
   }
 
   /** CleanSession=1 (§6.3): subscriptions, registrations, will, buffered and in-flight messages all go. */
@@ -619,10 +624,10 @@ export class GatewayCore {
     forgetRegistrations(session);
     session.will = undefined;
     session.pendingWill = undefined;
-    session.queue.length = 0;
+    session.queue = NO_MESSAGES;
     session.held = undefined;
     session.pendingPubrel = undefined;
-    session.inflight.length = 0;
+    session.inflight = NO_INFLIGHT;
     session.incoming = undefined;
   }
 
@@ -636,8 +641,8 @@ export class GatewayCore {
       // A QoS 2 delivery waiting for PUBCOMP: its PUBREL goes again first when the client is back.
       if (f.step === 'pubcomp') (session.pendingPubrel ??= []).push(f.msgId);
     }
-    session.inflight.length = 0;
-    if (again.length) session.queue.unshift(...again);
+    session.inflight = NO_INFLIGHT;
+    if (again.length) ownQueue(session).unshift(...again);
     this.changed(session);
   }
 
@@ -779,15 +784,15 @@ export class GatewayCore {
     }
     if (state === 'active' || state === 'awake') {
       // Messages waiting behind in-flight ones are bounded too: a slow client must not grow memory without end.
-      if (this.enqueue(session, session.queue, message, limit, 'client queue full')) this.pump(session);
+      if (this.enqueue(session, ownQueue(session), message, limit, 'client queue full')) this.pump(session);
       return;
     }
     if (state === 'connecting') {
-      this.enqueue(session, session.queue, message, limit, 'client queue full');
+      this.enqueue(session, ownQueue(session), message, limit, 'client queue full');
       return;
     }
     if ((state === 'lost' || state === 'disconnected') && session.cleanSession) return;
-    if (this.enqueue(session, session.queue, message, this.config.sleepBuffer, 'sleep buffer full')) {
+    if (this.enqueue(session, ownQueue(session), message, this.config.sleepBuffer, 'sleep buffer full')) {
       this.events.emit('messageBuffered', session.clientId, message.topic);
     }
   }
@@ -833,7 +838,7 @@ export class GatewayCore {
     if (sub?.topicIdType === 'short') return { topicIdType: 'short', topicId: Buffer.from(topic).readUInt16BE(0) };
     const predefinedId = this.predefined.idOf({ clientId: session.clientId, address: addressOf(session.link) }, topic);
     if (predefinedId !== undefined) return { topicIdType: 'predefined', topicId: predefinedId };
-    const id = session.topicIds.get(topic);
+    const id = session.topics.idOf(topic);
     return id === undefined ? undefined : { topicIdType: 'normal', topicId: id };
   }
 
@@ -870,7 +875,7 @@ export class GatewayCore {
           this.dropForClient(session, message.topic, 'REGISTER too large for the radio');
           continue;
         }
-        session.inflight.push({ step: 'regack', msgId, message: undefined, topicId, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
+        addInflight(session, { step: 'regack', msgId, message: undefined, topicId, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
         this.schedule(session);
         continue;
       }
@@ -887,7 +892,7 @@ export class GatewayCore {
       }
       this.stats.deliveredToClients++;
       if (message.qos > 0) {
-        session.inflight.push({
+        addInflight(session, {
           step: message.qos === 1 ? 'puback' : 'pubrec', msgId, message,
           topicId: ref.topicId, topicIdType: ref.topicIdType, sentAt: this.clock.now(), retries: 0,
         });
@@ -915,7 +920,7 @@ export class GatewayCore {
 
   /** Starts a gateway → client exchange that expects a reply and is resent on time-out (§6.13). */
   expect(session: Session, step: Inflight['step'], msgId: number): void {
-    session.inflight.push({ step, msgId, message: undefined, topicId: 0, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
+    addInflight(session, { step, msgId, message: undefined, topicId: 0, topicIdType: 'normal', sentAt: this.clock.now(), retries: 0 });
     this.schedule(session);
   }
 
@@ -928,7 +933,7 @@ export class GatewayCore {
    */
   resolveTopic(session: Session | undefined, topicIdType: 'normal' | 'predefined' | 'short', topicId: number, peer?: Peer): string | undefined {
     switch (topicIdType) {
-      case 'normal': return session?.topicNames.get(topicId);
+      case 'normal': return session?.topics.nameOf(topicId);
       case 'predefined': {
         const link = session?.link ?? (peer && this.linkOf(peer));
         const found = this.predefined.lookup({ clientId: session?.clientId, address: link && addressOf(link) }, topicId);
@@ -1069,7 +1074,7 @@ export class GatewayCore {
   private resend(session: Session, f: Inflight): void {
     switch (f.step) {
       case 'regack':
-        this.send(session, { type: 'REGISTER', topicId: f.topicId, msgId: f.msgId, topicName: session.topicNames.get(f.topicId) ?? '' });
+        this.send(session, { type: 'REGISTER', topicId: f.topicId, msgId: f.msgId, topicName: session.topics.nameOf(f.topicId) ?? '' });
         break;
       case 'puback':
       case 'pubrec': {

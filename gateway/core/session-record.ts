@@ -6,6 +6,8 @@
  */
 import type { ClientState, Inflight, IncomingPublish, OutboundMessage, Session, Subscription } from './session.js';
 import { newSession } from './session.js';
+import { SmallMap } from './small-map.js';
+import { TopicRegistry } from './topic-registry.js';
 
 /** Bump on any change of the record's shape; readRecord refuses others (see docs/spec-interpretation.md). */
 export const RECORD_VERSION = 1;
@@ -58,7 +60,7 @@ export function toRecord(s: Session): SessionRecordV1 {
     sleepDuration: s.sleepDuration,
     sleepSince: s.sleepSince,
     will: s.will ? { topic: s.will.topic, message: b64(s.will.message), qos: s.will.qos, retain: s.will.retain } : null,
-    topics: [...s.topicIds],
+    topics: [...s.topics],
     nextTopicId: s.nextTopicId,
     subscriptions: [...s.subscriptions.values()],
     queue,
@@ -115,17 +117,15 @@ export function readRecord(clientId: string, raw: unknown): Session {
     s.will = { topic: rec.will.topic, message: Buffer.from(rec.will.message, 'base64'), qos: rec.will.qos, retain: rec.will.retain };
   }
   if (rec.topics.length) {
-    s.topicIds = new Map();
-    s.topicNames = new Map();
+    s.topics = new TopicRegistry();
     for (const [name, id] of rec.topics) {
       need(typeof name === 'string' && Number.isInteger(id), 'topic id');
-      s.topicIds.set(name, id);
-      s.topicNames.set(id, name);
+      s.topics.set(name, id);
     }
   }
   s.nextTopicId = rec.nextTopicId;
   if (rec.subscriptions.length) {
-    s.subscriptions = new Map();
+    s.subscriptions = new SmallMap();
     for (const sub of rec.subscriptions) {
       need(typeof sub?.filter === 'string' && [0, 1, 2].includes(sub.qos), 'subscription');
       const made = { filter: sub.filter, qos: sub.qos, topicIdType: sub.topicIdType };
@@ -133,8 +133,8 @@ export function readRecord(clientId: string, raw: unknown): Session {
       s.subscriptions.set(sub.filter, Number.isInteger(sub.topicId) ? { ...made, topicId: sub.topicId } : made);
     }
   }
-  s.queue = rec.queue.map(message);
-  s.inflight = rec.inflight.map((f) => ({
+  if (rec.queue.length) s.queue = rec.queue.map(message);
+  if (rec.inflight.length) s.inflight = rec.inflight.map((f) => ({
     step: f.step, msgId: f.msgId, message: f.message ? message(f.message) : undefined,
     topicId: f.topicId, topicIdType: f.topicIdType, sentAt: 0, retries: 0,
   }));

@@ -3,6 +3,8 @@
  * keep it (session-record.ts turns it into a record and back). The core changes it; handlers read and write it through the core.
  */
 import type { QoS } from '../../sn-codec/types.js';
+import { SmallMap } from './small-map.js';
+import { TopicRegistry } from './topic-registry.js';
 
 /** §6.14 client states, plus 'connecting' while the will handshake of §6.2 is under way. */
 export type ClientState = 'connecting' | 'active' | 'asleep' | 'awake' | 'lost' | 'disconnected';
@@ -88,11 +90,11 @@ export interface Session {
   will: Will | undefined;
   /** Will parts gathered during the §6.2 handshake, installed on CONNACK. */
   pendingWill: Partial<Will> | undefined;
-  /** Registered topic ids (§6.5), per client. */
-  topicIds: Map<string, number>;
-  topicNames: Map<number, string>;
+  /** Registered topic ids (§6.5), per client: name ↔ id. */
+  topics: TopicRegistry;
   nextTopicId: number;
-  subscriptions: Map<string, Subscription>;
+  /** By filter. */
+  subscriptions: SmallMap<string, Subscription>;
   /** Messages for the client not yet sent: buffered while asleep, or waiting behind an inflight one. */
   queue: OutboundMessage[];
   inflight: Inflight[];
@@ -133,12 +135,11 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     checkAt: Infinity,
     will: undefined,
     pendingWill: undefined,
-    topicIds: none(),
-    topicNames: none(),
+    topics: NO_TOPICS,
     nextTopicId: 1,
-    subscriptions: none(),
-    queue: [],
-    inflight: [],
+    subscriptions: NO_SUBSCRIPTIONS,
+    queue: NO_MESSAGES,
+    inflight: NO_INFLIGHT,
     nextMsgId: 1,
     incoming: undefined,
     pendingPubrel: undefined,
@@ -150,63 +151,73 @@ export function newSession(clientId: string, link: Link, now: number): Session {
 }
 
 /**
- * The empty map every session starts with, shared: 10,000 sensors, most of which never subscribe,
- * need not carry three empty Maps each. Reads see an empty map; the helpers below give a session its
- * own map on first write, and a stray direct write fails loudly instead of reaching every session.
+ * The empty registry and subscription list every session starts with, shared: 10,000 sensors, many
+ * of which never register or subscribe, need not carry empty ones each. Reads see them empty; the
+ * helpers below give a session its own on first write, and a stray direct write fails loudly instead
+ * of reaching every session.
  */
-class NoEntries<K, V> extends Map<K, V> {
+class NoTopics extends TopicRegistry {
+  override set(): void {
+    throw new Error('write to the shared empty topic registry: use the session helpers');
+  }
+}
+class NoSubscriptions extends SmallMap<string, Subscription> {
   override set(): this {
-    throw new Error('write to the shared empty map: use the session helpers');
+    throw new Error('write to the shared empty subscriptions: use the session helpers');
   }
-  override delete(): boolean {
-    return false;
-  }
-  override clear(): void {}
 }
-const NONE: Map<unknown, unknown> = new NoEntries();
+export const NO_TOPICS: TopicRegistry = new NoTopics();
 
-export function none<K, V>(): Map<K, V> {
-  return NONE as Map<K, V>;
+/**
+ * The empty queue and in-flight list sessions start with, shared likewise until the first message:
+ * frozen, so a stray write throws instead of reaching every session. Write through ownQueue / addInflight.
+ */
+export const NO_MESSAGES: OutboundMessage[] = Object.freeze([]) as unknown as OutboundMessage[];
+export const NO_INFLIGHT: Inflight[] = Object.freeze([]) as unknown as Inflight[];
+
+/** The session's own queue, to add to. */
+export function ownQueue(session: Session): OutboundMessage[] {
+  if (session.queue === NO_MESSAGES) session.queue = [];
+  return session.queue;
 }
+
+/** Starts waiting for the client's reply to an exchange (§6.13). */
+export function addInflight(session: Session, flight: Inflight): void {
+  if (session.inflight === NO_INFLIGHT) session.inflight = [flight];
+  else session.inflight.push(flight);
+}
+export const NO_SUBSCRIPTIONS: SmallMap<string, Subscription> = new NoSubscriptions();
 
 /** Registers a topic name for a client (§6.5); returns its id, or undefined when all ids are used. */
 export function registerTopic(session: Session, topicName: string): number | undefined {
-  const existing = session.topicIds.get(topicName);
+  const existing = session.topics.idOf(topicName);
   if (existing !== undefined) return existing;
-  if (session.topicNames.size >= 0xfffe) return undefined;
-  if (session.topicIds === NONE) {
-    session.topicIds = new Map();
-    session.topicNames = new Map();
-  }
+  if (session.topics.size >= 0xfffe) return undefined;
+  if (session.topics === NO_TOPICS) session.topics = new TopicRegistry();
   let id = session.nextTopicId;
   // 0x0000 and 0xFFFF are reserved; skip ids still in use after wrap-around.
-  while (id === 0 || id === 0xffff || session.topicNames.has(id)) id = id >= 0xfffe ? 1 : id + 1;
-  session.topicIds.set(topicName, id);
-  session.topicNames.set(id, topicName);
+  while (id === 0 || id === 0xffff || session.topics.hasId(id)) id = id >= 0xfffe ? 1 : id + 1;
+  session.topics.set(topicName, id);
   session.nextTopicId = id >= 0xfffe ? 1 : id + 1;
   return id;
 }
 
 /** Forgets a topic id (the client refused or lost it); returns the topic it stood for. */
 export function forgetTopicId(session: Session, topicId: number): string | undefined {
-  const topic = session.topicNames.get(topicId);
-  session.topicNames.delete(topicId);
-  if (topic !== undefined && session.topicIds.get(topic) === topicId) session.topicIds.delete(topic);
-  return topic;
+  return session.topics.deleteId(topicId);
 }
 
 /** Records a client's subscription (§6.9). */
 export function setSubscription(session: Session, subscription: Subscription): void {
-  if (session.subscriptions === NONE) session.subscriptions = new Map();
+  if (session.subscriptions === NO_SUBSCRIPTIONS) session.subscriptions = new SmallMap();
   session.subscriptions.set(subscription.filter, subscription);
 }
 
 /** CleanSession=1 (§6.3): the session's registrations and subscriptions, emptied. */
 export function forgetRegistrations(session: Session): void {
-  session.topicIds = none();
-  session.topicNames = none();
+  session.topics = NO_TOPICS;
   session.nextTopicId = 1;
-  session.subscriptions = none();
+  session.subscriptions = NO_SUBSCRIPTIONS;
 }
 
 export function nextMsgId(session: Session): number {

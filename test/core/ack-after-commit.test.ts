@@ -39,7 +39,7 @@ describe('acknowledgements of kept-session state wait for the store (persistence
 
     // Restarted on what the store holds: the promised id still names the topic.
     const again = await boot(disk);
-    expect(again.core.sessionsById.get('kept')?.topicNames.get(regack.topicId)).toBe('kept/topic');
+    expect(again.core.sessionsById.get('kept')?.topics.nameOf(regack.topicId)).toBe('kept/topic');
   });
 
   it('§6.14 the DISCONNECT that lets a sensor sleep is sent only after "asleep" is committed', async () => {

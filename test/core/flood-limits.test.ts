@@ -45,7 +45,7 @@ describe('flood limits in the core', () => {
     const answers = w.radio.take(at) as { returnCode: number }[];
     expect(answers.filter((a) => a.returnCode === 0)).toHaveLength(20);
     expect(answers.filter((a) => a.returnCode === 1)).toHaveLength(980);
-    expect(w.core.sessionsById.get('looper')!.topicNames.size).toBe(20);
+    expect(w.core.sessionsById.get('looper')!.topics.size).toBe(20);
   });
 
   it('nodes behind one forwarder (§5.5) share its frame rate; the bucket refills on the clock', () => {

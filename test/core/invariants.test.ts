@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { parseConfig } from '../../gateway/config/config.js';
 import { GatewayCore } from '../../gateway/core/core.js';
-import { isConnected, none } from '../../gateway/core/session.js';
+import { isConnected, NO_SUBSCRIPTIONS, NO_TOPICS } from '../../gateway/core/session.js';
 import { encode, shortTopicId, type SnMessage } from '../../sn-codec/index.js';
 import { MemoryRadio } from '../support/memory-radio.js';
 import { RecordingUpstream } from '../support/recording-upstream.js';
@@ -138,8 +138,9 @@ function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
   expect(core.connectedCount).toBe(connected.length);
   expect(connected.length).toBeLessThanOrEqual(BASE.gateway.maxClients);
   // Every peer binding points at a live session that lives at that peer.
-  for (const [key, session] of core.sessionsByPeer) {
+  for (const [radioName, key, session] of core.sessionsByPeer) {
     expect(core.sessionsById.get(session.clientId)).toBe(session);
+    expect(session.link.radio).toBe(radioName);
     expect(core.keyOf(session.link)).toBe(key);
   }
   const filters = new Set<string>();
@@ -150,9 +151,11 @@ function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
     expect(s.queue.length).toBeLessThanOrEqual(Math.max(1, BASE.gateway.sleepBuffer) + BASE.gateway.maxInflightPerClient);
     expect(s.held?.length ?? 0).toBeLessThanOrEqual(Math.max(1, BASE.gateway.sleepBuffer));
     expect(s.subscribing).toBeGreaterThanOrEqual(0);
-    // Topic id maps are each other's inverse.
-    expect(s.topicIds.size).toBe(s.topicNames.size);
-    for (const [name, id] of s.topicIds) expect(s.topicNames.get(id)).toBe(name);
+    // Topic names and ids are each other's inverse.
+    for (const [name, id] of s.topics) {
+      expect(s.topics.nameOf(id)).toBe(name);
+      expect(s.topics.idOf(name)).toBe(id);
+    }
     // An ended clean session holds nothing.
     if ((s.state === 'lost' || s.state === 'disconnected') && s.cleanSession) {
       expect(s.subscriptions.size).toBe(0);
@@ -161,8 +164,9 @@ function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
     }
     for (const f of s.subscriptions.keys()) filters.add(f);
   }
-  // The empty map sessions share until they need their own stays empty.
-  expect(none().size).toBe(0);
+  // The empty registry and subscriptions sessions share until they need their own stay empty.
+  expect(NO_TOPICS.size).toBe(0);
+  expect(NO_SUBSCRIPTIONS.size).toBe(0);
   // The shared broker subscriptions are exactly the clients' subscriptions.
   expect(core.subscriptions.size).toBe(filters.size);
   // Every frame the gateway sent is one the radio can carry and the codec made.

@@ -22,7 +22,7 @@ export function handleRegister(core: GatewayCore, peer: Peer, message: RegisterM
     core.send(session, { type: 'REGACK', topicId: 0, msgId: message.msgId, returnCode: ReturnCode.NotSupported });
     return;
   }
-  if (!session.topicIds.has(message.topicName) && session.topicNames.size >= core.limits.maxTopicIdsPerClient) {
+  if (session.topics.idOf(message.topicName) === undefined && session.topics.size >= core.limits.maxTopicIdsPerClient) {
     // A REGISTER loop must not grow one client's registry without end (limits.maxTopicIdsPerClient).
     core.send(session, { type: 'REGACK', topicId: 0, msgId: message.msgId, returnCode: ReturnCode.Congestion });
     return;

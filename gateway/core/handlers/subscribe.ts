@@ -44,7 +44,7 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
   let topicId = 0;
   if (topic.topicIdType === 'predefined') topicId = topic.topicId;
   else if (topic.topicIdType === 'normal' && !hasWildcard(filter)) {
-    const full = !session.topicIds.has(filter) && session.topicNames.size >= core.limits.maxTopicIdsPerClient;
+    const full = session.topics.idOf(filter) === undefined && session.topics.size >= core.limits.maxTopicIdsPerClient;
     const id = full ? undefined : registerTopic(session, filter);
     if (id === undefined) {
       core.send(session, { type: 'SUBACK', qos: 0, topicId: 0, msgId, returnCode: ReturnCode.Congestion });
