@@ -48,8 +48,9 @@
  *  timers  the core's timer tick alone (no sockets) with 10,000 and 100,000 idle sessions: µs per tick with the
  *          deadline heap, and what a pass over every session (the replaced sweep) costs.
  *  footprint  the daemon as users start it (`node bin/mqtt-sn-gateway.js`, the shipped gateway.yaml, only
- *          ports and stateDir moved): time from process start to the first CONNACK, idle RSS, and what
- *          the start-up loaded and spent CPU on, by origin (from --cpu-prof).
+ *          ports and stateDir moved), three starts: RSS idle after start-up, time from process start to the
+ *          first CONNACK, RSS after that first sensor also published QoS 1; the modules it loaded per package;
+ *          what the start-up spent CPU on, by origin (from --cpu-prof); what the bins' build check costs.
  * Each also prints the CPU used over its measuring window (percent of one core) by the gateway, the
  * load generator and Mosquitto, and the kernel's UDP receive-buffer drops.
  */
@@ -485,10 +486,18 @@ async function upstreamPath(brokerUrl: string): Promise<void> {
 
 async function footprint(): Promise<void> {
   const f = await measureFootprint();
-  line('idle', `shipped gateway.yaml (UDP + embedded broker), \`node bin/mqtt-sn-gateway.js\`: first CONNACK ${Math.round(f.servingMs)} ms after process start ` +
-    `(target ≤ 400 ms), RSS ${mb(f.rssBytes)} idle (target ≤ 60 MB; bare node ${mb(f.bareNodeRssBytes)})`);
-  line('idle', `modules loaded (ESM imports seen by a resolve hook) by origin: ${f.modules.map((m) => `${m.origin} ${m.count}`).join(', ')}`);
+  const range = (values: number[], format: (n: number) => string) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[0] === sorted[sorted.length - 1] ? format(sorted[0]) : `${format(sorted[0])}–${format(sorted[sorted.length - 1])}`;
+  };
+  const mbs = (n: number) => (n / 1024 / 1024).toFixed(1);
+  line('idle', `shipped gateway.yaml (UDP + embedded broker + persistence + HTTP), \`node bin/mqtt-sn-gateway.js\`, ${f.servingMs.length} starts: ` +
+    `RSS ${range(f.idleRssBytes, mbs)} MB idle after start-up (target ≤ 60 MB; bare node ${mb(f.bareNodeRssBytes)}); ` +
+    `first CONNACK ${range(f.servingMs, (n) => String(Math.round(n)))} ms after process start (target ≤ 400 ms); ` +
+    `RSS ${range(f.servedRssBytes, mbs)} MB a second after that sensor published QoS 1`);
+  line('idle', `modules loaded by origin (ES modules as resolved, CommonJS from the require cache): ${f.modules.map((m) => `${m.origin} ${m.count}`).join(', ')}`);
   line('idle', `start-up CPU by origin (ms, source files seen in the profile's samples): ${f.origins.slice(0, 12).map((o) => `${o.origin} ${Math.round(o.ms)} (${o.files})`).join(', ')}`);
+  line('idle', `build check in the bins (a fresh build: ${f.buildCheck.files} files stat'ed): ${f.buildCheck.medianUs.toFixed(0)} µs; a rebuild (a source changed): ${Math.round(f.rebuildMs)} ms`);
 }
 
 /** QoS 1 and sleeping buffers with persistence off, then on: the cost of keeping sessions. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `mqtt-sn` command: runs the TypeScript CLI through tsx's loader, so no build step is needed.
-import { register } from 'tsx/esm/api';
+// The `mqtt-sn` command: plain JavaScript built ahead of time from client/cli.ts (scripts/build.mjs),
+// rebuilt first if a source changed since, so no TypeScript loader runs and no stale build does either.
+import { builtEntry } from '../scripts/build.mjs';
 
-register();
-await import('../client/cli.ts');
+await import(await builtEntry('mqtt-sn'));

@@ -123,7 +123,8 @@ export class Gateway {
     const upstreamOptions = { url, broker: config.broker, maxQueued: config.gateway.maxOutgoingQueue, statusTopic };
     const upstream: MqttUpstream | TransparentUpstream = config.broker.mode === 'transparent'
       ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
-      : new MqttUpstream({ ...upstreamOptions, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
+      // The embedded broker is reached in memory, not over loopback TCP (issue 13: less memory, fewer syscalls).
+      : new MqttUpstream({ ...upstreamOptions, connect: embedded?.connect, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,

@@ -1,4 +1,4 @@
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connectAsync, MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../gateway/broker/embedded-broker.js';
 
@@ -76,5 +76,37 @@ describe('embedded broker', () => {
   it('a port in use is a clear error', async () => {
     broker = await startEmbeddedBroker({ port: 0 });
     await expect(startEmbeddedBroker({ port: broker.port })).rejects.toThrow(/embedded MQTT broker cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*use it with broker\.url: mqtt:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it('connect(): an in-memory connection (no TCP) carries QoS 1 both ways with a TCP client', async () => {
+    broker = await startEmbeddedBroker({ port: 0 });
+    const inMemory = new MqttClient(broker.connect, { clientId: 'in-memory', reconnectPeriod: 0 });
+    opened.push(inMemory);
+    await new Promise<void>((resolve, reject) => {
+      inMemory.once('connect', () => resolve());
+      inMemory.once('error', reject);
+    });
+    const tcp = await client(broker.url, 'tcp');
+    await tcp.subscribeAsync('from/memory', { qos: 1 });
+    await inMemory.subscribeAsync('from/tcp', { qos: 1 });
+
+    const atTcp = nextMessage(tcp);
+    await inMemory.publishAsync('from/memory', 'hello', { qos: 1 });
+    expect(await atTcp).toEqual({ topic: 'from/memory', payload: 'hello', qos: 1, retain: false });
+    const atMemory = nextMessage(inMemory);
+    await tcp.publishAsync('from/tcp', 'hi', { qos: 1 });
+    expect(await atMemory).toEqual({ topic: 'from/tcp', payload: 'hi', qos: 1, retain: false });
+    expect(inMemory.stream.constructor.name).not.toBe('Socket');
+  });
+
+  it('close() ends in-memory connections too', async () => {
+    broker = await startEmbeddedBroker({ port: 0 });
+    const inMemory = new MqttClient(broker.connect, { clientId: 'in-memory', reconnectPeriod: 0 });
+    opened.push(inMemory);
+    await new Promise<void>((resolve) => inMemory.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => inMemory.once('close', () => resolve()));
+    await broker.close();
+    await closed;
+    expect(inMemory.connected).toBe(false);
   });
 });

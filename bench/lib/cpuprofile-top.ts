@@ -15,7 +15,7 @@ export interface CallFrame { functionName: string; url: string; lineNumber: numb
 export interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 export interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
-const REPO_MARKERS = ['/gateway/', '/radios/', '/sn-codec/', '/client/', '/bench/', '/common/'];
+const REPO_MARKERS = ['/gateway/', '/radios/', '/sn-codec/', '/client/', '/bench/', '/common/', '/dist/', '/bin/', '/scripts/'];
 
 function label(frame: CallFrame): string {
   const name = frame.functionName || '(anonymous)';

@@ -1,9 +1,12 @@
 /**
  * The embedded MQTT broker (aedes, in memory), started when gateway.yaml names no broker URL,
- * so a first run works with nothing else installed. Listens on loopback by default.
+ * so a first run works with nothing else installed. Listens on loopback by default, for outside
+ * clients; the gateway's own connection reaches it in memory (`connect()`), without TCP.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
+import { duplexPair } from './duplex-pair.js';
 
 export interface EmbeddedBrokerOptions {
   /** Address to listen on; 127.0.0.1 by default. */
@@ -16,6 +19,11 @@ export interface EmbeddedBroker {
   /** mqtt://host:port, ready for the upstream connection. */
   url: string;
   port: number;
+  /**
+   * A new connection to the broker inside this process: the client's end of an in-memory stream pair
+   * whose other end the broker serves as it serves a TCP connection (for mqtt.js, a stream builder).
+   */
+  connect(): Duplex;
   close(): Promise<void>;
 }
 
@@ -38,6 +46,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     url: `mqtt://${urlHost}:${port}`,
     port,
+    connect() {
+      const [client, broker] = duplexPair();
+      aedes.handle(broker);
+      return client;
+    },
     close() {
       // Stop accepting first, then let aedes end the open connections so server.close() can finish.
       closing ??= Promise.all([

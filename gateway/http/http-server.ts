@@ -168,9 +168,9 @@ export class HttpServer {
 
   private async serveMetrics(res: ServerResponse): Promise<void> {
     try {
-      const body = await this.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
-      res.end(body);
+      const { contentType, text } = await this.metrics.scrape();
+      res.writeHead(200, { 'content-type': contentType });
+      res.end(text);
     } catch (err) {
       this.text(res, 500, `metrics failed: ${(err as Error).message}\n`);
     }

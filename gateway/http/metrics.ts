@@ -1,15 +1,19 @@
 /**
  * /metrics in Prometheus' text format through prom-client. Counters the core already keeps are read
  * when Prometheus scrapes (collect), so the hot path pays nothing; only the broker acknowledgement
- * latency (a histogram) and drops by reason (an event) are recorded as they happen.
+ * latency (a histogram) and drops by reason (an event) are recorded as they happen, here, without
+ * prom-client: it is loaded on the first scrape (issue 13: a gateway nobody scrapes does not carry
+ * its ~8 MB), and Node's process metrics (`process_*`, `nodejs_*`) start from then.
  * One registry per gateway, so several gateways in one process (tests) do not share numbers.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { CoreStats } from '../core/core.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { HttpSources } from './sources.js';
 
 export interface GatewayMetrics {
-  registry: Registry;
+  /** Every metric in Prometheus' text format, and its content type; the first call loads prom-client. */
+  scrape(): Promise<{ contentType: string; text: string }>;
   /** Stops listening to the core. */
   close(): void;
 }
@@ -46,9 +50,37 @@ export const STAT_METRICS: Record<keyof CoreStats, StatMetric> = {
 };
 
 export function createMetrics(sources: HttpSources): GatewayMetrics {
+  // What happens between scrapes is kept from the start; everything else is read at scrape time.
+  const dropsByReason = new Map<string, number>();
+  const onDrop = (_clientId: string, _topic: string, reason: string): void => {
+    dropsByReason.set(reason, (dropsByReason.get(reason) ?? 0) + 1);
+  };
+  sources.core.events.on('messageDropped', onDrop);
+  const ackLatency = new LatencyHistogram(ACK_BUCKETS);
+  sources.observeAcknowledgements((seconds) => ackLatency.observe(seconds));
+
+  const labels = { gateway: String(sources.gatewayId) };
+  let registry: Promise<Registry> | undefined;
+  return {
+    async scrape() {
+      registry ??= createRegistry(sources, labels, dropsByReason).catch((err) => {
+        registry = undefined; // the next scrape tries again
+        throw err;
+      });
+      const loaded = await registry;
+      const latency = ackLatency.prometheusText('mqttsn_broker_ack_seconds', 'From a QoS 1/2 publish to the broker\'s PUBACK/PUBCOMP', labels);
+      return { contentType: loaded.contentType, text: `${await loaded.metrics()}\n${latency}` };
+    },
+    close: () => sources.core.events.off('messageDropped', onDrop),
+  };
+}
+
+/** The prom-client registry, made on the first scrape; its metrics read the core and the recorders above. */
+async function createRegistry(sources: HttpSources, labels: Record<string, string>, dropsByReason: ReadonlyMap<string, number>): Promise<Registry> {
+  const { collectDefaultMetrics, Counter, Gauge, Registry } = await import('prom-client');
   const { core, radios, broker } = sources;
   const registry = new Registry();
-  registry.setDefaultLabels({ gateway: String(sources.gatewayId) });
+  registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
@@ -74,9 +106,16 @@ export function createMetrics(sources: HttpSources): GatewayMetrics {
     if (metric) fromStats(metric[0], metric[1], key);
   }
 
-  const drops = new Counter({ name: 'mqttsn_messages_dropped_total', help: 'Broker messages dropped for a sensor, by reason', labelNames: ['reason'], registers });
-  const onDrop = (_clientId: string, _topic: string, reason: string): void => drops.inc({ reason });
-  core.events.on('messageDropped', onDrop);
+  new Counter({
+    name: 'mqttsn_messages_dropped_total',
+    help: 'Broker messages dropped for a sensor, by reason',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, count] of dropsByReason) this.inc({ reason }, count);
+    },
+  });
 
   new Gauge({
     name: 'mqttsn_clients',
@@ -115,16 +154,5 @@ export function createMetrics(sources: HttpSources): GatewayMetrics {
     registers,
     collect() { for (const r of radios) this.set({ radio: r.name, kind: r.kind }, r.up ? 1 : 0); },
   });
-  const ackLatency = new Histogram({
-    name: 'mqttsn_broker_ack_seconds',
-    help: 'From a QoS 1/2 publish to the broker\'s PUBACK/PUBCOMP',
-    buckets: ACK_BUCKETS,
-    registers,
-  });
-  sources.observeAcknowledgements((seconds) => ackLatency.observe(seconds));
-
-  return {
-    registry,
-    close: () => core.events.off('messageDropped', onDrop),
-  };
+  return registry;
 }

@@ -7,7 +7,7 @@ import { shortTopicId } from '../../sn-codec/index.js';
 import { startFakeGateway, type FakeGateway } from './fake-gateway.js';
 import { runCli } from '../support/cli.js';
 
-/** The CLI starts through tsx; give the first frame time to come on a loaded machine. */
+/** The CLI is a process of its own (and may rebuild first); give the first frame time to come on a loaded machine. */
 const FIRST_FRAME_MS = 15_000;
 
 

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI_BIN as cli, DAEMON_BIN as daemonBin, DAEMON_WITH_FAKE_ZIGBEE, startDaemon, type RunningDaemon } from '../support/daemon.js';
 import { Observer } from '../support/harness.js';
 import { writeHerdsmanDatabase } from '../support/fake-zigbee-adapter.js';
+import { PtyPair, SlipSensor } from '../support/radio-sensors.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -75,6 +76,30 @@ describe('06 daemon', () => {
       expect(zigbeeDaemon.log()).toContain('fake zigbee adapter: permitJoin 120');
     } finally {
       expect(await zigbeeDaemon.stop()).toBe(0);
+    }
+  });
+
+  it('§6.2 a sensor on a serial line (SLIP on a socat pseudo-terminal) connects through the daemon: the build loads serialport lazily', async () => {
+    const pty = await PtyPair.open();
+    const serialDir = mkdtempSync(join(tmpdir(), 'gw-daemon-serial-'));
+    const serialDaemon = await startDaemon(serialDir, 1, ([brokerPort]) => [
+      'gateway: { advertiseInterval: 0 }',
+      `broker: { embedded: { host: 127.0.0.1, port: ${brokerPort} } }`,
+      `radios: [ { type: serial, path: ${pty.gatewayEnd}, framing: slip } ]`,
+      `stateDir: ${serialDir}`,
+      'persistence: false',
+      'http: false',
+      '',
+    ].join('\n'));
+    const sensor = await SlipSensor.open(pty.sensorEnd);
+    try {
+      await serialDaemon.waitForLog(`serial0: opened ${pty.gatewayEnd}`);
+      sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'serial-daemon' });
+      expect(await sensor.expect('CONNACK')).toMatchObject({ returnCode: 0 });
+    } finally {
+      await sensor.close();
+      expect(await serialDaemon.stop()).toBe(0);
+      await pty.close();
     }
   });
 

@@ -13,7 +13,7 @@ describe('19 mqtt-sn sub through the real gateway (Mosquitto)', () => {
 
   it('§6.9 §6.5 sub -t with a wildcard -C 1 -v: the gateway REGISTERs the topic, the CLI prints "topic payload" and exits 0', async () => {
     const run = runCli(['sub', '-p', String(t.gw.port), '-i', 'cli-sub', '-t', 'cli/#', '-q', '1', '-C', '1', '-W', '60', '-v']);
-    // The CLI starts through tsx: wait until its subscription is in place before publishing.
+    // The CLI is a process of its own: wait until its subscription is in place before publishing.
     await until(() => t.gw.gateway.core.client('cli-sub')?.subscriptions.some((s) => s.filter === 'cli/#') === true, 30_000,
       () => `the CLI's SUBSCRIBE: ${JSON.stringify(t.gw.gateway.core.client('cli-sub'))}`);
     await t.observer.publish('cli/kitchen', '21.5', 1);

@@ -193,6 +193,53 @@ describe('30 HTTP face with mosquitto', () => {
   });
 });
 
+describe('30 /metrics: an acknowledgement before the first scrape (prom-client is loaded by that scrape)', () => {
+  const t = gatewaySuite('mosquitto', { configure: (config) => { config.http = { host: '127.0.0.1', port: 0 }; } });
+
+  it('a broker acknowledgement before any scrape is in the first scrape\'s latency histogram', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'unscraped-ack');
+    const topicId = await register(s, 'http/unscraped/ack');
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 2, payload: Buffer.from('x') });
+    await s.expect('PUBACK');
+    const first = await scrape(t.gw);
+    expect(metric(first, 'mqttsn_broker_ack_seconds_count')).toBe(1);
+    expect(metric(first, 'mqttsn_broker_ack_seconds_bucket', { le: '+Inf' })).toBe(1);
+    expect(metric(first, 'mqttsn_broker_ack_seconds_sum')).toBeGreaterThan(0);
+    expect(metric(first, 'process_resident_memory_bytes')).toBeGreaterThan(0); // prom-client's own metrics are there too
+  });
+
+  it('the first scrape loaded prom-client: a later acknowledgement lands in the same histogram', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'unscraped-ack-2');
+    const topicId = await register(s, 'http/unscraped/ack2');
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 2, payload: Buffer.from('x') });
+    await s.expect('PUBACK');
+    expect(metric(await scrape(t.gw), 'mqttsn_broker_ack_seconds_count')).toBe(2);
+  });
+});
+
+describe('30 /metrics: a drop before the first scrape', () => {
+  const t = gatewaySuite('mosquitto', {
+    configure: (config) => {
+      config.http = { host: '127.0.0.1', port: 0 };
+      config.gateway.sleepBuffer = 1;
+    },
+  });
+
+  it('§6.14 a message dropped from a sleeping sensor\'s full buffer before any scrape is in the first scrape', async () => {
+    const s = await t.gw.sensor();
+    await connect(s, 'unscraped-sleeper');
+    await subscribe(s, 'http/unscraped/sleep', 1);
+    s.send({ type: 'DISCONNECT', duration: 300 });
+    await s.expect('DISCONNECT');
+    await t.observer.publish('http/unscraped/sleep', 'one', 1);
+    await t.observer.publish('http/unscraped/sleep', 'two', 1); // sleepBuffer is 1: the older one is dropped
+    await settled(t.gw, 'unscraped-sleeper', (c) => c.dropped === 1);
+    expect(metric(await scrape(t.gw), 'mqttsn_messages_dropped_total', { reason: 'sleep buffer full' })).toBe(1);
+  });
+});
+
 describe('30 /healthz follows the broker link', () => {
   const t = gatewaySuite('mosquitto', { configure: (config) => { config.http = { host: '127.0.0.1', port: 0 }; } });
 

@@ -19,7 +19,7 @@ export interface RunningDaemon {
   /** The ports handed to the config writer. */
   ports: number[];
   log(): string;
-  /** Waits for a log line matching `pattern` (the daemon starts through tsx: allow for a slow start). */
+  /** Waits for a log line matching `pattern` (allow for a slow start on a loaded machine). */
   waitForLog(pattern: string | RegExp, timeoutMs?: number): Promise<void>;
   /** SIGTERM, resolving with the exit code. */
   stop(): Promise<number | null>;

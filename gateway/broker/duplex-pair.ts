@@ -1,0 +1,51 @@
+/**
+ * Two in-memory streams joined like the two ends of a socket: what one end writes, the other reads; ending
+ * one ends the other's reading, destroying one closes both. The gateway's own connection to the embedded
+ * broker runs over such a pair (issue 13): no loopback TCP, no syscalls per packet. (Node 22 has
+ * stream.duplexPair; Node 20, which we support, does not.)
+ */
+import { Duplex } from 'node:stream';
+
+class PairEnd extends Duplex {
+  peer!: PairEnd;
+  /** Our write waiting for the peer's reader: held while the peer's read buffer is full (backpressure). */
+  private blockedWrite: (() => void) | undefined;
+
+  constructor() {
+    super({ allowHalfOpen: false }); // as a socket: when the peer ends, this end ends too
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.peer.destroyed) return callback(new Error('the other end of the in-memory connection is closed'));
+    if (this.peer.push(chunk)) callback();
+    else this.peer.onNextRead(callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.peer.push(null);
+    callback();
+  }
+
+  override _read(): void {
+    const resume = this.blockedWrite;
+    this.blockedWrite = undefined;
+    resume?.();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.peer.destroyed) this.peer.destroy();
+    callback(error);
+  }
+
+  private onNextRead(resume: () => void): void {
+    this.blockedWrite = resume;
+  }
+}
+
+export function duplexPair(): [Duplex, Duplex] {
+  const a = new PairEnd();
+  const b = new PairEnd();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}

@@ -1,0 +1,211 @@
+/**
+ * The ahead-of-time build: the daemon (gateway/main.ts) and the `mqtt-sn` command (client/cli.ts) bundled by
+ * esbuild into plain JavaScript under dist/, so they start without a run-time TypeScript loader.
+ *
+ *   node scripts/build.mjs          build now (npm's `prepare`, so `npm install` and `npm ci` build)
+ *   import { builtEntry } ...       what bin/*.js do: the build's entry, rebuilt first when a source changed
+ *
+ * - Packages stay external (node_modules as installed), and our own lazily loaded parts (the embedded broker,
+ *   the session store, the radios) stay lazy: dynamic imports become chunks of their own.
+ * - Each build goes to a directory of its own, dist/<build>/, and dist/current.json (written by rename) names
+ *   the current one with the size and mtime of every file that went into it. Processes that start together
+ *   (a test suite) and find the build stale may each rebuild: every build is whole, and the last one named wins.
+ * - Source maps without the sources' text: stack traces name .ts lines (source-stack-traces.mjs).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sourceStackTraces } from './source-stack-traces.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const CURRENT = join(DIST, 'current.json');
+
+/** Output name → source entry point. */
+const ENTRIES = { 'mqtt-sn-gateway': 'gateway/main.ts', 'mqtt-sn': 'client/cli.ts' };
+/** Files that shape the output besides the sources esbuild reads: a change to them means a rebuild too. */
+const BUILD_INPUTS = ['scripts/build.mjs', 'tsconfig.json', 'package.json'];
+/** Builds older than this, other than the current one, are removed by the next build (a running process may still load chunks from its own). */
+const KEEP_OLD_BUILDS_MS = 60 * 60 * 1000;
+
+/** `import.meta.dirname` in a source means the source's folder; in the bundle it would be dist/<build>/, so it is rewritten. */
+function sourceDirnamePlugin(outdir) {
+  return {
+    name: 'source-dirname',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (args.path.includes('/node_modules/')) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        if (/import\.meta\.(url|filename)\b/.test(text)) {
+          return { errors: [{ text: 'import.meta.url and import.meta.filename name the bundle, not this file, in the build: use import.meta.dirname' }] };
+        }
+        if (!text.includes('import.meta.dirname')) return { contents: text, loader: 'ts' };
+        const fromOutput = relative(outdir, dirname(args.path));
+        return { contents: text.replaceAll('import.meta.dirname', `(import.meta.dirname + ${JSON.stringify('/' + fromOutput)})`), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/**
+ * CommonJS packages are loaded with require() (through a createRequire in the bundle's banner) rather than
+ * an ESM import: Node 20 lexes an imported CommonJS package, and everything it re-exports, to find its named
+ * exports, which costs memory for good (`mqtt`: about 7 MB of RSS). ES-module packages (aedes) stay imports,
+ * and so does a dynamic import() of a package (prom-client at the first scrape, serialport): lazy, and rare.
+ */
+function requireCommonJsPlugin() {
+  const isCommonJs = new Map();
+  const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  const commonJs = (specifier) => {
+    const name = packageOf(specifier);
+    if (!isCommonJs.has(name)) {
+      const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8'));
+      isCommonJs.set(name, manifest.type !== 'module');
+    }
+    return isCommonJs.get(name);
+  };
+  return {
+    name: 'require-commonjs',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('node:')) return { path: args.path, external: true };
+        // import() stays Node's own (its CommonJS interop gives the package's named exports; esbuild's namespace
+        // of a bare CommonJS module would hold `default` only); it runs only when that lazy path does.
+        if (args.kind === 'require-call' || args.kind === 'dynamic-import' || !commonJs(args.path)) return { path: args.path, external: true };
+        return { path: args.path, namespace: 'require-commonjs' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'require-commonjs' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+    },
+  };
+}
+
+/**
+ * The output with every non-ASCII character (esbuild escapes them in code, not in the comments it keeps, such
+ * as `→` and `§`) replaced by `?`, one per UTF-16 unit so that no column moves under the source maps: V8 keeps a
+ * module's source text, and one non-ASCII character makes it two bytes a character, the whole bundle's.
+ */
+function asciiOnly(text) {
+  return text.replace(/[^\x00-\x7f]/g, '?');
+}
+
+/** What the current build says about itself, or undefined when there is none. */
+function readCurrent() {
+  try {
+    return JSON.parse(readFileSync(CURRENT, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file's size and mtime: a change to either means the build is stale. */
+function stamp(path) {
+  const s = statSync(path);
+  return `${s.size}:${s.mtimeMs}`;
+}
+
+/** True when the current build exists and every file it was made from is as it was then. */
+export function isFresh(current = readCurrent()) {
+  if (!current || typeof current.inputs !== 'object' || typeof current.build !== 'string') return false;
+  for (const name of Object.keys(ENTRIES)) if (!existsSync(join(DIST, current.build, `${name}.js`))) return false;
+  for (const [path, recorded] of Object.entries(current.inputs)) {
+    try {
+      if (stamp(join(ROOT, path)) !== recorded) return false;
+    } catch {
+      return false; // removed or renamed
+    }
+  }
+  return true;
+}
+
+/** Builds into a new dist/<build>/ and makes it current; returns what current.json now says. */
+export async function build() {
+  const { build: esbuild } = await import('esbuild');
+  const name = `build-${Date.now().toString(36)}-${process.pid}`;
+  const outdir = join(DIST, name);
+  mkdirSync(outdir, { recursive: true });
+  const result = await esbuild({
+    absWorkingDir: ROOT,
+    entryPoints: Object.entries(ENTRIES).map(([out, source]) => ({ in: source, out })),
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    sourcesContent: false,
+    metafile: true,
+    write: false, // written below, ASCII only
+    logLevel: 'silent',
+    chunkNames: '[name]-[hash]',
+    // require() for the CommonJS packages (requireCommonJsPlugin): esbuild's own `require` shim throws in an ES module.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    plugins: [sourceDirnamePlugin(outdir), requireCommonJsPlugin()],
+  }).catch(async (err) => {
+    rmSync(outdir, { recursive: true, force: true });
+    const { formatMessages } = await import('esbuild');
+    const text = err.errors ? (await formatMessages(err.errors, { kind: 'error' })).join('') : String(err);
+    throw new Error(`build failed (scripts/build.mjs):\n${text}`);
+  });
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.path.endsWith('.js') ? asciiOnly(file.text) : file.contents);
+  }
+  const inputs = {};
+  // Virtual modules (`require-commonjs:mqtt`) are no files: the package is external, not part of the build.
+  const files = Object.keys(result.metafile.inputs).filter((path) => !/^[a-z-]+:/.test(path));
+  for (const path of [...files, ...BUILD_INPUTS]) inputs[path] = stamp(join(ROOT, path));
+  const current = { build: name, inputs };
+  const next = `${CURRENT}.${process.pid}.tmp`;
+  writeFileSync(next, JSON.stringify(current, null, 1));
+  renameSync(next, CURRENT);
+  removeOldBuilds(name);
+  return current;
+}
+
+function removeOldBuilds(keep) {
+  for (const entry of readdirSync(DIST)) {
+    if (!entry.startsWith('build-') || entry === keep) continue;
+    const path = join(DIST, entry);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > KEEP_OLD_BUILDS_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Another build removed it first.
+    }
+  }
+}
+
+/**
+ * The URL of the built `name` (a key of ENTRIES) to import: the current build when it is fresh, otherwise a
+ * new one. A developer who edited a .ts file never runs stale output. Stack traces then name .ts lines.
+ */
+export async function builtEntry(name) {
+  let current = readCurrent();
+  if (!isFresh(current)) {
+    try {
+      current = await build();
+    } catch (err) {
+      // The bins stop here, saying why: running the stale build would run code that is not the source's.
+      process.stderr.write(`${name}: the build in ${DIST} is missing or older than the sources, and rebuilding it failed (run \`npm run build\` there): ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
+      process.exit(1);
+    }
+  }
+  sourceStackTraces(join(DIST, current.build));
+  return pathToFileURL(join(DIST, current.build, `${name}.js`)).href;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const started = performance.now();
+  build().then(
+    (current) => process.stdout.write(`built ${relative(ROOT, join(DIST, current.build))}/ (${Object.keys(ENTRIES).join(', ')}) in ${Math.round(performance.now() - started)} ms\n`),
+    (err) => {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
