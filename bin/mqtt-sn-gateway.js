@@ -8,5 +8,6 @@ import { builtEntry } from '../scripts/build.mjs';
 // young generation to 8 MB and then keep it. Held at its initial size until the gateway serves (main.ts lets it
 // grow again, for the traffic), it leaves the idle daemon about 2.5 MB smaller (issue 13, README "Benchmarks").
 setFlagsFromString('--semi-space-growth-factor=1');
+setFlagsFromString('--no-sparkplug');
 
 await import(await builtEntry('mqtt-sn-gateway'));
