@@ -8,6 +8,10 @@ import { builtEntry } from '../scripts/build.mjs';
 // young generation to 8 MB and then keep it. Held at its initial size until the gateway serves (main.ts lets it
 // grow again, for the traffic), it leaves the idle daemon about 2.5 MB smaller (issue 13, README "Benchmarks").
 setFlagsFromString('--semi-space-growth-factor=1');
-setFlagsFromString('--no-sparkplug');
+// Nothing runs long enough during start-up to pay back TurboFan, yet optimizing the few functions that get hot
+// there (the YAML parser, the config walk) pulls about 4 MB of the compiler's own machine code and data into
+// memory, and keeps it there while the daemon idles. Sparkplug, the cheap baseline compiler, stays on: without
+// it start-up is slower. main.ts turns TurboFan on again once serving; hot code then optimizes as usual.
+setFlagsFromString('--no-turbofan');
 
 await import(await builtEntry('mqtt-sn-gateway'));

@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startMosquitto, type RunningBroker } from '../support/mosquitto.js';
 import { until } from '../support/harness.js';
+import { MqttSnClient } from '../../client/client.js';
+import { SnUdpPeer } from '../../client/udp-peer.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const daemon = join(root, 'bin', 'mqtt-sn-gateway.js');
@@ -49,14 +51,15 @@ const fromPackage = (urls: string[], pkg: string): string[] => urls.filter((u) =
 const ours = (urls: string[]): string[] => urls.filter((u) => u.startsWith('file:') && !u.includes('/node_modules/') && !u.includes('/test/support/'));
 
 /** The shipped gateway.yaml with free ports and its own stateDir; everything else as shipped (embedded broker, persistence, HTTP). */
-async function shippedConfig(dir: string): Promise<{ lines: string[]; httpPort: number }> {
+async function shippedConfig(dir: string): Promise<{ lines: string[]; httpPort: number; udpPort: number }> {
   const httpPort = await freePort();
+  const udpPort = await freePort();
   const yaml = readFileSync(join(root, 'gateway.yaml'), 'utf8')
     .replace(/^(\s+port:) 1883$/m, `$1 ${await freePort()}`)
-    .replace(/^(\s+port:) 10000$/m, `$1 ${await freePort()}`)
+    .replace(/^(\s+port:) 10000$/m, `$1 ${udpPort}`)
     .replace(/^(\s+port:) 8080$/m, `$1 ${httpPort}`)
     .replace(/^stateDir: .*$/m, `stateDir: ${join(dir, 'state')}`);
-  return { lines: yaml.split('\n'), httpPort };
+  return { lines: yaml.split('\n'), httpPort, udpPort };
 }
 
 describe('06 daemon: nothing loaded that the config does not use', () => {
@@ -127,4 +130,46 @@ describe('06 daemon: nothing loaded that the config does not use', () => {
     expect(fromPackage(urls, 'aedes').length).toBeGreaterThan(0);
     expect(fromPackage(urls, 'classic-level').length).toBeGreaterThan(0);
   }, 30_000);
+
+  // The bin holds TurboFan off through start-up (its code pages stay resident once used: about 4 MB of idle RSS)
+  // and main.ts turns it on once serving. V8's --trace-opt prints a line for every function queued for it.
+  const turbofanJobs = (stdout: string): number => stdout.split('\n').filter((line) => line.includes('(target TURBOFAN)')).length;
+
+  it('start-up: loading and checking the shipped gateway.yaml (--check) queues no function for TurboFan', async () => {
+    const { lines } = await shippedConfig(dir);
+    const config = join(dir, 'check.yaml');
+    writeFileSync(config, lines.join('\n'));
+    const run = spawnSync(process.execPath, ['--trace-opt', daemon, '--config', config, '--check'], { cwd: dir, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('OK');
+    expect(turbofanJobs(run.stdout)).toBe(0);
+  }, 30_000);
+
+  it('once serving: TurboFan is on again, a sensor\'s traffic gets the hot code optimized', async () => {
+    const { lines, udpPort } = await shippedConfig(dir);
+    const config = join(dir, 'serving.yaml');
+    writeFileSync(config, lines.join('\n'));
+    const proc = spawn(process.execPath, ['--trace-opt', daemon, '--config', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    let stdout = '';
+    proc.stderr!.on('data', (d) => { log += d; });
+    proc.stdout!.on('data', (d) => { stdout += d; });
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    try {
+      await until(() => log.includes('running'), 15_000, () => `daemon start-up; log so far:\n${log}`);
+      const client = new MqttSnClient(await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port: udpPort } }));
+      try {
+        await client.connect({ clientId: 'lean-hot', keepAlive: 60 });
+        for (let i = 0; i < 3000; i++) await client.ping();
+      } finally {
+        await client.close();
+      }
+    } finally {
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    // V8 writes its trace through C's stdio, flushed when the process exits.
+    expect(log).toContain('stopped');
+    expect(turbofanJobs(stdout)).toBeGreaterThan(0);
+  }, 60_000);
 });
