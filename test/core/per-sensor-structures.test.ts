@@ -47,6 +47,14 @@ interface TreeInsides {
   root: { children: Map<string, unknown> };
 }
 
+/** A session that holds nothing of its own: every per-sensor structure is the shared empty one. */
+function expectSharedEmpties(s: Session): void {
+  expect(s.topics).toBe(NO_TOPICS);
+  expect(s.subscriptions).toBe(NO_SUBSCRIPTIONS);
+  expect(s.queue).toBe(NO_MESSAGES);
+  expect(s.inflight).toBe(NO_INFLIGHT);
+}
+
 describe('per-sensor structures (issue 13)', () => {
   it('§6.5 §6.9 a sensor with one registered topic and one subscription holds no Map of its own', () => {
     const w = world();
@@ -63,10 +71,7 @@ describe('per-sensor structures (issue 13)', () => {
   it('§6.3 a connected sensor that neither registers nor subscribes shares the empty registry, subscriptions and queues, whatever its CleanSession', () => {
     const w = world();
     for (const s of [sensor(w, 1), sensor(w, 2, undefined, false)]) {
-      expect(s.topics).toBe(NO_TOPICS);
-      expect(s.subscriptions).toBe(NO_SUBSCRIPTIONS);
-      expect(s.queue).toBe(NO_MESSAGES);
-      expect(s.inflight).toBe(NO_INFLIGHT);
+      expectSharedEmpties(s);
     }
   });
 
@@ -89,10 +94,7 @@ describe('per-sensor structures (issue 13)', () => {
     const w = world();
     const s = sensor(w, 1, 'fp/leaving');
     w.radio.inject('udp:127.0.0.1:40001', { type: 'DISCONNECT' });
-    expect(s.topics).toBe(NO_TOPICS);
-    expect(s.subscriptions).toBe(NO_SUBSCRIPTIONS);
-    expect(s.queue).toBe(NO_MESSAGES);
-    expect(s.inflight).toBe(NO_INFLIGHT);
+    expectSharedEmpties(s);
   });
 
   it('§5.5 a sensor is found on its radio by its address alone (the string its link holds); behind a forwarder, with its node id', () => {
