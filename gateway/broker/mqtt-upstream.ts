@@ -144,7 +144,8 @@ export class MqttUpstream implements Upstream {
       this.wasConnected = true;
       this.connectionCount++;
       if (this.options.statusTopic) client.publish(this.options.statusTopic, ONLINE, { qos: 1, retain: true });
-      sink.log('info', `broker: connected to ${this.options.url}`);
+      // In-process (the embedded broker): no socket, though outside clients reach that broker on its URL.
+      sink.log('info', `broker: connected to ${this.options.url}${this.options.connect ? ' (in process)' : ''}`);
       sink.connectionChanged(true);
     });
     client.on('packetreceive', (packet) => {

@@ -32,6 +32,7 @@ describe('06 daemon', () => {
     const proc = daemon.proc;
     const log = () => daemon!.log();
     expect(log()).toContain(`embedded MQTT broker listening on mqtt://127.0.0.1:${brokerPort}`);
+    await daemon.waitForLog(`broker: connected to mqtt://127.0.0.1:${brokerPort} (in process)`);
 
     const observer = await Observer.connect(`mqtt://127.0.0.1:${brokerPort}`);
     try {
