@@ -38,6 +38,13 @@
  *          over them for 10 s (µs per frame received in the window; the sensors send nothing else, no
  *          PINGREQ); then the floor: the same stream to a bare UDP socket in this process.
  *          `--ab=<what-if>` adds alternating windows with and without a what-if.
+ *          `--broker=embedded` (crowd only): the shipped gateway.yaml as a Raspberry Pi user runs it (no broker
+ *          URL: the embedded aedes broker on a free loopback port, the gateway's connection to it in memory;
+ *          persistence and the HTTP face on, as shipped; only ports and stateDir moved), no Mosquitto. aedes
+ *          runs in the gateway's process, so the gateway's CPU figure includes it. The busy phase runs twice:
+ *          with nobody subscribed at the broker, then with one plain MQTT subscriber (in the load generator,
+ *          over TCP to the embedded broker's port) on `crowd/#`, which takes all 1,000 msg/s and so makes
+ *          aedes write each message to a socket.
  *  crowd100k  100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one
  *          subscription: heap and RSS per sensor.
  *  census  heap snapshots before and after the 10,000-sensor crowd, diffed: bytes per sensor by what each
@@ -60,7 +67,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseConfig } from '../gateway/config/config.js';
+import { loadConfig, parseConfig } from '../gateway/config/config.js';
 import type { UdpRadioConfig } from '../radios/udp.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { UdpRadio } from '../radios/udp.js';
@@ -124,6 +131,35 @@ let abWhatIf: WhatIf | undefined;
 
 let runs = 0;
 
+/**
+ * The broker the crowd runs against: Mosquitto (default, its own process, its CPU counted apart), or
+ * the embedded broker of the shipped config (in the gateway's process, counted in the gateway's CPU).
+ */
+type CrowdBroker = { kind: 'mosquitto'; url: string; pid: number | undefined } | { kind: 'embedded' };
+
+/** What cpuLine says in Mosquitto's column when the broker is the embedded one, which has no CPU figure of its own. */
+let brokerColumn: string | undefined;
+
+/**
+ * The shipped gateway.yaml as `npm start` runs it, in this process: no broker URL, so the embedded broker
+ * (on a free loopback port) and the in-memory connection to it. Only what would collide moves: ports
+ * (UDP, embedded broker, HTTP) to free ones and stateDir to a fresh directory.
+ */
+async function startShippedGateway(): Promise<{ gateway: Gateway; target: Target }> {
+  const config = loadConfig('gateway.yaml');
+  if (config.broker.url !== undefined) throw new Error('gateway.yaml names a broker URL: --broker=embedded measures the shipped config, which has none');
+  (config.radios[0] as UdpRadioConfig).port = 0;
+  config.broker.embedded.port = 0;
+  if (config.http) config.http.port = 0;
+  config.stateDir = mkdtempSync(join(os.tmpdir(), 'bench-gw-shipped-'));
+  // Warnings and errors shown, so a crowd the shipped config refuses (a limit, a full queue) says why.
+  const logger = { log: (level: string, message: string) => { if (level === 'warn' || level === 'error') console.log(`gateway ${level}: ${message}`); } };
+  const gateway = await Gateway.start(config, { logger });
+  if (!(await waitUntil(() => gateway.upstream.connected, 10_000))) throw new Error('gateway did not connect to its embedded broker');
+  applyWhatIfs(gateway, whatIfs);
+  return { gateway, target: { gatewayPort: (gateway.radios[0] as UdpRadio).port, brokerUrl: gateway.brokerUrl } };
+}
+
 /** persistence: a fresh stateDir and a fresh broker session, so no run inherits another's. */
 async function startGateway(brokerUrl: string, persistence = false, mode: 'aggregating' | 'transparent' = 'aggregating', maxClients = 20_000): Promise<{ gateway: Gateway; target: Target }> {
   const config = parseConfig(gatewayYaml(brokerUrl, mode, maxClients), 'bench-gateway.yaml');
@@ -160,7 +196,7 @@ function cpuLine(figures: WindowFigures, loadCpuMs: number | undefined, busySeco
   // CPU per message holds up better than msg/s on a machine shared with other work.
   const perMessage = (cpuMs: number | undefined): string => (cpuMs === undefined || !messages ? '' : ` (${((1000 * cpuMs) / messages).toFixed(1)} µs/msg)`);
   line('', `cpu over ${busySeconds.toFixed(1)} s: gateway ${share(figures.gatewayCpuMs)}${perMessage(figures.gatewayCpuMs)}, load generator ${share(loadCpuMs)}${perMessage(loadCpuMs)}, ` +
-    `mosquitto ${share(figures.brokerCpuMs)}${perMessage(figures.brokerCpuMs)}; UDP datagrams dropped for a full receive buffer: ${figures.udpDrops ?? '?'}`);
+    `${brokerColumn ?? `mosquitto ${share(figures.brokerCpuMs)}${perMessage(figures.brokerCpuMs)}`}; UDP datagrams dropped for a full receive buffer: ${figures.udpDrops ?? '?'}`);
 }
 
 /** `--profile[=dir]`: profile each measuring window (bench/lib/window-profiler.ts); the directory keeps the .cpuprofile files. */
@@ -343,29 +379,49 @@ async function crowdMemory(load: LoadGenerator, gateway: Gateway, target: Target
     `${int(gateway.core.subscriptions.size)} broker filters; CONNECTs ${(c1.seconds + c2.seconds).toFixed(1)} s, ${int(c1.resent + c2.resent + t.resent)} resent, ${c1.refused + c2.refused + t.refused} refused]`);
 }
 
-/** 10,000 sensors with one topic and one subscription each: memory per sensor, then CPU idle and at 1,000 msg/s. */
-async function crowd(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
-  const { gateway, target } = await startGateway(brokerUrl);
+/**
+ * 10,000 sensors with one topic and one subscription each: memory per sensor, then CPU idle and at 1,000 msg/s.
+ * Against the embedded broker the busy phase runs again with one MQTT subscriber on the wildcard.
+ */
+async function crowd(load: LoadGenerator, broker: CrowdBroker): Promise<void> {
+  const brokerPid = broker.kind === 'mosquitto' ? broker.pid : undefined;
+  const { gateway, target } = broker.kind === 'mosquitto' ? await startGateway(broker.url) : await startShippedGateway();
+  if (broker.kind === 'embedded') line('crowd', `shipped gateway.yaml, embedded broker (aedes) on ${gateway.brokerUrl}, reached in memory; its CPU is in the gateway's figure`);
+  try {
+    await crowdPhases(load, gateway, target, broker, brokerPid);
+  } finally {
+    await gateway.stop(); // also when a phase fails, so that the process can end
+  }
+}
+
+async function crowdPhases(load: LoadGenerator, gateway: Gateway, target: Target, broker: CrowdBroker, brokerPid: number | undefined): Promise<void> {
   await crowdMemory(load, gateway, target, CROWD.sensors, 0);
   const n = gateway.core.connectedCount;
+  const phases: { rate: number; subscriber?: string }[] = [{ rate: 0 }, { rate: CROWD.rate }];
+  if (broker.kind === 'embedded') phases.push({ rate: CROWD.rate, subscriber: 'crowd/#' });
   let busyUsPerMessage = 0;
-  for (const rate of [0, CROWD.rate]) {
+  for (const { rate, subscriber } of phases) {
     const watch = new WindowWatch(brokerPid, rate ? 'crowd-busy' : 'crowd-idle');
     const published = gateway.core.stats.publishedToBroker;
     const framesIn = gateway.core.stats.framesIn;
-    const r = await load.run<CrowdResult>({ kind: 'crowdPublish', rate, durationMs: rate ? CROWD.busyMs : CROWD.idleMs }, watch.onWindow);
+    const r = await load.run<CrowdResult>({
+      kind: 'crowdPublish', rate, durationMs: rate ? CROWD.busyMs : CROWD.idleMs,
+      subscriber: subscriber === undefined ? undefined : { brokerUrl: target.brokerUrl, filter: subscriber },
+    }, watch.onWindow);
     const f = watch.figures!;
     const share = (100 * f.gatewayCpuMs) / (f.seconds * 1000);
-    const what = rate ? `${int(rate)} QoS 0 msg/s spread over them (${int(gateway.core.stats.publishedToBroker - published)} published to the broker)` : 'all idle';
+    let what = rate ? `${int(rate)} QoS 0 msg/s spread over them (${int(gateway.core.stats.publishedToBroker - published)} published to the broker)` : 'all idle';
+    if (broker.kind === 'embedded' && rate) {
+      what += subscriber === undefined ? ', no MQTT subscriber at the broker' : `, one MQTT subscriber on ${subscriber} over TCP (${int(r.delivered ?? 0)} received)`;
+    }
     line('crowd', `${int(n)} sensors, ${what}, ${f.seconds.toFixed(1)} s: gateway CPU ${share.toFixed(2)}% of a core (target < ${rate ? 5 : 1}%)`);
     cpuLine(f, r.cpuMs, undefined, rate ? gateway.core.stats.framesIn - framesIn : undefined);
     await watch.printProfile();
-    if (rate) busyUsPerMessage = (1000 * f.gatewayCpuMs) / (gateway.core.stats.framesIn - framesIn);
+    if (rate && subscriber === undefined) busyUsPerMessage = (1000 * f.gatewayCpuMs) / (gateway.core.stats.framesIn - framesIn);
   }
   await crowdFloor(load, brokerPid, busyUsPerMessage);
   if (abWhatIf) await crowdAb(load, gateway, brokerPid, abWhatIf);
   await load.run({ kind: 'releaseMany' });
-  await gateway.stop();
 }
 
 /**
@@ -605,11 +661,28 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
   // Memory first, in a process whose heap has not yet grown for the throughput runs.
   const selected = asked.length ? ALL.filter((s) => asked.includes(s)) : ALL;
+  // `--broker=embedded`: the crowd against the shipped config's embedded broker instead of Mosquitto.
+  const brokerArg = process.argv.find((a) => a.startsWith('--broker='))?.slice('--broker='.length) ?? 'mosquitto';
+  if (brokerArg !== 'mosquitto' && brokerArg !== 'embedded') throw new Error(`--broker takes mosquitto (default) or embedded, not ${brokerArg}`);
+  if (brokerArg === 'embedded' && (selected.length !== 1 || selected[0] !== 'crowd')) {
+    throw new Error('--broker=embedded runs the crowd scenario only: npm run bench:gateway -- crowd --broker=embedded');
+  }
 
   const cpus = os.cpus();
   console.log(`node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   if (profiling) console.log('PROFILING each window: CPU figures include the profiler\'s own sampling');
   if (whatIfs.length) console.log(`WHAT-IF ${whatIfs.join(', ')}: these figures are NOT those of the gateway as shipped (bench/lib/what-if.ts)`);
+  if (brokerArg === 'embedded') {
+    brokerColumn = 'broker: aedes, counted in the gateway\'s figure';
+    const load = LoadGenerator.start();
+    console.log(`no Mosquitto: the shipped config's embedded broker, in this process (pid ${process.pid} is the gateway); sensors and the MQTT subscriber in a child process`);
+    try {
+      await crowd(load, { kind: 'embedded' });
+    } finally {
+      await load.stop();
+    }
+    return;
+  }
   // `--broker-nodelay`: Mosquitto with TCP_NODELAY on its client sockets (off by default in Mosquitto 2.0),
   // which the gateway path and the direct path both go through.
   const brokerNoDelay = process.argv.includes('--broker-nodelay');
@@ -624,7 +697,7 @@ async function main(): Promise<void> {
       if (scenario === 'timers') timers();
       if (scenario === 'footprint') await footprint();
       if (scenario === 'memory') await memory(load, broker.url);
-      if (scenario === 'crowd') await crowd(load, broker.url, brokerPid);
+      if (scenario === 'crowd') await crowd(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'crowd100k') await crowd100k(load, broker.url);
       if (scenario === 'census') await census(load, broker.url);
       if (scenario === 'storm') await storm(load, broker.url, brokerPid);

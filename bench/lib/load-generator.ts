@@ -337,6 +337,7 @@ function crowdResult(seconds: number, cpuMs: number): CrowdResult {
 
 /** Rate 0: the crowd sits idle (keep-alive far away) for the window; else QoS 0 PUBLISHes spread evenly over every sensor. */
 async function runCrowdPublish(cmd: Extract<Command, { kind: 'crowdPublish' }>): Promise<CrowdResult> {
+  const subscriber = cmd.subscriber && await Subscriber.open({ gatewayPort: 0, brokerUrl: cmd.subscriber.brokerUrl }, cmd.subscriber.filter);
   const window = new Window();
   window.start();
   const startedAt = performance.now();
@@ -353,7 +354,13 @@ async function runCrowdPublish(cmd: Extract<Command, { kind: 'crowdPublish' }>):
   stop?.();
   const seconds = (performance.now() - startedAt) / 1000;
   window.end();
-  return crowdResult(seconds, window.cpuMs);
+  const result = crowdResult(seconds, window.cpuMs);
+  if (subscriber) {
+    await waitSettled(() => subscriber.count, 500, 10_000);
+    result.delivered = subscriber.count;
+    await subscriber.close();
+  }
+  return result;
 }
 
 // ─────────────────────────────── broker → sensors fan-out ───────────────────────────────

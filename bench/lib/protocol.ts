@@ -29,8 +29,12 @@ export type Command =
    * `crowdPublish` spreads QoS 0 PUBLISHes over the crowd at `rate` msg/s (rate 0: idle) for durationMs.
    */
   | { kind: 'crowdTopics'; subscribe: boolean }
-  /** `port`: send to this UDP port instead of the gateway's (a bare socket there measures the floor). */
-  | { kind: 'crowdPublish'; rate: number; durationMs: number; port?: number }
+  /**
+   * `port`: send to this UDP port instead of the gateway's (a bare socket there measures the floor).
+   * `subscriber`: a plain MQTT client on this filter at brokerUrl, opened before the window and counting
+   * what it receives (result.delivered).
+   */
+  | { kind: 'crowdPublish'; rate: number; durationMs: number; port?: number; subscriber?: { brokerUrl: string; filter: string } }
   /** Sensors (CleanSession=0) subscribe at QoS 1 and fall asleep (§6.14); then `sleepersPublish` sends them messages. */
   | { kind: 'sleepers'; target: Target; sensors: number; topic: string }
   /** An MQTT client publishes `messages` QoS 1 messages on `topic`, as fast as the broker takes them. */
@@ -99,6 +103,8 @@ export interface CrowdResult {
   resent: number;
   refused: number;
   cpuMs: number;
+  /** crowdPublish with a subscriber: messages it received (after draining). */
+  delivered?: number;
 }
 
 export interface SleepersPublishResult {
