@@ -60,6 +60,33 @@ describe('embedded broker', () => {
     expect(await retained).toEqual({ topic: 'home/door', payload: 'open', qos: 1, retain: true });
   });
 
+  it('a SUBSCRIBE to an exact topic finds its retained message by topic, without a scan of every retained topic (one per sensor with status topics)', async () => {
+    broker = await startEmbeddedBroker({ port: 0 });
+    const publisher = await client(broker.url, 'retainer');
+    for (let n = 0; n < 50; n++) await publisher.publishAsync(`fleet/${n}`, `state ${n}`, { qos: 1, retain: true });
+    await publisher.publishAsync('fleet/7', '', { qos: 1, retain: true }); // cleared
+    const subscriber = await client(broker.url, 'exact');
+    const got = nextMessage(subscriber);
+    await subscriber.subscribeAsync(['fleet/7', 'fleet/42'], { qos: 1 });
+    expect(await got).toEqual({ topic: 'fleet/42', payload: 'state 42', qos: 1, retain: true });
+    expect(broker.retainedScans).toBe(0);
+  });
+
+  it('a SUBSCRIBE with a wildcard still gets every matching retained message (the scan aedes does itself)', async () => {
+    broker = await startEmbeddedBroker({ port: 0 });
+    const publisher = await client(broker.url, 'retainer');
+    for (const topic of ['site/a/t', 'site/b/t', 'site/b/h', 'other/a/t']) await publisher.publishAsync(topic, topic, { qos: 1, retain: true });
+    const subscriber = await client(broker.url, 'wild');
+    const got: string[] = [];
+    subscriber.on('message', (topic, _payload, packet) => { if (packet.retain) got.push(topic); });
+    await subscriber.subscribeAsync('site/+/t', { qos: 1 });
+    const probe = nextMessage(subscriber);
+    await publisher.publishAsync('site/z/t', 'live', { qos: 1 }); // after the retained ones, on the same connection
+    await probe;
+    expect(got.sort()).toEqual(['site/a/t', 'site/b/t']);
+    expect(broker.retainedScans).toBe(1);
+  });
+
   it('close() ends client connections and frees the port', async () => {
     broker = await startEmbeddedBroker({ port: 0 });
     const { url, port } = broker;

@@ -7,6 +7,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import { duplexPair } from './duplex-pair.js';
+import { indexedRetainedPersistence } from './retained-index.js';
 
 export interface EmbeddedBrokerOptions {
   /** Address to listen on; 127.0.0.1 by default. */
@@ -25,11 +26,14 @@ export interface EmbeddedBroker {
    */
   connect(): Duplex;
   close(): Promise<void>;
+  /** SUBSCRIBEs whose retained messages needed a scan of every retained topic (filters with wildcards). */
+  readonly retainedScans: number;
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
-  const aedes = await Aedes.createBroker();
+  const retained = indexedRetainedPersistence();
+  const aedes = await Aedes.createBroker({ persistence: retained.persistence });
   const server = createServer(aedes.handle);
   try {
     await listen(server, options.port, host);
@@ -46,6 +50,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     url: `mqtt://${urlHost}:${port}`,
     port,
+    get retainedScans() {
+      return retained.scans;
+    },
     connect() {
       const [client, broker] = duplexPair();
       aedes.handle(broker);
