@@ -43,6 +43,18 @@ afterEach(async () => {
   vi.restoreAllMocks();
 });
 
+/** A fake herdsman adapter for one Zigbee device listing the MQTT-SN cluster; returns the adapters created. */
+function fakeZigbee(dir: string, device: typeof ZIGBEE_DEVICE): FakeZigbeeAdapter[] {
+  writeHerdsmanDatabase(join(dir, 'zigbee.db'), [device]);
+  const adapters: FakeZigbeeAdapter[] = [];
+  vi.spyOn(Adapter, 'create').mockImplementation(async (network, transport, backupPath, adapterOptions) => {
+    const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
+    adapters.push(adapter);
+    return adapter;
+  });
+  return adapters;
+}
+
 async function startGatewayWith(radioYaml: string, stateDir?: string): Promise<Gateway> {
   const config = parseConfig(`
 gateway: { advertiseInterval: 0 }
@@ -125,13 +137,7 @@ describe('20 radios end to end (Mosquitto)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'zigbee-e2e-'));
     closers.push(async () => rmSync(dir, { recursive: true, force: true }));
     const device = ZIGBEE_DEVICE;
-    writeHerdsmanDatabase(join(dir, 'zigbee.db'), [device]);
-    const adapters: FakeZigbeeAdapter[] = [];
-    vi.spyOn(Adapter, 'create').mockImplementation(async (network, transport, backupPath, adapterOptions) => {
-      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
-      adapters.push(adapter);
-      return adapter;
-    });
+    const adapters = fakeZigbee(dir, device);
     const gw = await startGatewayWith('{ type: zigbee, adapter: zstack, path: /dev/ttyFAKE0 }', dir);
     const radioConfig = gw.config.radios[0] as { clusterId: number; manufacturerCode: number };
     const sensor = new ZigbeeSensor(adapters[0], device, radioConfig);
@@ -142,18 +148,6 @@ describe('20 radios end to end (Mosquitto)', () => {
     expect(await gw.permitJoin(120)).toEqual({ radios: 1, permitted: 1 });
     expect(adapters[0].permitJoinCalls.at(-1)).toBe(120);
   });
-
-  /** A fake herdsman adapter for one Zigbee device listing the MQTT-SN cluster; returns the adapters created. */
-  function fakeZigbee(dir: string, device: { ieeeAddr: string; networkAddress: number; endpoint: number; outputClusters: number[] }): FakeZigbeeAdapter[] {
-    writeHerdsmanDatabase(join(dir, 'zigbee.db'), [device]);
-    const adapters: FakeZigbeeAdapter[] = [];
-    vi.spyOn(Adapter, 'create').mockImplementation(async (network, transport, backupPath, adapterOptions) => {
-      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
-      adapters.push(adapter);
-      return adapter;
-    });
-    return adapters;
-  }
 
   /** §5.5 over any radio: two nodes behind one forwarder connect as two clients; a QoS 1 PUBLISH is answered wrapped. */
   async function forwarderScenario(gw: Gateway, line: RadioSensor, radioAddress: string, tag: string): Promise<void> {
@@ -222,13 +216,7 @@ describe('20 several radios in one gateway (Mosquitto)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'zigbee-adv-'));
     closers.push(async () => rmSync(dir, { recursive: true, force: true }));
     const device = ZIGBEE_DEVICE;
-    writeHerdsmanDatabase(join(dir, 'zigbee.db'), [device]);
-    const adapters: FakeZigbeeAdapter[] = [];
-    vi.spyOn(Adapter, 'create').mockImplementation(async (network, transport, backupPath, adapterOptions) => {
-      const adapter = new FakeZigbeeAdapter(network, transport, backupPath, adapterOptions);
-      adapters.push(adapter);
-      return adapter;
-    });
+    const adapters = fakeZigbee(dir, device);
     // Stands in for every UDP sensor in range: the radio's broadcasts are aimed at it.
     const udpListener = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port: 1 } });
     closers.push(() => udpListener.close());
