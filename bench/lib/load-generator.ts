@@ -173,20 +173,7 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
       }
     }, (count) => { skipped += count; });
   }
-  await sleep(cmd.warmupMs);
-
-  const window = new Window();
-  window.start();
-  measuring = true;
-  const startedAt = performance.now();
-  const ackedAtStart = ackedTotal;
-  const deliveredAtStart = subscriber.count;
-  await sleep(cmd.durationMs);
-  const seconds = (performance.now() - startedAt) / 1000;
-  const acked = ackedTotal - ackedAtStart;
-  const delivered = subscriber.count - deliveredAtStart;
-  measuring = false;
-  window.end();
+  const { seconds, acked, delivered, cpuMs } = await measuredWindow(cmd, () => ackedTotal, () => subscriber.count, (on) => { measuring = on; });
 
   running = false;
   stopPacer?.();
@@ -196,11 +183,37 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
   const result: Qos1Result = {
     kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected, stalled, skipped,
     latencyMs: latencyFigures(latencies, samples),
-    cpuMs: window.cpuMs,
+    cpuMs,
   };
   await closeAll(sensors);
   await subscriber.close();
   return result;
+}
+
+/**
+ * The measured part of a closed-loop run, after its warm-up: `measure` is on for exactly the window, and
+ * the acknowledged and delivered counts and this process's CPU are taken over it.
+ */
+async function measuredWindow(
+  cmd: { warmupMs: number; durationMs: number },
+  ackedSoFar: () => number,
+  deliveredSoFar: () => number,
+  measure: (on: boolean) => void,
+): Promise<{ seconds: number; acked: number; delivered: number; cpuMs: Window['cpuMs'] }> {
+  await sleep(cmd.warmupMs);
+  const window = new Window();
+  window.start();
+  measure(true);
+  const startedAt = performance.now();
+  const ackedAtStart = ackedSoFar();
+  const deliveredAtStart = deliveredSoFar();
+  await sleep(cmd.durationMs);
+  const seconds = (performance.now() - startedAt) / 1000;
+  const acked = ackedSoFar() - ackedAtStart;
+  const delivered = deliveredSoFar() - deliveredAtStart;
+  measure(false);
+  window.end();
+  return { seconds, acked, delivered, cpuMs: window.cpuMs };
 }
 
 function latencyFigures(latencies: Float64Array, samples: number): Qos1Result['latencyMs'] {
@@ -246,25 +259,13 @@ async function runDirect(cmd: Extract<Command, { kind: 'direct' }>): Promise<Qos
     };
     next();
   });
-  await sleep(cmd.warmupMs);
-  const window = new Window();
-  window.start();
-  measuring = true;
-  const startedAt = performance.now();
-  const ackedAtStart = ackedTotal;
-  const deliveredAtStart = subscriber.count;
-  await sleep(cmd.durationMs);
-  const seconds = (performance.now() - startedAt) / 1000;
-  const acked = ackedTotal - ackedAtStart;
-  const delivered = subscriber.count - deliveredAtStart;
-  measuring = false;
-  window.end();
+  const { seconds, acked, delivered, cpuMs } = await measuredWindow(cmd, () => ackedTotal, () => subscriber.count, (on) => { measuring = on; });
   running = false;
   await loopsDone;
   await waitSettled(() => subscriber.count, 500, 10_000);
   const result: Qos1Result = {
     kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected: 0, stalled: 0, skipped: 0,
-    latencyMs: latencyFigures(latencies, samples), cpuMs: window.cpuMs,
+    latencyMs: latencyFigures(latencies, samples), cpuMs,
   };
   await Promise.all(clients.map((c) => c.endAsync()));
   await subscriber.close();
