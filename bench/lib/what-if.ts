@@ -63,6 +63,13 @@ export const WHAT_IFS = {
     };
   },
   /**
+   * Against the embedded broker: QoS 0 encoded and sent through the in-memory connection, parsed again by
+   * aedes, as before the in-process path (gateway/broker/aedes-in-process.ts). For before/after runs.
+   */
+  'wire-qos0': (gateway: Gateway) => {
+    (gateway.upstream as unknown as { publishInProcess: unknown }).publishInProcess = undefined;
+  },
+  /**
    * The per-message path as it was before pre-encoded packets: every publish through mqtt.js's publish()
    * (its packet ids, its store, mqtt-packet's writes), corked per event-loop turn. For before/after runs.
    */
@@ -116,13 +123,14 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+export const UNDOABLE: WhatIf[] = ['wire-qos0', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {
   const upstream = gateway.upstream as unknown as Record<string, unknown>;
   delete upstream.batchWrites;
   delete upstream.publish;
+  upstream.publishInProcess = (upstream.options as { publishInProcess?: unknown }).publishInProcess;
   const pause = readPauses.get(gateway);
   if (pause) pause.ms = 0;
 }

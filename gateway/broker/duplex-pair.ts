@@ -6,13 +6,18 @@
  */
 import { Duplex } from 'node:stream';
 
-class PairEnd extends Duplex {
+export class PairEnd extends Duplex {
   peer!: PairEnd;
   /** Our write waiting for the peer's reader: held while the peer's read buffer is full (backpressure). */
   private blockedWrite: (() => void) | undefined;
 
   constructor() {
     super({ allowHalfOpen: false }); // as a socket: when the peer ends, this end ends too
+  }
+
+  /** Everything written at this end has been read at the other (nothing buffered on either side). */
+  get delivered(): boolean {
+    return this.writableLength === 0 && this.peer.readableLength === 0;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -42,7 +47,7 @@ class PairEnd extends Duplex {
   }
 }
 
-export function duplexPair(): [Duplex, Duplex] {
+export function duplexPair(): [PairEnd, PairEnd] {
   const a = new PairEnd();
   const b = new PairEnd();
   a.peer = b;

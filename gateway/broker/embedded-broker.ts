@@ -5,8 +5,9 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes } from 'aedes';
-import { duplexPair } from './duplex-pair.js';
+import { Aedes, type Client } from 'aedes';
+import { AedesInProcess } from './aedes-in-process.js';
+import { duplexPair, type PairEnd } from './duplex-pair.js';
 import { indexedRetainedPersistence } from './retained-index.js';
 
 export interface EmbeddedBrokerOptions {
@@ -25,15 +26,32 @@ export interface EmbeddedBroker {
    * whose other end the broker serves as it serves a TCP connection (for mqtt.js, a stream builder).
    */
   connect(): Duplex;
+  /**
+   * Publishes a QoS 0 message on a connection from `connect()` in process, as an object, without
+   * MQTT's encoding and parsing (aedes-in-process.ts); false = not taken (it must keep its place behind
+   * what is still on its way, or aedes would refuse its topic): write it to the connection as usual.
+   */
+  publishInProcess(connection: Duplex, topic: string, payload: Buffer, retain: boolean): boolean;
+  /** QoS 0 messages taken by publishInProcess. */
+  readonly publishedInProcess: number;
   close(): Promise<void>;
   /** SUBSCRIBEs whose retained messages needed a scan of every retained topic (filters with wildcards). */
   readonly retainedScans: number;
 }
 
+/** aedes's default and ceiling (its topic router's limit); given explicitly so the in-process path checks the same. */
+const MAX_TOPIC_LEVELS = 100;
+/** aedes's default: messages its emitter delivers at once. */
+const CONCURRENCY = 100;
+
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
   const retained = indexedRetainedPersistence();
-  const aedes = await Aedes.createBroker({ persistence: retained.persistence });
+  const inProcess = new AedesInProcess(MAX_TOPIC_LEVELS, CONCURRENCY);
+  const aedes = await Aedes.createBroker({ persistence: retained.persistence, maxTopicLevels: MAX_TOPIC_LEVELS, concurrency: CONCURRENCY, mq: inProcess.mq });
+  inProcess.attach(aedes);
+  /** The broker's client of each in-memory connection, by the gateway's end of it. */
+  const clients = new WeakMap<Duplex, { client: Client; end: PairEnd }>();
   const server = createServer(aedes.handle);
   try {
     await listen(server, options.port, host);
@@ -53,10 +71,19 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     get retainedScans() {
       return retained.scans;
     },
+    get publishedInProcess() {
+      return inProcess.published;
+    },
     connect() {
-      const [client, broker] = duplexPair();
-      aedes.handle(broker);
-      return client;
+      const [end, broker] = duplexPair();
+      const client = aedes.handle(broker);
+      inProcess.track(client);
+      clients.set(end, { client, end });
+      return end;
+    },
+    publishInProcess(connection, topic, payload, retain) {
+      const known = clients.get(connection);
+      return known !== undefined && inProcess.publish(known.client, known.end.delivered, topic, payload, retain);
     },
     close() {
       // Stop accepting first, then let aedes end the open connections so server.close() can finish.

@@ -1,0 +1,105 @@
+/**
+ * The gateway's QoS 0 publishes handed to the embedded aedes broker as objects, in process, instead of
+ * being encoded, pushed through the in-memory pipe and parsed again by mqtt-packet (issue 13: the pipe
+ * and the parser were about 40% of the busy CPU at 1,000 msg/s). Everything else (CONNECT, SUBSCRIBE,
+ * QoS 1/2, keep-alive) still travels the pipe as MQTT.
+ *
+ * What outside clients see stays the same:
+ * - the checks aedes's PUBLISH handler makes: a topic it would refuse (empty, with a wildcard, too many
+ *   levels, `$SYS/`) is not taken here but sent over the pipe, where aedes refuses it as before;
+ *   its `authorizePublish` hook is asked as on the wire;
+ * - order: aedes hands a message to its subscribers' queues when it emits it on its `mq` (mqemitter), so
+ *   a publish is taken here only when every PUBLISH of this ClientId that aedes took (counted at its
+ *   `authorizePublish` hook) has been emitted (counted on the `mq`, which aedes takes as an option), and
+ *   nothing the connection wrote is still in the pipe; otherwise it goes down the pipe behind the others.
+ *   A count that never evens out (a QoS 2 duplicate aedes drops) only sends QoS 0 down the pipe, as before,
+ *   until the next connection.
+ *
+ * aedes's documented `publish(packet, callback)` publishes as the broker itself (no client); its PUBLISH
+ * handler calls `publish(packet, client, callback)` so that the `publish` event, the `published` hook and
+ * MQTT 5's no-local see who sent it (and the ClientId on the emitted message counted above). That
+ * three-argument form is not in aedes's typings: it is used here only, and
+ * test/broker/embedded-in-process.test.ts fails if aedes stops reporting our client for it.
+ */
+import type { Aedes, Client, PublishPacket } from 'aedes';
+import mqemitter from 'mqemitter';
+
+/** aedes's PUBLISH handler's call, with the sender (see above). */
+type PublishAsClient = (packet: PublishPacket, client: Client, callback: (error?: Error) => void) => void;
+
+/** PUBLISH packets of one ClientId that aedes took (authorised) and emitted to its subscribers. */
+interface Progress { taken: number; emitted: number }
+
+/** The topic checks of aedes's PUBLISH handler and default authorizePublish (lib/handlers/publish.js, aedes.js). */
+function aedesTakesTopic(topic: string, maxTopicLevels: number): boolean {
+  if (topic.length === 0 || topic.includes('#') || topic.includes('+') || topic.startsWith('$SYS/')) return false;
+  let levels = 1;
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) levels++;
+  return levels <= maxTopicLevels;
+}
+
+export class AedesInProcess {
+  /** Give this to aedes as its `mq` option (aedes's default emitter, counted). */
+  readonly mq: mqemitter.MQEmitter;
+  /** By ClientId of a connection from track(), since it connected. */
+  private readonly progress = new Map<string, Progress>();
+  private readonly tracked = new WeakSet<Client>();
+  private aedes: Aedes | undefined;
+  private publishAsClient: PublishAsClient | undefined;
+  /** QoS 0 messages handed over in process (the rest of the connection's PUBLISH packets went down the pipe). */
+  published = 0;
+
+  constructor(private readonly maxTopicLevels: number, concurrency: number) {
+    // As aedes builds its own when given none (aedes.js).
+    this.mq = mqemitter({ concurrency, matchEmptyLevels: true });
+    const emit = this.mq.emit.bind(this.mq);
+    this.mq.emit = (message, callback) => {
+      const progress = typeof message.clientId === 'string' ? this.progress.get(message.clientId) : undefined;
+      if (progress) progress.emitted++;
+      emit(message, callback);
+    };
+  }
+
+  /** The broker built with `mq`. */
+  attach(aedes: Aedes): void {
+    this.aedes = aedes;
+    this.publishAsClient = (aedes.publish as unknown as PublishAsClient).bind(aedes);
+    const authorize = aedes.authorizePublish;
+    aedes.authorizePublish = (client, packet, callback) => {
+      const progress = client?.id ? this.progress.get(client.id) : undefined;
+      if (!progress) return authorize.call(aedes, client, packet, callback);
+      authorize.call(aedes, client, packet, (error) => {
+        if (!error) progress.taken++;
+        callback(error);
+      });
+    };
+    aedes.on('client', (client) => {
+      if (this.tracked.has(client)) this.progress.set(client.id, { taken: 0, emitted: 0 });
+    });
+  }
+
+  /** Follows a connection of the gateway's (from `aedes.handle`), so that it can publish in process once connected. */
+  track(client: Client): void {
+    this.tracked.add(client);
+  }
+
+  /**
+   * Publishes a QoS 0 message as `client`, in process, when that keeps order and aedes's checks (see
+   * above); false = not taken: write it to the connection as usual. `pipeEmpty`: nothing the client
+   * wrote is still on its way to aedes.
+   */
+  publish(client: Client, pipeEmpty: boolean, topic: string, payload: Buffer, retain: boolean): boolean {
+    const aedes = this.aedes;
+    if (!aedes || !pipeEmpty || !client.connected || client.closed || !this.tracked.has(client)) return false;
+    const progress = this.progress.get(client.id);
+    if (!progress || progress.taken !== progress.emitted || !aedesTakesTopic(topic, this.maxTopicLevels)) return false;
+    const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: 0, retain, dup: false };
+    aedes.authorizePublish(client, packet, (refused) => {
+      // As aedes does for a refused PUBLISH on the wire: the connection ends (the gateway reconnects).
+      if (refused) return void client.conn.destroy(refused);
+      this.publishAsClient!(packet, client, () => {});
+    });
+    this.published++;
+    return true;
+  }
+}

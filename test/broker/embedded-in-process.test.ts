@@ -1,0 +1,168 @@
+/**
+ * QoS 0 publishes handed to the embedded broker in process (gateway/broker/aedes-in-process.ts): what an
+ * outside MQTT client sees is what it saw when they travelled the in-memory connection as MQTT bytes.
+ * Real parts: the embedded aedes broker, the gateway's MqttUpstream over its in-memory connection, a plain
+ * mqtt.js subscriber over TCP, and (last test) the whole gateway with a UDP sensor.
+ */
+import { Aedes, type Client } from 'aedes';
+import { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AedesInProcess } from '../../gateway/broker/aedes-in-process.js';
+import { duplexPair } from '../../gateway/broker/duplex-pair.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
+import { MqttUpstream } from '../../gateway/broker/mqtt-upstream.js';
+import type { UpstreamSink } from '../../gateway/broker/upstream.js';
+import type { BrokerSection } from '../../gateway/config/config-types.js';
+import { connect, Observer, register, startGateway, testConfig, until, type GatewayUnderTest } from '../support/harness.js';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const brokerSection: BrokerSection = {
+  mode: 'aggregating', clientId: 'gw-in-process', clientIdPrefix: '', protocolVersion: 4, keepalive: 60, reconnectMin: 0.2, reconnectMax: 1,
+  embedded: { host: '127.0.0.1', port: 0 },
+};
+
+/** The embedded broker, the gateway's upstream on it (in memory, in process as shipped) and an outside subscriber on `#`. */
+async function setUp(): Promise<{ broker: EmbeddedBroker; upstream: MqttUpstream; observer: Observer; connections: boolean[] }> {
+  const broker = await startEmbeddedBroker({ port: 0 });
+  cleanups.push(() => broker.close());
+  const connections: boolean[] = [];
+  const sink: UpstreamSink = { message: () => undefined, connectionChanged: (up) => connections.push(up), log: () => {} };
+  const upstream = new MqttUpstream({ url: broker.url, connect: broker.connect, publishInProcess: broker.publishInProcess, broker: brokerSection, maxQueued: 100 });
+  await upstream.start(sink);
+  cleanups.push(() => upstream.stop());
+  await until(() => upstream.connected);
+  const observer = await Observer.connect(broker.url);
+  cleanups.push(() => observer.close());
+  await observer.subscribe('#', 1);
+  return { broker, upstream, observer, connections };
+}
+
+describe('embedded broker: QoS 0 in process', () => {
+  it('MQTT 3.1.1 §3.3: a QoS 0 publish reaches an outside subscriber with its topic, payload and retain flag, taken in process', async () => {
+    const { broker, upstream, observer } = await setUp();
+    expect(upstream.publish('home/kitchen/temp', Buffer.from('21.5'), 0, false)).toBe(true);
+    expect(broker.publishedInProcess).toBe(1);
+    expect(await observer.waitFor(1, 'home/kitchen/temp')).toEqual([{ topic: 'home/kitchen/temp', payload: '21.5', qos: 0, retain: false }]);
+  });
+
+  it('MQTT 3.1.1 §3.3.1.3: a retained QoS 0 publish taken in process is kept for a later subscriber (the status topics)', async () => {
+    const { broker, upstream } = await setUp();
+    upstream.publish('fleet/clients/a', Buffer.from('{"state":"active"}'), 0, true);
+    expect(broker.publishedInProcess).toBe(1);
+    const late = await Observer.connect(broker.url);
+    cleanups.push(() => late.close());
+    await late.subscribe('fleet/clients/a', 0);
+    expect(await late.waitFor(1, 'fleet/clients/a')).toEqual([{ topic: 'fleet/clients/a', payload: '{"state":"active"}', qos: 0, retain: true }]);
+  });
+
+  it('MQTT 3.1.1 §4.6: a QoS 0 publish behind one aedes has not yet emitted (a retained one waits for its store) goes down the connection, and arrives second', async () => {
+    const { broker, upstream, observer } = await setUp();
+    upstream.publish('order/t', Buffer.from('first, retained'), 0, true);
+    upstream.publish('order/t', Buffer.from('second'), 0, false);
+    expect(broker.publishedInProcess).toBe(1);
+    const got = await observer.waitFor(2, 'order/t');
+    expect(got.map((m) => m.payload)).toEqual(['first, retained', 'second']);
+  });
+
+  it('MQTT 3.1.1 §4.6: a QoS 0 publish while a QoS 1 one is still in the connection goes down the connection too; once aedes has emitted everything, QoS 0 is taken in process again', async () => {
+    const { broker, upstream, observer } = await setUp();
+    let acknowledged = false;
+    upstream.publish('order/q1', Buffer.from('QoS 1'), 1, false, () => { acknowledged = true; });
+    upstream.publish('order/q0', Buffer.from('QoS 0'), 0, false);
+    expect(broker.publishedInProcess).toBe(0);
+    await observer.waitFor(1, 'order/q0');
+    await observer.waitFor(1, 'order/q1');
+    await until(() => acknowledged);
+    await until(() => {
+      upstream.publish('order/later', Buffer.from('x'), 0, false);
+      return broker.publishedInProcess > 0;
+    });
+    await observer.waitFor(1, 'order/later');
+  });
+
+  it('MQTT 3.1.1 §4.6: consecutive QoS 0 publishes in one turn all go in process, in order', async () => {
+    const { broker, upstream, observer } = await setUp();
+    for (let i = 0; i < 20; i++) upstream.publish(`burst/${i % 3}`, Buffer.from(String(i)), 0, false);
+    expect(broker.publishedInProcess).toBe(20);
+    const got = await observer.waitFor(20);
+    expect(got.map((m) => Number(m.payload))).toEqual([...Array(20).keys()]);
+  });
+
+  it('a topic aedes refuses (`$SYS/…`) is not taken in process: it goes over the connection and aedes refuses it there, as before', async () => {
+    const { broker, upstream, observer, connections } = await setUp();
+    await observer.subscribe('$SYS/gw/#', 0);
+    upstream.publish('$SYS/gw/x', Buffer.from('no'), 0, false);
+    expect(broker.publishedInProcess).toBe(0);
+    // aedes ends a connection that publishes to $SYS/ (its default authorizePublish); the upstream reconnects.
+    await until(() => connections.length >= 3, 10_000, () => `connections ${JSON.stringify(connections)}`);
+    expect(connections.slice(0, 3)).toEqual([true, false, true]);
+    upstream.publish('after/refusal', Buffer.from('y'), 0, false);
+    await observer.waitFor(1, 'after/refusal');
+    expect(observer.messages.some((m) => m.topic.startsWith('$SYS/gw'))).toBe(false);
+  });
+});
+
+describe('aedes as aedes-in-process.ts relies on it (fails if aedes changes under it)', () => {
+  it('its PUBLISH handler asks authorizePublish with the connection\'s client, and publish(packet, client, cb) reports that client in the publish event', async () => {
+    const inProcess = new AedesInProcess(100, 100);
+    const aedes = await Aedes.createBroker({ mq: inProcess.mq });
+    cleanups.push(() => new Promise<void>((resolve) => aedes.close(() => resolve())));
+    inProcess.attach(aedes);
+    const [end, brokerEnd] = duplexPair();
+    const client: Client = aedes.handle(brokerEnd);
+    inProcess.track(client);
+    const authorizedFor: (Client | null)[] = [];
+    const authorize = aedes.authorizePublish;
+    aedes.authorizePublish = (c, packet, callback) => {
+      authorizedFor.push(c);
+      authorize.call(aedes, c, packet, callback);
+    };
+    const publishedBy: [string, Client | null][] = [];
+    aedes.on('publish', (packet, c) => { if (!packet.topic.startsWith('$SYS/')) publishedBy.push([packet.topic, c]); });
+    const mqttClient = new MqttClient(() => end, { clientId: 'lib-check', reconnectPeriod: 0 });
+    cleanups.push(() => mqttClient.endAsync(true));
+    await new Promise((resolve) => mqttClient.once('connect', resolve));
+
+    await mqttClient.publishAsync('over/the/wire', 'w', { qos: 1 });
+    await until(() => publishedBy.length === 1);
+    expect(authorizedFor).toEqual([client]);
+    expect(publishedBy).toEqual([['over/the/wire', client]]);
+
+    expect(inProcess.publish(client, end.delivered, 'in/process', Buffer.from('p'), false)).toBe(true);
+    await until(() => publishedBy.length === 2);
+    expect(publishedBy).toEqual([['over/the/wire', client], ['in/process', client]]);
+    expect(authorizedFor).toEqual([client, client]);
+
+    // Bytes of a PUBLISH still in the pipe: the next one is not taken in process, past them.
+    mqttClient.publish('over/the/wire', 'w2', { qos: 0 });
+    expect(end.delivered).toBe(false);
+    expect(inProcess.publish(client, end.delivered, 'in/process', Buffer.from('p2'), false)).toBe(false);
+    await until(() => publishedBy.length === 3);
+    expect(inProcess.publish(client, end.delivered, 'in/process', Buffer.from('p3'), false)).toBe(true);
+  });
+});
+
+describe('the gateway with the shipped config\'s embedded broker', () => {
+  it('§6.6 a sensor\'s QoS 0 PUBLISH reaches an MQTT subscriber of the embedded broker, handed over in process', async () => {
+    const config = testConfig('mqtt://unused');
+    config.broker.url = undefined;
+    config.broker.embedded = { ...config.broker.embedded, host: '127.0.0.1', port: 0 };
+    const gw: GatewayUnderTest = await startGateway(config);
+    cleanups.push(() => gw.stop());
+    const observer = await Observer.connect(gw.gateway.brokerUrl);
+    cleanups.push(() => observer.close());
+    await observer.subscribe('sn/in-process/#', 0);
+    const sensor = await gw.sensor();
+    await connect(sensor, 'in-process-1');
+    const topicId = await register(sensor, 'sn/in-process/t');
+    const embedded = (gw.gateway as unknown as { embedded: EmbeddedBroker }).embedded;
+    const before = embedded.publishedInProcess;
+    sensor.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId, msgId: 0, payload: Buffer.from('19.5') });
+    expect(await observer.waitFor(1, 'sn/in-process/t')).toEqual([{ topic: 'sn/in-process/t', payload: '19.5', qos: 0, retain: false }]);
+    expect(embedded.publishedInProcess).toBe(before + 1);
+  });
+});
