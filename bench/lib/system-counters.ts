@@ -13,6 +13,8 @@ export interface Counters {
   at: number;
   /** CPU ms of this process (the gateway). */
   selfCpuMs: number;
+  /** Of selfCpuMs, user space. */
+  selfUserMs: number;
   /** CPU ms of the Mosquitto child, when found. */
   brokerCpuMs: number | undefined;
   /** Udp RcvbufErrors for this network namespace: datagrams dropped because a socket's receive buffer was full. */
@@ -23,6 +25,8 @@ export interface WindowFigures {
   seconds: number;
   /** CPU ms used over the window. */
   gatewayCpuMs: number;
+  /** Of gatewayCpuMs, the part in user space (JavaScript, V8, libuv); the rest is the kernel's (system calls). */
+  gatewayUserMs: number;
   brokerCpuMs: number | undefined;
   udpDrops: number | undefined;
 }
@@ -43,6 +47,7 @@ export function sample(brokerPid: number | undefined): Counters {
   return {
     at: performance.now(),
     selfCpuMs: (cpu.user + cpu.system) / 1000,
+    selfUserMs: cpu.user / 1000,
     brokerCpuMs: broker && ((broker.utime + broker.stime) * 1000) / TICKS_PER_SECOND,
     udpDrops: readUdpDrops(),
   };
@@ -52,6 +57,7 @@ export function between(start: Counters, end: Counters): WindowFigures {
   return {
     seconds: (end.at - start.at) / 1000,
     gatewayCpuMs: end.selfCpuMs - start.selfCpuMs,
+    gatewayUserMs: end.selfUserMs - start.selfUserMs,
     brokerCpuMs: start.brokerCpuMs === undefined || end.brokerCpuMs === undefined ? undefined : end.brokerCpuMs - start.brokerCpuMs,
     udpDrops: start.udpDrops === undefined || end.udpDrops === undefined ? undefined : end.udpDrops - start.udpDrops,
   };

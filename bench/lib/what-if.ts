@@ -43,6 +43,30 @@ export const WHAT_IFS = {
   },
   /** The broker socket stays corked 1 ms (not one event-loop turn) after the first publish: writes coalesce across turns. */
   'cork-1ms': (gateway: Gateway) => corkFor(gateway, 1),
+  /**
+   * At 1,000 msg/s spread over many sensors each turn carries one message: its write goes out at once,
+   * uncorked (no writev of one chunk at setImmediate); only a second write in the same turn corks the socket.
+   */
+  'first-write-direct': (gateway: Gateway) => {
+    const upstream = gateway.upstream as unknown as { corked: boolean; batchWrites: (client: MqttClient) => void };
+    let wroteThisTurn = false;
+    const endOfTurn = (): void => { wroteThisTurn = false; };
+    upstream.batchWrites = (client: MqttClient) => {
+      if (upstream.corked || !client.connected) return;
+      if (!wroteThisTurn) {
+        wroteThisTurn = true;
+        setImmediate(endOfTurn);
+        return;
+      }
+      const stream = client.stream as unknown as Socket;
+      upstream.corked = true;
+      stream.cork();
+      setImmediate(() => {
+        upstream.corked = false;
+        stream.uncork();
+      });
+    };
+  },
   /** As cork-1ms, for 5 ms. */
   'cork-5ms': (gateway: Gateway) => corkFor(gateway, 5),
   /**
@@ -123,7 +147,7 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['wire-qos0', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+export const UNDOABLE: WhatIf[] = ['wire-qos0', 'first-write-direct', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {
