@@ -6,6 +6,9 @@
  */
 import { Aedes, type Client } from 'aedes';
 import { MqttClient } from 'mqtt';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AedesInProcess } from '../../gateway/broker/aedes-in-process.js';
 import { duplexPair } from '../../gateway/broker/duplex-pair.js';
@@ -146,13 +149,25 @@ describe('aedes as aedes-in-process.ts relies on it (fails if aedes changes unde
   });
 });
 
+/** The gateway as the shipped config runs it: no broker URL (the embedded broker), optionally with its session store. */
+async function shippedLikeGateway(persistence = false): Promise<GatewayUnderTest> {
+  const config = testConfig('mqtt://unused');
+  config.broker.url = undefined;
+  config.broker.embedded = { ...config.broker.embedded, host: '127.0.0.1', port: 0 };
+  if (persistence) {
+    config.persistence = true;
+    config.stateDir = mkdtempSync(join(tmpdir(), 'in-process-'));
+    const dir = config.stateDir;
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  }
+  const gw = await startGateway(config);
+  cleanups.push(() => gw.stop());
+  return gw;
+}
+
 describe('the gateway with the shipped config\'s embedded broker', () => {
   it('§6.6 a sensor\'s QoS 0 PUBLISH reaches an MQTT subscriber of the embedded broker, handed over in process', async () => {
-    const config = testConfig('mqtt://unused');
-    config.broker.url = undefined;
-    config.broker.embedded = { ...config.broker.embedded, host: '127.0.0.1', port: 0 };
-    const gw: GatewayUnderTest = await startGateway(config);
-    cleanups.push(() => gw.stop());
+    const gw = await shippedLikeGateway();
     const observer = await Observer.connect(gw.gateway.brokerUrl);
     cleanups.push(() => observer.close());
     await observer.subscribe('sn/in-process/#', 0);
@@ -164,5 +179,22 @@ describe('the gateway with the shipped config\'s embedded broker', () => {
     sensor.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId, msgId: 0, payload: Buffer.from('19.5') });
     expect(await observer.waitFor(1, 'sn/in-process/t')).toEqual([{ topic: 'sn/in-process/t', payload: '19.5', qos: 0, retain: false }]);
     expect(embedded.publishedInProcess).toBe(before + 1);
+  });
+
+  it('§6.6 QoS 0 PUBLISHes of a CleanSession=0 sensor write nothing to the session store (no transaction per message)', async () => {
+    const gw = await shippedLikeGateway(true);
+    const observer = await Observer.connect(gw.gateway.brokerUrl);
+    cleanups.push(() => observer.close());
+    await observer.subscribe('sn/kept/#', 0);
+    const sensor = await gw.sensor();
+    await connect(sensor, 'kept-q0', { cleanSession: false });
+    const topicId = await register(sensor, 'sn/kept/t');
+    await gw.gateway.core.flush();
+    const commits = gw.gateway.core.persistence.commits;
+    expect(commits).toBeGreaterThan(0); // the CONNECT and REGISTER were stored
+    for (let i = 0; i < 30; i++) sensor.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId, msgId: 0, payload: Buffer.from(String(i)) });
+    await observer.waitFor(30, 'sn/kept/t');
+    await gw.gateway.core.flush();
+    expect(gw.gateway.core.persistence.commits).toBe(commits);
   });
 });
