@@ -105,6 +105,7 @@ describe('embedded broker: QoS 0 in process', () => {
     expect(connections.slice(0, 3)).toEqual([true, false, true]);
     upstream.publish('after/refusal', Buffer.from('y'), 0, false);
     await observer.waitFor(1, 'after/refusal');
+    expect(broker.publishedInProcess).toBe(1); // the new connection is followed too
     expect(observer.messages.some((m) => m.topic.startsWith('$SYS/gw'))).toBe(false);
   });
 });
