@@ -67,6 +67,12 @@ export const WHAT_IFS = {
       });
     };
   },
+  /** No per-sender token bucket before decoding (`limits.frameRate: 0`): what the flood limit costs per frame. */
+  'no-rate-limit': (gateway: Gateway) => {
+    const core = gateway.core as unknown as { rateLimiter: unknown };
+    if (!rateLimiters.has(gateway)) rateLimiters.set(gateway, core.rateLimiter);
+    core.rateLimiter = undefined;
+  },
   /** As cork-1ms, for 5 ms. */
   'cork-5ms': (gateway: Gateway) => corkFor(gateway, 5),
   /**
@@ -147,7 +153,7 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['wire-qos0', 'first-write-direct', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+export const UNDOABLE: WhatIf[] = ['wire-qos0', 'first-write-direct', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {
@@ -155,9 +161,13 @@ export function undoWhatIfs(gateway: Gateway): void {
   delete upstream.batchWrites;
   delete upstream.publish;
   upstream.publishInProcess = (upstream.options as { publishInProcess?: unknown }).publishInProcess;
+  if (rateLimiters.has(gateway)) (gateway.core as unknown as { rateLimiter: unknown }).rateLimiter = rateLimiters.get(gateway);
   const pause = readPauses.get(gateway);
   if (pause) pause.ms = 0;
 }
+
+/** Per gateway: its core's rate limiter, taken away by no-rate-limit. */
+const rateLimiters = new WeakMap<Gateway, unknown>();
 
 /** Per gateway: how long its UDP socket stops reading after a burst (0 = off). */
 const readPauses = new WeakMap<Gateway, { ms: number }>();
