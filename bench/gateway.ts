@@ -403,6 +403,7 @@ async function crowdPhases(load: LoadGenerator, gateway: Gateway, target: Target
   for (const { rate, subscriber } of phases) {
     const watch = new WindowWatch(brokerPid, rate ? 'crowd-busy' : 'crowd-idle');
     const published = gateway.core.stats.publishedToBroker;
+    const inProcess = embeddedInProcess(gateway);
     const framesIn = gateway.core.stats.framesIn;
     const r = await load.run<CrowdResult>({
       kind: 'crowdPublish', rate, durationMs: rate ? CROWD.busyMs : CROWD.idleMs,
@@ -413,6 +414,7 @@ async function crowdPhases(load: LoadGenerator, gateway: Gateway, target: Target
     let what = rate ? `${int(rate)} QoS 0 msg/s spread over them (${int(gateway.core.stats.publishedToBroker - published)} published to the broker)` : 'all idle';
     if (broker.kind === 'embedded' && rate) {
       what += subscriber === undefined ? ', no MQTT subscriber at the broker' : `, one MQTT subscriber on ${subscriber} over TCP (${int(r.delivered ?? 0)} received)`;
+      what += `, ${int(embeddedInProcess(gateway) - inProcess)} handed to aedes in process`;
     }
     line('crowd', `${int(n)} sensors, ${what}, ${f.seconds.toFixed(1)} s: gateway CPU ${share.toFixed(2)}% of a core (target < ${rate ? 5 : 1}%)`);
     cpuLine(f, r.cpuMs, undefined, rate ? gateway.core.stats.framesIn - framesIn : undefined);
@@ -422,6 +424,11 @@ async function crowdPhases(load: LoadGenerator, gateway: Gateway, target: Target
   await crowdFloor(load, brokerPid, busyUsPerMessage);
   if (abWhatIf) await crowdAb(load, gateway, brokerPid, abWhatIf);
   await load.run({ kind: 'releaseMany' });
+}
+
+/** QoS 0 messages the gateway handed to its embedded broker in process so far (0 against Mosquitto). */
+function embeddedInProcess(gateway: Gateway): number {
+  return (gateway as unknown as { embedded: { publishedInProcess: number } | undefined }).embedded?.publishedInProcess ?? 0;
 }
 
 /**

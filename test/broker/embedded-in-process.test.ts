@@ -29,12 +29,12 @@ const brokerSection: BrokerSection = {
 };
 
 /** The embedded broker, the gateway's upstream on it (in memory, in process as shipped) and an outside subscriber on `#`. */
-async function setUp(): Promise<{ broker: EmbeddedBroker; upstream: MqttUpstream; observer: Observer; connections: boolean[] }> {
+async function setUp(statusTopic?: string): Promise<{ broker: EmbeddedBroker; upstream: MqttUpstream; observer: Observer; connections: boolean[] }> {
   const broker = await startEmbeddedBroker({ port: 0 });
   cleanups.push(() => broker.close());
   const connections: boolean[] = [];
   const sink: UpstreamSink = { message: () => undefined, connectionChanged: (up) => connections.push(up), log: () => {} };
-  const upstream = new MqttUpstream({ url: broker.url, connect: broker.connect, publishInProcess: broker.publishInProcess, broker: brokerSection, maxQueued: 100 });
+  const upstream = new MqttUpstream({ url: broker.url, connect: broker.connect, publishInProcess: broker.publishInProcess, broker: brokerSection, maxQueued: 100, statusTopic });
   await upstream.start(sink);
   cleanups.push(() => upstream.stop());
   await until(() => upstream.connected);
@@ -50,6 +50,16 @@ describe('embedded broker: QoS 0 in process', () => {
     expect(upstream.publish('home/kitchen/temp', Buffer.from('21.5'), 0, false)).toBe(true);
     expect(broker.publishedInProcess).toBe(1);
     expect(await observer.waitFor(1, 'home/kitchen/temp')).toEqual([{ topic: 'home/kitchen/temp', payload: '21.5', qos: 0, retain: false }]);
+  });
+
+  it('with the gateway\'s status topic (`online`, retained QoS 1, at each connect) on the connection first, QoS 0 goes in process once that is through', async () => {
+    const { broker, upstream, observer } = await setUp('gw/status');
+    await until(() => {
+      upstream.publish('after/online', Buffer.from('z'), 0, false);
+      return broker.publishedInProcess > 0;
+    });
+    expect((await observer.waitFor(1, 'gw/status'))[0]).toMatchObject({ payload: 'online', retain: true });
+    await observer.waitFor(1, 'after/online');
   });
 
   it('MQTT 3.1.1 §3.3.1.3: a retained QoS 0 publish taken in process is kept for a later subscriber (the status topics)', async () => {
