@@ -43,6 +43,18 @@ export interface Footprint {
   rebuildMs: number;
 }
 
+/**
+ * A UDP port free now. Chosen by UDP, not by a TCP listener: the sensor's socket (bound to port 0 before this
+ * is called) cannot be handed this port, which made the daemon's UDP bind fail with EADDRINUSE (no CONNACK).
+ */
+async function freeUdpPort(): Promise<number> {
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise<void>((resolve) => probe.close(resolve));
+  return port;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -56,7 +68,7 @@ function freePort(): Promise<number> {
 
 /** The shipped gateway.yaml with free ports and a fresh stateDir; everything else as shipped. */
 async function shippedConfigCopy(dir: string): Promise<{ path: string; udpPort: number }> {
-  const udpPort = await freePort();
+  const udpPort = await freeUdpPort();
   const brokerPort = await freePort();
   const httpPort = await freePort();
   const yaml = readFileSync('gateway.yaml', 'utf8')
@@ -74,8 +86,9 @@ function rssOfPid(pid: number): number {
   return kb ? Number(kb[1]) * 1024 : NaN;
 }
 
-/** A UDP socket on 127.0.0.1 talking MQTT-SN to `udpPort`. */
-async function sensorSocket(udpPort: number): Promise<{ send(m: SnMessage): void; next(type: SnMessage['type'], timeoutMs: number): Promise<SnMessage>; close(): void }> {
+/** A UDP socket on 127.0.0.1 talking MQTT-SN to the port given to target(). */
+async function sensorSocket(): Promise<{ target(udpPort: number): void; send(m: SnMessage): void; next(type: SnMessage['type'], timeoutMs: number): Promise<SnMessage>; close(): void }> {
+  let udpPort = 0;
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const inbox: SnMessage[] = [];
@@ -85,6 +98,7 @@ async function sensorSocket(udpPort: number): Promise<{ send(m: SnMessage): void
     wake?.();
   });
   return {
+    target: (port) => { udpPort = port; },
     send: (m) => socket.send(encode(m), udpPort, '127.0.0.1'),
     async next(type, timeoutMs) {
       const deadline = performance.now() + timeoutMs;
@@ -106,7 +120,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function spawnDaemon(nodeArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; udpPort: number; startedAt: number; running: Promise<void> }> {
+async function spawnDaemon(nodeArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; udpPort: number; startedAt: number; running: Promise<void>; log: () => string }> {
   const dir = mkdtempSync(join(os.tmpdir(), 'bench-footprint-'));
   const { path, udpPort } = await shippedConfigCopy(dir);
   const startedAt = performance.now();
@@ -119,7 +133,7 @@ async function spawnDaemon(nodeArgs: string[], env: NodeJS.ProcessEnv = process.
     });
     child.once('exit', (code) => reject(new Error(`the daemon exited (${code}) before running:\n${log}`)));
   });
-  return { child, udpPort, startedAt, running };
+  return { child, udpPort, startedAt, running, log: () => log };
 }
 
 /** Started, idle for a second, never a sensor: RSS. */
@@ -134,12 +148,16 @@ async function idleStart(): Promise<number> {
 
 /** Started with a sensor sending CONNECT every 5 ms: the first CONNACK's time, then one QoS 1 publish, then RSS. */
 async function servedStart(): Promise<{ servingMs: number; rss: number }> {
-  const { child, udpPort, startedAt } = await spawnDaemon([]);
-  const sensor = await sensorSocket(udpPort);
+  // The sensor's socket first: the daemon's UDP port is chosen after it (freeUdpPort).
+  const sensor = await sensorSocket();
+  const { child, udpPort, startedAt, log } = await spawnDaemon([]);
+  sensor.target(udpPort);
   try {
     const retry = setInterval(() => sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'footprint' }), 5);
     try {
       await sensor.next('CONNACK', 30_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; the daemon's log:\n${log()}`);
     } finally {
       clearInterval(retry);
     }
