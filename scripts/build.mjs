@@ -34,10 +34,12 @@ const ENTRIES = {
 };
 /** The built file of `name`, relative to its build directory. */
 const outputFile = (name) => `${name}.${ENTRIES[name].format === 'cjs' ? 'cjs' : 'js'}`;
+/** What the daemon's CommonJS build calls for import() (importThroughHelper). */
+const IMPORT_PACKAGE = join(ROOT, 'scripts', 'import-package.cjs');
 /** yaml's ES-module build (its package.json offers it to browsers), bundled into ours. */
 const YAML_ESM_BUILD = join(ROOT, 'node_modules', 'yaml', 'browser', 'dist', 'index.js');
 /** Files that shape the output besides the sources esbuild reads: a change to them means a rebuild too. */
-const BUILD_INPUTS = ['scripts/build.mjs', 'tsconfig.json', 'package.json'];
+const BUILD_INPUTS = ['scripts/build.mjs', 'scripts/import-package.cjs', 'tsconfig.json', 'package.json'];
 /**
  * A build directory this young may be another process's build in progress (not yet named current): kept.
  * Older ones are removed by the next build, except the current and the one before it, which a running process
@@ -94,7 +96,11 @@ function requireCommonJsPlugin(format) {
         if (args.path === 'yaml' && args.kind === 'import-statement') return { path: YAML_ESM_BUILD };
         // import() stays Node's own (its CommonJS interop gives the package's named exports; esbuild's namespace
         // of a bare CommonJS module would hold `default` only); it runs only when that lazy path does.
-        // A CommonJS output require()s every external package by itself.
+        // A CommonJS output require()s every external package by itself; an ES-module package that way would
+        // need require(esm), which Node 20 has only from 20.19 on.
+        if (format === 'cjs' && args.kind === 'import-statement' && !commonJs(args.path)) {
+          return { errors: [{ text: `${args.path} is an ES module: in the daemon's CommonJS build, import it with await import('${args.path}')` }] };
+        }
         if (format === 'cjs' || args.kind === 'require-call' || args.kind === 'dynamic-import' || !commonJs(args.path)) return { path: args.path, external: true };
         return { path: args.path, namespace: 'require-commonjs' };
       });
@@ -105,6 +111,19 @@ function requireCommonJsPlugin(format) {
       }));
     },
   };
+}
+
+/**
+ * A CommonJS output's `import("pkg")` (the lazily loaded packages: aedes, prom-client, serialport) made a call
+ * to scripts/import-package.cjs, whose import() works where the bundle's own would not: the bundle is compiled
+ * from a V8 code cache (see there). Every import() of the output must be one of these: the build fails otherwise.
+ */
+function importThroughHelper(text) {
+  const rewritten = text.replace(/\bimport\(("[^"./][^"]*")\)/g, '__importPackage($1)');
+  if (/\bimport\(/.test(rewritten.replace(/__importPackage\(/g, ''))) {
+    throw new Error('build failed (scripts/build.mjs): the daemon\'s CommonJS build has an import() of something other than a package name');
+  }
+  return rewritten;
 }
 
 /**
@@ -171,7 +190,10 @@ export async function build() {
     logLevel: 'silent',
     chunkNames: '[name]-[hash]',
     // require() for the CommonJS packages (requireCommonJsPlugin): esbuild's own `require` shim throws in an ES module.
-    banner: format === 'esm' ? { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" } : {},
+    banner: format === 'esm'
+      ? { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" }
+      // "use strict" first, as esbuild's own would be: after the banner's line it would not be a directive.
+      : { js: `"use strict";\nconst __importPackage = require(${JSON.stringify(relative(outdir, IMPORT_PACKAGE))});` },
     plugins: [sourceDirnamePlugin(outdir, format), requireCommonJsPlugin(format)],
   }))).catch(async (err) => {
     rmSync(outdir, { recursive: true, force: true });
@@ -181,7 +203,8 @@ export async function build() {
   });
   for (const file of results.flatMap((result) => result.outputFiles)) {
     mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(file.path, /\.c?js$/.test(file.path) ? asciiOnly(file.text) : file.contents);
+    const text = file.path.endsWith('.cjs') ? importThroughHelper(file.text) : file.text;
+    writeFileSync(file.path, /\.c?js$/.test(file.path) ? asciiOnly(text) : file.contents);
   }
   const inputs = {};
   // Virtual modules (`require-commonjs:mqtt`) are no files: the package is external, not part of the build.

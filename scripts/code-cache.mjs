@@ -26,7 +26,7 @@ const MAGIC = 'mqtt-sn-gateway code cache 1';
  * What the cache did for this process. MQTTSN_CODE_CACHE_STATS=<file> has it written there as JSON once
  * start-up is over (save()): how the tests see the cache used or ignored, without timing anything.
  */
-export const codeCacheStats = { file: '', read: false, accepted: 0, rejected: 0, missing: 0, saved: 0, saveError: '' };
+export const codeCacheStats = { file: '', read: false, accepted: 0, rejected: 0, missing: 0, uncacheable: 0, saved: 0, saveError: '' };
 
 /**
  * Where the cache of the built `entry` lives: beside it (dist/ is ours, and a new build starts a new cache),
@@ -63,6 +63,13 @@ export function startupCodeCache(file) {
 
   Module.prototype._compile = function compileWithCache(content, filename, format) {
     if (format === 'module' || !/\.c?js$/.test(filename)) return originalCompile.call(this, content, filename, format);
+    // Code compiled from a cache has lost what import() needs in Node 20 (Node's host-defined options: the
+    // import() fails), so a module that may call it is compiled by Node itself (the daemon's bundle calls
+    // scripts/import-package.cjs instead: scripts/build.mjs).
+    if (/\bimport\s*\(/.test(content)) {
+      codeCacheStats.uncacheable++;
+      return originalCompile.call(this, content, filename, format);
+    }
     const hash = hashOf(content);
     const entry = cache?.index[filename];
     const cachedData = entry && entry[0] === hash ? cache.blob.subarray(entry[1], entry[1] + entry[2]) : undefined;

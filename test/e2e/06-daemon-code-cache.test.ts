@@ -19,7 +19,7 @@ import { DAEMON_BIN, startDaemon } from '../support/daemon.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
-interface CacheStats { file: string; read: boolean; accepted: number; rejected: number; missing: number; saved: number; saveError: string }
+interface CacheStats { file: string; read: boolean; accepted: number; rejected: number; missing: number; uncacheable: number; saved: number; saveError: string }
 
 /** The shipped gateway.yaml on ports [broker, udp, http] and a stateDir under `dir`. */
 const shippedYaml = (dir: string) => (ports: number[]) => readFileSync(join(root, 'gateway.yaml'), 'utf8')
@@ -30,9 +30,9 @@ const shippedYaml = (dir: string) => (ports: number[]) => readFileSync(join(root
 
 /**
  * Starts the daemon with its code cache in `cacheDir`, has a sensor CONNECT (the daemon serves), waits for the
- * cache's report (written once start-up is over) and stops it.
+ * cache's report (written once start-up is over), does `whileServing` and stops it.
  */
-async function startAndServe(cacheDir: string): Promise<CacheStats> {
+async function startAndServe(cacheDir: string, whileServing: (ports: number[]) => Promise<void> = async () => {}): Promise<CacheStats> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-code-cache-'));
   const statsFile = join(dir, 'code-cache-stats.json');
   const daemon = await startDaemon(dir, 3, shippedYaml(dir), [], DAEMON_BIN, { ...process.env, CACHE_DIRECTORY: cacheDir, MQTTSN_CODE_CACHE_STATS: statsFile });
@@ -44,6 +44,7 @@ async function startAndServe(cacheDir: string): Promise<CacheStats> {
       await client.close();
     }
     await until(() => existsSync(statsFile), 10_000, () => `the code cache's report; daemon log:\n${daemon.log()}`);
+    await whileServing(daemon.ports);
     return JSON.parse(readFileSync(statsFile, 'utf8')) as CacheStats;
   } finally {
     expect(await daemon.stop()).toBe(0);
@@ -77,7 +78,13 @@ describe('06 daemon: the start-up code cache', () => {
     expect(Object.keys(header.index).some((path) => /\/dist\/build-[^/]+\/mqtt-sn-gateway\.cjs$/.test(path))).toBe(true);
     expect(Object.keys(header.index).some((path) => path.includes('/node_modules/mqtt/'))).toBe(true);
 
-    const second = await startAndServe(cacheDir);
+    // import() still works in the code compiled from the cache: aedes (the embedded broker) at start-up, and
+    // prom-client at the first scrape of /metrics.
+    const second = await startAndServe(cacheDir, async (ports) => {
+      const res = await fetch(`http://127.0.0.1:${ports[2]}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('mqttsn_broker_up');
+    });
     expect(second).toMatchObject({ read: true, accepted: first.saved, rejected: 0, missing: 0, saved: 0 });
   }, 60_000);
 
