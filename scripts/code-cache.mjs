@@ -10,23 +10,46 @@
  * this does). Compiled here through vm.Script with the bytecode V8 serialized at an earlier start, a module skips
  * parsing and compiling: V8 checks the cache against its own version, its flags and the source's length, and
  * rejects one that does not fit (`cachedDataRejected`), compiling from the text as usual. We check the rest: an
- * entry is used only for the same path with the same text (a hash of it).
+ * entry is used only for the same path with the same text (a hash of it). It also keeps which file each
+ * require() found (Node's search costs stats and package.json reads), used again while npm's lock files are
+ * as they were and the file is still there.
+ *
+ * Why not the `v8-compile-cache` package: it caches into os.tmpdir() (gone at each boot of a Pi with a tmpfs /tmp,
+ * and not what a read-only systemd service may write), saves at process exit (a daemon's exit may be days away,
+ * or a kill), serializes each module as compiled (without the functions compiled lazily during start-up), and its
+ * vm.Script fails at import() once compiled from its cache (below).
  *
  * Nothing here may stop a start: a cache that cannot be read, parsed or written is ignored.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import vm from 'node:vm';
 
-const MAGIC = 'mqtt-sn-gateway code cache 1';
+const MAGIC = 'mqtt-sn-gateway code cache 2';
+const ROOT = join(import.meta.dirname, '..');
+
+/**
+ * What npm installed: its lock file and node_modules' own (rewritten at every install, update or ci). Resolutions
+ * kept under another stamp are not used: a package may have moved its files.
+ */
+function installStamp() {
+  return ['package-lock.json', 'node_modules/.package-lock.json'].map((path) => {
+    try {
+      const s = statSync(join(ROOT, path));
+      return `${s.size}:${s.mtimeMs}`;
+    } catch {
+      return 'none';
+    }
+  }).join('|');
+}
 
 /**
  * What the cache did for this process. MQTTSN_CODE_CACHE_STATS=<file> has it written there as JSON once
  * start-up is over (save()): how the tests see the cache used or ignored, without timing anything.
  */
-export const codeCacheStats = { file: '', read: false, accepted: 0, rejected: 0, missing: 0, uncacheable: 0, saved: 0, saveError: '' };
+export const codeCacheStats = { file: '', read: false, accepted: 0, rejected: 0, missing: 0, uncacheable: 0, resolved: 0, resolvedAnew: 0, saved: 0, saveError: '' };
 
 /**
  * Where the cache of the built `entry` lives: beside it (dist/ is ours, and a new build starts a new cache),
@@ -45,7 +68,8 @@ function readCache(file) {
     const headerLength = bytes.readUInt32LE(0);
     const header = JSON.parse(bytes.toString('utf8', 4, 4 + headerLength));
     if (header.magic !== MAGIC || header.node !== process.version || header.arch !== process.arch) return undefined;
-    return { index: header.index, blob: bytes.subarray(4 + headerLength) };
+    const resolutions = header.installStamp === installStamp() ? header.resolutions : {};
+    return { index: header.index, resolutions, blob: bytes.subarray(4 + headerLength) };
   } catch {
     return undefined; // none yet, unreadable or damaged: compile from the text
   }
@@ -60,6 +84,29 @@ export function startupCodeCache(file) {
   /** Every module compiled here, to serialize at save(). */
   const compiled = [];
   const originalCompile = Module.prototype._compile;
+  const originalResolve = Module._resolveFilename;
+  /** `directory of the requiring module \0 request` → the file it resolved to, this start. */
+  const resolutions = {};
+
+  // Resolving a require() costs Node several stats and package.json reads (about 30 ms of a start for 280
+  // requires); the file found at an earlier start under the same install is taken again if it is still there.
+  Module._resolveFilename = function resolveWithCache(request, parent, isMain, options) {
+    if (options !== undefined || !parent?.filename) return originalResolve.call(this, request, parent, isMain, options);
+    const key = `${dirname(parent.filename)}\0${request}`;
+    const known = cache?.resolutions[key];
+    if (known !== undefined && (Module._cache[known] !== undefined || existsSync(known))) {
+      codeCacheStats.resolved++;
+      resolutions[key] = known;
+      return known;
+    }
+    const filename = originalResolve.call(this, request, parent, isMain, options);
+    // Node's own modules (`events`) stay Node's to find.
+    if (filename.startsWith('/')) {
+      codeCacheStats.resolvedAnew++;
+      resolutions[key] = filename;
+    }
+    return filename;
+  };
 
   Module.prototype._compile = function compileWithCache(content, filename, format) {
     if (format === 'module' || !/\.c?js$/.test(filename)) return originalCompile.call(this, content, filename, format);
@@ -113,9 +160,10 @@ export function startupCodeCache(file) {
      */
     save() {
       Module.prototype._compile = originalCompile;
+      Module._resolveFilename = originalResolve;
       try {
-        if (compiled.length > 0 && (codeCacheStats.rejected > 0 || codeCacheStats.missing > 0)) {
-          writeCache(file, compiled);
+        if (compiled.length > 0 && (codeCacheStats.rejected > 0 || codeCacheStats.missing > 0 || codeCacheStats.resolvedAnew > 0)) {
+          writeCache(file, compiled, resolutions);
           codeCacheStats.saved = compiled.length;
         }
       } catch (err) {
@@ -134,7 +182,7 @@ export function startupCodeCache(file) {
 }
 
 /** One file: a 4-byte header length, the header (JSON: what made the cache, and the index), the entries' bytes. */
-function writeCache(file, compiled) {
+function writeCache(file, compiled, resolutions) {
   const index = {};
   const parts = [];
   let offset = 0;
@@ -144,7 +192,7 @@ function writeCache(file, compiled) {
     parts.push(data);
     offset += data.length;
   }
-  const header = Buffer.from(JSON.stringify({ magic: MAGIC, node: process.version, arch: process.arch, index }));
+  const header = Buffer.from(JSON.stringify({ magic: MAGIC, node: process.version, arch: process.arch, index, installStamp: installStamp(), resolutions }));
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length);
   // Written aside and renamed: two daemons starting at once each write a whole cache, and the last one stays.

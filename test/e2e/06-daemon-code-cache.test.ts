@@ -19,7 +19,7 @@ import { DAEMON_BIN, startDaemon } from '../support/daemon.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
-interface CacheStats { file: string; read: boolean; accepted: number; rejected: number; missing: number; uncacheable: number; saved: number; saveError: string }
+interface CacheStats { file: string; read: boolean; accepted: number; rejected: number; missing: number; uncacheable: number; resolved: number; resolvedAnew: number; saved: number; saveError: string }
 
 /** The shipped gateway.yaml on ports [broker, udp, http] and a stateDir under `dir`. */
 const shippedYaml = (dir: string) => (ports: number[]) => readFileSync(join(root, 'gateway.yaml'), 'utf8')
@@ -59,7 +59,8 @@ function cacheFileIn(cacheDir: string): string {
 }
 
 /** The cache's layout (scripts/code-cache.mjs): header length, JSON header with the index, then the entries' bytes. */
-function readCacheFile(file: string): { header: { index: Record<string, [string, number, number]> } & Record<string, unknown>; blobStart: number; bytes: Buffer } {
+interface CacheHeader { index: Record<string, [string, number, number]>; resolutions: Record<string, string>; installStamp: string }
+function readCacheFile(file: string): { header: CacheHeader; blobStart: number; bytes: Buffer } {
   const bytes = readFileSync(file);
   const headerLength = bytes.readUInt32LE(0);
   return { header: JSON.parse(bytes.toString('utf8', 4, 4 + headerLength)), blobStart: 4 + headerLength, bytes };
@@ -86,6 +87,9 @@ describe('06 daemon: the start-up code cache', () => {
       expect(await res.text()).toContain('mqttsn_broker_up');
     });
     expect(second).toMatchObject({ read: true, accepted: first.saved, rejected: 0, missing: 0, saved: 0 });
+    // The files its require()s found at the first start are taken again, none looked for anew.
+    expect(first.resolvedAnew).toBeGreaterThan(100);
+    expect(second).toMatchObject({ resolved: first.resolvedAnew, resolvedAnew: 0 });
   }, 60_000);
 
   it('a cache V8 rejects (made by another V8 version) is ignored: the daemon serves, and writes the cache anew', async () => {
@@ -106,17 +110,46 @@ describe('06 daemon: the start-up code cache', () => {
   it('a cache entry made for another text of the file is not used, whatever V8 would say (it checks only the length)', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'gw-cache-dir-'));
     const first = await startAndServe(cacheDir);
-    const file = cacheFileIn(cacheDir);
+    editHeader(cacheFileIn(cacheDir), (header) => {
+      const bundle = Object.keys(header.index).find((path) => path.endsWith('/mqtt-sn-gateway.cjs'))!;
+      header.index[bundle][0] = 'another text';
+    });
+
+    const stale = await startAndServe(cacheDir);
+    expect(stale).toMatchObject({ read: true, accepted: first.saved - 1, rejected: 0, missing: 1, saved: first.saved });
+  }, 60_000);
+
+  /** The cache file with its header changed by `edit`, its entries' bytes as they were. */
+  function editHeader(file: string, edit: (header: CacheHeader) => void): void {
     const { header, blobStart, bytes } = readCacheFile(file);
-    const bundle = Object.keys(header.index).find((path) => path.endsWith('/mqtt-sn-gateway.cjs'))!;
-    header.index[bundle][0] = 'another text';
+    edit(header);
     const newHeader = Buffer.from(JSON.stringify(header));
     const length = Buffer.alloc(4);
     length.writeUInt32LE(newHeader.length);
     writeFileSync(file, Buffer.concat([length, newHeader, bytes.subarray(blobStart)]));
+  }
+
+  it('files found by require() under another install (npm\'s lock files changed since) are looked for anew', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'gw-cache-dir-'));
+    const first = await startAndServe(cacheDir);
+    editHeader(cacheFileIn(cacheDir), (header) => { header.installStamp = 'another install'; });
+
+    const reinstalled = await startAndServe(cacheDir);
+    expect(reinstalled).toMatchObject({ accepted: first.saved, resolved: 0, resolvedAnew: first.resolvedAnew });
+    const next = await startAndServe(cacheDir);
+    expect(next).toMatchObject({ resolved: first.resolvedAnew, resolvedAnew: 0 });
+  }, 60_000);
+
+  it('a file found by require() at an earlier start that is gone is looked for anew: the daemon serves', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'gw-cache-dir-'));
+    const first = await startAndServe(cacheDir);
+    editHeader(cacheFileIn(cacheDir), (header) => {
+      const [key] = Object.entries(header.resolutions).find(([, path]) => path.includes('/node_modules/mqtt/'))!;
+      header.resolutions[key] = join(cacheDir, 'gone.js');
+    });
 
     const stale = await startAndServe(cacheDir);
-    expect(stale).toMatchObject({ read: true, accepted: first.saved - 1, rejected: 0, missing: 1, saved: first.saved });
+    expect(stale).toMatchObject({ resolved: first.resolvedAnew - 1, resolvedAnew: 1 });
   }, 60_000);
 
   it('a damaged cache file (cut short) is ignored: the daemon serves, and writes it anew', async () => {
