@@ -113,6 +113,9 @@ function requireCommonJsPlugin(format) {
   };
 }
 
+/** Text that may be an import() (or only reads like one, in a comment): scripts/code-cache.mjs compiles such a module uncached. */
+export const MAY_IMPORT = /\bimport\s*\(/;
+
 /**
  * A CommonJS output's `import("pkg")` (the lazily loaded packages: aedes, prom-client, serialport) made a call
  * to scripts/import-package.cjs, whose import() works where the bundle's own would not: the bundle is compiled
@@ -120,8 +123,10 @@ function requireCommonJsPlugin(format) {
  */
 function importThroughHelper(text) {
   const rewritten = text.replace(/\bimport\(("[^"./][^"]*")\)/g, '__importPackage($1)');
-  if (/\bimport\(/.test(rewritten.replace(/__importPackage\(/g, ''))) {
-    throw new Error('build failed (scripts/build.mjs): the daemon\'s CommonJS build has an import() of something other than a package name');
+  const left = MAY_IMPORT.exec(rewritten);
+  if (left) {
+    const line = rewritten.slice(0, left.index).split('\n').length;
+    throw new Error(`build failed (scripts/build.mjs): the daemon's CommonJS build has \`import(\` of something other than a package name, or in a comment, at mqtt-sn-gateway.cjs:${line}: its code could not be cached (scripts/code-cache.mjs)`);
   }
   return rewritten;
 }

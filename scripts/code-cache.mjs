@@ -24,8 +24,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import vm from 'node:vm';
+import { MAY_IMPORT } from './build.mjs';
 
 const MAGIC = 'mqtt-sn-gateway code cache 2';
 const ROOT = join(import.meta.dirname, '..');
@@ -101,7 +102,7 @@ export function startupCodeCache(file) {
     }
     const filename = originalResolve.call(this, request, parent, isMain, options);
     // Node's own modules (`events`) stay Node's to find.
-    if (filename.startsWith('/')) {
+    if (isAbsolute(filename)) {
       codeCacheStats.resolvedAnew++;
       resolutions[key] = filename;
     }
@@ -113,7 +114,7 @@ export function startupCodeCache(file) {
     // Code compiled from a cache has lost what import() needs in Node 20 (Node's host-defined options: the
     // import() fails), so a module that may call it is compiled by Node itself (the daemon's bundle calls
     // scripts/import-package.cjs instead: scripts/build.mjs).
-    if (/\bimport\s*\(/.test(content)) {
+    if (MAY_IMPORT.test(content)) {
       codeCacheStats.uncacheable++;
       return originalCompile.call(this, content, filename, format);
     }
@@ -122,11 +123,7 @@ export function startupCodeCache(file) {
     const cachedData = entry && entry[0] === hash ? cache.blob.subarray(entry[1], entry[1] + entry[2]) : undefined;
     let script;
     try {
-      script = new vm.Script(Module.wrap(content), {
-        filename,
-        cachedData,
-        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-      });
+      script = new vm.Script(Module.wrap(content), { filename, cachedData });
     } catch {
       // Not CommonJS after all (or a syntax error): Node's own path says which, as it would without us.
       return originalCompile.call(this, content, filename, format);

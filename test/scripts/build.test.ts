@@ -93,6 +93,16 @@ describe('ahead-of-time build', () => {
     expect(builds()).toEqual([current, previous, 'build-in-progress'].sort());
   });
 
+  it('an import() the daemon\'s code cache could not run (not of a package name) fails the build, naming the line', () => {
+    edit('gateway/main.ts', 'async function main(): Promise<number> {\n', 'async function main(): Promise<number> {\n  if (process.env.NEVER) await import(process.env.NEVER);\n');
+    const r = run('mqtt-sn-gateway.js', ['--help']);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/import\(.*mqtt-sn-gateway\.cjs:\d+/);
+    edit('gateway/main.ts', '  if (process.env.NEVER) await import(process.env.NEVER);\n', '');
+    expect(run('mqtt-sn-gateway.js', ['--help']).status).toBe(0);
+  });
+
   it('a stack trace names the TypeScript source and line, not the build', () => {
     edit('client/cli.ts', 'const USAGE = `', 'throw new Error(\'deliberate\');\nconst USAGE = `');
     const line = readFileSync(join(copy, 'client', 'cli.ts'), 'utf8').split('\n').findIndex((l) => l.includes('deliberate')) + 1;
