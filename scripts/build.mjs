@@ -6,8 +6,9 @@
  *   import { builtEntry } ...       what bin/*.js do: the build's entry, rebuilt first when a source changed
  *
  * - Packages stay external (node_modules as installed), yaml aside (bundled: requireCommonJsPlugin), and our
- *   own lazily loaded parts (the embedded broker, the session store, the radios) stay lazy: dynamic imports
- *   become chunks of their own.
+ *   own lazily loaded parts (the embedded broker, the session store, the radios) stay lazy: in the daemon's
+ *   one CommonJS file (ENTRIES) they run when first imported, in the command's ES modules they are chunks.
+ * - A build removes the earlier builds (removeOldBuilds).
  * - Each build goes to a directory of its own, dist/<build>/, and dist/current.json (written by rename) names
  *   the current one with the size and mtime of every file that went into it. Processes that start together
  *   (a test suite) and find the build stale may each rebuild: every build is whole, and the last one named wins.
@@ -72,6 +73,8 @@ function sourceDirnamePlugin(outdir, format) {
  * an ESM import: Node 20 lexes an imported CommonJS package, and everything it re-exports, to find its named
  * exports, which costs memory for good (`mqtt`: about 7 MB of RSS). ES-module packages (aedes) stay imports,
  * and so does a dynamic import() of a package (prom-client at the first scrape, serialport): lazy, and rare.
+ * In the daemon's CommonJS build every package is require()d by esbuild's own output, and an ES-module one must
+ * be import()ed (importThroughHelper).
  */
 function requireCommonJsPlugin(format) {
   const isCommonJs = new Map();
