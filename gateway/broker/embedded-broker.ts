@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes, type Client } from 'aedes';
+import type { Client } from 'aedes';
 import { AedesInProcess } from './aedes-in-process.js';
 import { duplexPair, type PairEnd } from './duplex-pair.js';
 import { indexedRetainedPersistence } from './retained-index.js';
@@ -47,6 +47,9 @@ const CONCURRENCY = 100;
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
   const retained = indexedRetainedPersistence();
+  // aedes is an ES module and the daemon's build is CommonJS (scripts/build.mjs): import(), not the require()
+  // a static import would become there, which Node 20 can do only from 20.19 on.
+  const { Aedes } = await import('aedes');
   const inProcess = new AedesInProcess(MAX_TOPIC_LEVELS, CONCURRENCY);
   const aedes = await Aedes.createBroker({ persistence: retained.persistence, maxTopicLevels: MAX_TOPIC_LEVELS, concurrency: CONCURRENCY, mq: inProcess.mq });
   inProcess.attach(aedes);
