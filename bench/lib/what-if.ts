@@ -8,7 +8,7 @@ import type dgram from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import type { Gateway } from '../../gateway/gateway.js';
-import type { Upstream } from '../../gateway/broker/upstream.js';
+import { ACCEPTED, reportPublished, type Upstream } from '../../gateway/broker/upstream.js';
 import { PubackReader } from '../../gateway/broker/puback-reader.js';
 
 export const WHAT_IFS = {
@@ -59,7 +59,7 @@ export const WHAT_IFS = {
   /** Publishes are accepted and dropped, never written to the broker: what the broker path costs, by difference. */
   'drop-publishes': (gateway: Gateway) => {
     gateway.upstream.publish = (_topic, _payload, _qos, _retain, done) => {
-      done?.({});
+      reportPublished(done, ACCEPTED);
       return true;
     };
   },
@@ -83,7 +83,7 @@ export function publishThroughMqttJs(target: Upstream): Upstream['publish'] {
     upstream.batchWrites(client);
     client.publish(topic, payload, { qos, retain }, (err) => {
       upstream.inFlight--;
-      done?.(err ? { error: err } : {});
+      reportPublished(done, err ? { error: err } : ACCEPTED);
     });
     return true;
   };

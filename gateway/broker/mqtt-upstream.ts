@@ -20,7 +20,7 @@ import type { BrokerSection } from '../config/config-types.js';
 import { publishResult } from './mqtt-results.js';
 import { PacketIds } from './packet-ids.js';
 import { encodePublish, markDup } from './publish-packet.js';
-import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from './upstream.js';
+import { ACCEPTED, reportPublished, type BrokerQoS, type PublishDone, type PublishResult, type Upstream, type UpstreamSink } from './upstream.js';
 
 export interface MqttUpstreamOptions {
   url: string;
@@ -48,7 +48,7 @@ export const OFFLINE = 'offline';
 /** A QoS 1 message of ours awaiting its PUBACK. */
 interface OwnPublish {
   packet: Buffer;
-  done: ((result: PublishResult) => void) | undefined;
+  done: PublishDone | undefined;
   /** Written to a connection at least once: a resend carries DUP (MQTT 3.1.1 §3.3.1.1). */
   written: boolean;
   sentAt: number;
@@ -243,7 +243,7 @@ export class MqttUpstream implements Upstream {
     };
   }
 
-  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean {
     const client = this.client;
     if (!client || this.inFlight >= this.options.maxQueued) return false;
     if (qos === 1) return this.publishOwnQos1(client, topic, payload, retain, done);
@@ -251,7 +251,7 @@ export class MqttUpstream implements Upstream {
     if (qos === 0 && stream) {
       this.batchWrites(client);
       stream.write(encodePublish(topic, payload, 0, retain, 0, this.mqtt5));
-      done?.({});
+      reportPublished(done, ACCEPTED);
       return true;
     }
     // QoS 2, and QoS 0 while the broker is away (mqtt.js queues it: queueQoSZero).
@@ -262,7 +262,7 @@ export class MqttUpstream implements Upstream {
     client.publish(topic, payload, { qos, retain }, (err) => {
       this.inFlight--;
       if (measure && !err) measure((performance.now() - sentAt) / 1000);
-      done?.(publishResult(err));
+      reportPublished(done, publishResult(err));
     });
     return true;
   }
@@ -278,7 +278,7 @@ export class MqttUpstream implements Upstream {
   }
 
   /** QoS 1 under a packet id of ours; held (and counted in `pending`) until its PUBACK, written now or on reconnect. */
-  private publishOwnQos1(client: MqttClient, topic: string, payload: Buffer, retain: boolean, done: ((result: PublishResult) => void) | undefined): boolean {
+  private publishOwnQos1(client: MqttClient, topic: string, payload: Buffer, retain: boolean, done: PublishDone | undefined): boolean {
     const id = this.packetIds.allocate();
     if (id === undefined) return false; // 65,535 in flight: congestion
     this.inFlight++;
@@ -314,7 +314,7 @@ export class MqttUpstream implements Upstream {
     // MQTT 5: 0x00 success, 0x10 no matching subscribers (accepted); anything else is a refusal (>= 0x80).
     const refused = reasonCode !== undefined && reasonCode !== 0 && reasonCode !== 0x10;
     if (!refused && this.onAcknowledged) this.onAcknowledged((performance.now() - own.sentAt) / 1000);
-    own.done?.(refused ? { error: new Error(`publish refused by the broker (reason 0x${reasonCode.toString(16)})`), refused: reasonCode } : {});
+    reportPublished(own.done, refused ? { error: new Error(`publish refused by the broker (reason 0x${reasonCode.toString(16)})`), refused: reasonCode } : ACCEPTED);
   }
 
   /**

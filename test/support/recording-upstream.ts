@@ -4,7 +4,7 @@
  * accepts (by running the done callbacks), takes the connection down and up, and delivers messages.
  * Real-broker behaviour (Mosquitto, the embedded broker) is covered by test/e2e.
  */
-import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../../gateway/broker/upstream.js';
+import { reportPublished, type BrokerQoS, type PublishDone, type PublishResult, type Upstream, type UpstreamSink } from '../../gateway/broker/upstream.js';
 
 export interface PublishCall {
   topic: string;
@@ -51,7 +51,7 @@ export class RecordingUpstream implements Upstream {
     return Promise.resolve();
   }
 
-  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean {
     if (this.pending >= this.maxPending) return false;
     const call: PublishCall = {
       topic, payload: Buffer.from(payload), qos, retain, settled: false,
@@ -62,7 +62,7 @@ export class RecordingUpstream implements Upstream {
     const settle = (result: PublishResult) => {
       if (call.settled) throw new Error(`publish to ${topic} settled twice`);
       call.settled = true;
-      done?.(result);
+      reportPublished(done, result);
     };
     this.publishes.push(call);
     return true;
