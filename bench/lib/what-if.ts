@@ -9,7 +9,6 @@ import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ACCEPTED, reportPublished, type Upstream } from '../../gateway/broker/upstream.js';
-import { PubackReader } from '../../gateway/broker/puback-reader.js';
 
 export const WHAT_IFS = {
   /** One writev per event-loop turn to the broker instead of one per message: cork until setImmediate. */
@@ -70,7 +69,6 @@ export const WHAT_IFS = {
   'mqttjs-publish': (gateway: Gateway) => {
     gateway.upstream.publish = publishThroughMqttJs(gateway.upstream);
   },
-  'own-pubacks': (gateway: Gateway) => readOwnPubacks(gateway),
 } satisfies Record<string, (gateway: Gateway) => void>;
 
 /** The aggregating upstream's publish() as it was before pre-encoded packets (bench/lib/upstream-path.ts compares the two). */
@@ -171,24 +169,3 @@ function udpSocket(gateway: Gateway): dgram.Socket {
   return socket;
 }
 
-/**
- * `own-pubacks`: the gateway's PUBACKs read off the broker socket by PubackReader before mqtt.js's parser
- * (the socket unpiped from mqtt.js's private writable and fed through the reader): what mqtt.js's per-packet
- * parsing costs, by difference.
- */
-export function readOwnPubacks(gateway: Gateway): void {
-  const client = mqttClient(gateway);
-  const socket = client.stream as unknown as Socket & { _readableState: { pipes: NodeJS.WritableStream[] } };
-  const writable = socket._readableState.pipes[0]!;
-  socket.unpipe(writable);
-  const upstream = gateway.upstream as unknown as { awaitingAck: Map<number, unknown>; acknowledged: (id: number, rc: number | undefined) => void };
-  const reader = new PubackReader((id) => upstream.awaitingAck.has(id), (id, rc) => upstream.acknowledged(id, rc));
-  const pass = (part: Buffer): void => {
-    if (!writable.write(part)) {
-      socket.pause();
-      writable.once('drain', () => socket.resume());
-    }
-  };
-  socket.on('data', (chunk: Buffer) => reader.read(chunk, pass));
-  socket.resume();
-}

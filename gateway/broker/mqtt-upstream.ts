@@ -19,6 +19,8 @@ import { Backoff } from '../../common/backoff.js';
 import type { BrokerSection } from '../config/config-types.js';
 import { publishResult } from './mqtt-results.js';
 import { PacketIds } from './packet-ids.js';
+import { PubackReader } from './puback-reader.js';
+import { readPubacksFirst, tapConnections } from './puback-tap.js';
 import { encodePublish, markDup } from './publish-packet.js';
 import { ACCEPTED, reportPublished, type BrokerQoS, type PublishDone, type PublishResult, type Upstream, type UpstreamSink } from './upstream.js';
 
@@ -66,6 +68,8 @@ export class MqttUpstream implements Upstream {
   private readonly packetIds = new PacketIds();
   /** Our QoS 1 publishes by packet id, in the order they were published (resent in that order). */
   private readonly awaitingAck = new Map<number, OwnPublish>();
+  /** PUBACKs read off the connection before mqtt.js's parser (puback-reader.ts); the rest come through 'packetreceive'. */
+  pubacksReadFirst = 0;
   /** Seconds from publish to the broker's acknowledgement (QoS 1: PUBACK, QoS 2: PUBCOMP); set to measure. */
   onAcknowledged: ((seconds: number) => void) | undefined;
 
@@ -132,8 +136,16 @@ export class MqttUpstream implements Upstream {
       clientOptions.key = b.tls.key ? readFileSync(b.tls.key) : undefined;
       clientOptions.rejectUnauthorized = b.tls.rejectUnauthorized;
     }
+    // Every connection's PUBACKs for our own publishes are read before mqtt.js parses the rest (issue 13).
+    const newReader = (): PubackReader => new PubackReader(this.isAwaitingAck, this.readAcknowledged);
     const connect = this.options.connect;
-    const client = connect ? new MqttClient(connect, clientOptions) : mqtt.connect(this.options.url, clientOptions);
+    let client: MqttClient;
+    if (connect) client = new MqttClient(() => readPubacksFirst(connect(), newReader()), clientOptions);
+    else {
+      client = mqtt.connect(this.options.url, { ...clientOptions, manualConnect: true });
+      tapConnections(client, newReader);
+      client.connect();
+    }
     this.client = client;
     this.gateAcks(client);
     client.on('connect', () => {
@@ -303,6 +315,13 @@ export class MqttUpstream implements Upstream {
     if (!stream) return;
     for (const own of this.awaitingAck.values()) this.write(client, stream, own);
   }
+
+  private readonly isAwaitingAck = (id: number): boolean => this.awaitingAck.has(id);
+
+  private readonly readAcknowledged = (id: number, reasonCode: number | undefined): void => {
+    this.pubacksReadFirst++;
+    this.acknowledged(id, reasonCode);
+  };
 
   /** A PUBACK from the broker; ids that are not ours are mqtt.js's (it handles those). */
   private acknowledged(id: number, reasonCode: number | undefined): void {
