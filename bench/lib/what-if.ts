@@ -89,7 +89,7 @@ export function publishThroughMqttJs(target: Upstream): Upstream['publish'] {
 
 /** Replaces the upstream's cork-until-setImmediate with cork-for-`ms`. */
 function corkFor(gateway: Gateway, ms: number): void {
-  const upstream = gateway.upstream as unknown as { corked: boolean; batchWrites: (client: MqttClient) => void };
+  const upstream = gateway.upstream as unknown as { corked: boolean; batchWrites: (client: MqttClient) => void; flushBatch: (client: MqttClient) => void };
   upstream.batchWrites = (client: MqttClient) => {
     if (upstream.corked || !client.connected) return;
     const stream = client.stream as unknown as Socket;
@@ -97,6 +97,7 @@ function corkFor(gateway: Gateway, ms: number): void {
     stream.cork();
     setTimeout(() => {
       upstream.corked = false;
+      upstream.flushBatch(client);
       stream.uncork();
     }, ms);
   };

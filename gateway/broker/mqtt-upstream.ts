@@ -21,7 +21,7 @@ import { publishResult } from './mqtt-results.js';
 import { PacketIds } from './packet-ids.js';
 import { PubackReader } from './puback-reader.js';
 import { readPubacksFirst, tapConnections } from './puback-tap.js';
-import { encodePublish, markDup } from './publish-packet.js';
+import { PublishBatch } from './publish-batch.js';
 import { ACCEPTED, reportPublished, type BrokerQoS, type PublishDone, type PublishResult, type Upstream, type UpstreamSink } from './upstream.js';
 
 export interface MqttUpstreamOptions {
@@ -47,9 +47,12 @@ export interface MqttUpstreamOptions {
 export const ONLINE = 'online';
 export const OFFLINE = 'offline';
 
-/** A QoS 1 message of ours awaiting its PUBACK. */
+/** A QoS 1 message of ours awaiting its PUBACK: encoded when written (again, after a reconnection). */
 interface OwnPublish {
-  packet: Buffer;
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+  id: number;
   done: PublishDone | undefined;
   /** Written to a connection at least once: a resend carries DUP (MQTT 3.1.1 §3.3.1.1). */
   written: boolean;
@@ -64,6 +67,8 @@ export class MqttUpstream implements Upstream {
   private stopping = false;
   private wasConnected = false;
   private corked = false;
+  /** This event-loop turn's QoS 0/1 publishes, written to the connection as one chunk at the turn's end. */
+  private readonly batch = new PublishBatch();
   private connectionCount = 0;
   private readonly packetIds = new PacketIds();
   /** Our QoS 1 publishes by packet id, in the order they were published (resent in that order). */
@@ -207,6 +212,7 @@ export class MqttUpstream implements Upstream {
     this.backoff.cancel();
     const client = this.client;
     if (!client) return;
+    this.flushBatch(client); // what was published this turn goes before the end
     // Say `offline` ourselves, waiting (briefly) for the broker to take it; a clean DISCONNECT then
     // discards the will. With messages still in flight the connection is cut instead (the will repeats it).
     const statusTopic = this.options.statusTopic;
@@ -259,14 +265,14 @@ export class MqttUpstream implements Upstream {
     const client = this.client;
     if (!client || this.inFlight >= this.options.maxQueued) return false;
     if (qos === 1) return this.publishOwnQos1(client, topic, payload, retain, done);
-    const stream = this.writableStream(client);
-    if (qos === 0 && stream) {
+    if (qos === 0 && this.writableStream(client)) {
       this.batchWrites(client);
-      stream.write(encodePublish(topic, payload, 0, retain, 0, this.mqtt5));
+      this.batch.add(topic, payload, 0, retain, 0, this.mqtt5, false);
       reportPublished(done, ACCEPTED);
       return true;
     }
-    // QoS 2, and QoS 0 while the broker is away (mqtt.js queues it: queueQoSZero).
+    // QoS 2, and QoS 0 while the broker is away (mqtt.js queues it: queueQoSZero). After ours, in order.
+    this.flushBatch(client);
     this.inFlight++;
     this.batchWrites(client);
     const measure = qos > 0 ? this.onAcknowledged : undefined;
@@ -294,26 +300,35 @@ export class MqttUpstream implements Upstream {
     const id = this.packetIds.allocate();
     if (id === undefined) return false; // 65,535 in flight: congestion
     this.inFlight++;
-    const own: OwnPublish = { packet: encodePublish(topic, payload, 1, retain, id, this.mqtt5), done, written: false, sentAt: 0 };
+    const own: OwnPublish = { topic, payload, retain, id, done, written: false, sentAt: 0 };
     this.awaitingAck.set(id, own);
-    const stream = this.writableStream(client);
-    if (stream) this.write(client, stream, own);
+    if (this.writableStream(client)) this.write(client, own);
     return true;
   }
 
-  private write(client: MqttClient, stream: MqttClient['stream'], own: OwnPublish): void {
+  /** Into this turn's batch; a message written before (to a connection since lost) goes with DUP. */
+  private write(client: MqttClient, own: OwnPublish): void {
     this.batchWrites(client);
-    if (own.written) markDup(own.packet);
+    this.batch.add(own.topic, own.payload, 1, own.retain, own.id, this.mqtt5, own.written);
     own.written = true;
     if (this.onAcknowledged) own.sentAt = performance.now();
-    stream.write(own.packet);
   }
 
   /** After (re)connecting: every QoS 1 message of ours not yet acknowledged goes (again), in publish order. */
   private resendAwaitingAck(client: MqttClient): void {
-    const stream = this.writableStream(client);
-    if (!stream) return;
-    for (const own of this.awaitingAck.values()) this.write(client, stream, own);
+    if (!this.writableStream(client)) return;
+    for (const own of this.awaitingAck.values()) this.write(client, own);
+  }
+
+  /**
+   * Writes this turn's batch now, before mqtt.js writes a packet of its own that must not overtake it
+   * (a QoS 2 publish, the status topic, a subscription). Dropped if the connection is gone: QoS 1
+   * messages in it are still awaiting their PUBACK and go again on reconnection; QoS 0 ones are lost,
+   * as they would be in a closing socket's buffer.
+   */
+  private flushBatch(client: MqttClient): void {
+    const packets = this.batch.take();
+    if (packets) this.writableStream(client)?.write(packets);
   }
 
   private readonly isAwaitingAck = (id: number): boolean => this.awaitingAck.has(id);
@@ -338,21 +353,23 @@ export class MqttUpstream implements Upstream {
 
   /**
    * Publishes made while handling one batch of datagrams go to the broker in one TCP write, not one
-   * write each: the socket is corked until the event loop has handled the I/O at hand.
+   * write each: the batch is written when the event loop has handled the I/O at hand, into a stream
+   * corked meanwhile (so that mqtt.js's own packets of the turn join that write too).
    */
   private batchWrites(client: MqttClient): void {
     if (this.corked || !client.connected) return;
-    const stream = client.stream as { cork?: () => void; uncork?: () => void };
-    if (!stream.cork || !stream.uncork) return;
+    const stream = client.stream as MqttClient['stream'] & { cork?: () => void; uncork?: () => void };
     this.corked = true;
-    stream.cork();
+    stream.cork?.();
     setImmediate(() => {
       this.corked = false;
-      stream.uncork!();
+      this.flushBatch(client);
+      stream.uncork?.();
     });
   }
 
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void {
+    if (this.client) this.flushBatch(this.client);
     this.client?.subscribe(filter, { qos }, (err, granted) => {
       if (err) this.sink?.log('warn', `broker: subscribe ${filter}: ${err.message}`);
       done?.(err ? 0x80 : (granted?.[0]?.qos ?? 0x80));
@@ -360,6 +377,7 @@ export class MqttUpstream implements Upstream {
   }
 
   unsubscribe(filter: string): void {
+    if (this.client) this.flushBatch(this.client);
     this.client?.unsubscribe(filter);
   }
 }
