@@ -102,7 +102,7 @@ const CENSUS = { sensors: 10_000, top: 30 };
 const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
-const ALLOC = { warmup: 5000, messages: 20_000, rounds: Number(process.env.ALLOC_ROUNDS ?? 3) };
+const ALLOC = { warmup: 5000, messages: 20_000, rounds: 3 };
 
 type ScenarioName = 'alloc' | 'upstream' | 'timers' | 'footprint' | 'memory' | 'crowd' | 'crowd100k' | 'census' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
 const ALL: ScenarioName[] = ['alloc', 'upstream', 'timers', 'footprint', 'memory', 'crowd', 'crowd100k', 'census', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];

@@ -26,6 +26,15 @@ const MAX_UDP6_PAYLOAD = 65_527;
 const RECENT_ADDRESSES = 1024;
 
 /**
+ * Unicast sends to a peer sent to lately are checked for errors one in this many. A send with a callback
+ * costs dgram a callback deferred by a tick (a tick object, its arguments, and the tick queue's processing
+ * in that turn: about 250 bytes a PUBACK, issue 13); without one, dgram drops a failure silently. So the
+ * first send to a peer not sent to lately is always checked, and then one in 64: a lasting failure (no
+ * route, a firewall) is still logged, at most once per 64 datagrams instead of once each.
+ */
+const CHECK_ONE_SEND_IN = 64;
+
+/**
  * The socket's address resolver. dgram resolves every destination, IP literals included, through
  * dns.lookup, which answers a literal on the next tick: a tick object, its arguments and an empty result
  * object per datagram, and the send deferred a turn (issue 13: about 200 bytes of garbage per PUBACK).
@@ -87,6 +96,8 @@ export class UdpRadio implements Radio {
   private readonly endpoints = new RecentMap<string, UdpEndpoint>(RECENT_ADDRESSES);
   /** Senders' names, built once per peer heard lately rather than once per datagram. */
   private readonly names = new UdpPeerNames(RECENT_ADDRESSES);
+  /** Unicast sends to known peers since start, for CHECK_ONE_SEND_IN. */
+  private sends = 0;
 
   constructor(config: UdpRadioConfig, createSocket: UdpSocketFactory = dgram.createSocket) {
     this.config = config;
@@ -147,8 +158,10 @@ export class UdpRadio implements Radio {
         return;
       }
       this.endpoints.set(address, endpoint);
+      socket.send(frame, endpoint.port, endpoint.host, this.onSent);
+      return;
     }
-    socket.send(frame, endpoint.port, endpoint.host, this.onSent);
+    socket.send(frame, endpoint.port, endpoint.host, this.sends++ % CHECK_ONE_SEND_IN === 0 ? this.onSent : undefined);
   }
 
   broadcast(frame: Buffer): void {

@@ -73,12 +73,22 @@ export const WHAT_IFS = {
 
 /** The aggregating upstream's publish() as it was before pre-encoded packets (bench/lib/upstream-path.ts compares the two). */
 export function publishThroughMqttJs(target: Upstream): Upstream['publish'] {
-  const upstream = target as unknown as { client: MqttClient; inFlight: number; options: { maxQueued: number }; batchWrites: (client: MqttClient) => void };
+  const upstream = target as unknown as { client: MqttClient; inFlight: number; options: { maxQueued: number } };
+  let corked = false;
   return (topic, payload, qos, retain, done) => {
     const client = upstream.client;
     if (upstream.inFlight >= upstream.options.maxQueued) return false;
     upstream.inFlight++;
-    upstream.batchWrites(client);
+    // As the upstream did then: the socket corked until the turn's end, so mqtt.js's writes coalesce.
+    const stream = client.stream as unknown as Socket;
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      setImmediate(() => {
+        corked = false;
+        stream.uncork();
+      });
+    }
     client.publish(topic, payload, { qos, retain }, (err) => {
       upstream.inFlight--;
       reportPublished(done, err ? { error: err } : ACCEPTED);
@@ -89,16 +99,14 @@ export function publishThroughMqttJs(target: Upstream): Upstream['publish'] {
 
 /** Replaces the upstream's cork-until-setImmediate with cork-for-`ms`. */
 function corkFor(gateway: Gateway, ms: number): void {
-  const upstream = gateway.upstream as unknown as { corked: boolean; batchWrites: (client: MqttClient) => void; flushBatch: (client: MqttClient) => void };
+  const upstream = gateway.upstream as unknown as { batchWrites: (client: MqttClient) => void; flushBatch: (client: MqttClient) => void };
+  let waiting = false;
   upstream.batchWrites = (client: MqttClient) => {
-    if (upstream.corked || !client.connected) return;
-    const stream = client.stream as unknown as Socket;
-    upstream.corked = true;
-    stream.cork();
+    if (waiting || !client.connected) return;
+    waiting = true;
     setTimeout(() => {
-      upstream.corked = false;
+      waiting = false;
       upstream.flushBatch(client);
-      stream.uncork();
     }, ms);
   };
 }

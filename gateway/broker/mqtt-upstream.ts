@@ -66,7 +66,8 @@ export class MqttUpstream implements Upstream {
   private readonly backoff: Backoff;
   private stopping = false;
   private wasConnected = false;
-  private corked = false;
+  /** A flush of `batch` is scheduled for the end of this turn, to this client's connection. */
+  private flushing: MqttClient | undefined;
   /** This event-loop turn's QoS 0/1 publishes, written to the connection as one chunk at the turn's end. */
   private readonly batch = new PublishBatch();
   private connectionCount = 0;
@@ -274,7 +275,6 @@ export class MqttUpstream implements Upstream {
     // QoS 2, and QoS 0 while the broker is away (mqtt.js queues it: queueQoSZero). After ours, in order.
     this.flushBatch(client);
     this.inFlight++;
-    this.batchWrites(client);
     const measure = qos > 0 ? this.onAcknowledged : undefined;
     const sentAt = measure ? performance.now() : 0;
     client.publish(topic, payload, { qos, retain }, (err) => {
@@ -353,20 +353,20 @@ export class MqttUpstream implements Upstream {
 
   /**
    * Publishes made while handling one batch of datagrams go to the broker in one TCP write, not one
-   * write each: the batch is written when the event loop has handled the I/O at hand, into a stream
-   * corked meanwhile (so that mqtt.js's own packets of the turn join that write too).
+   * write each: the batch is written once the event loop has handled the I/O at hand. (The stream is not
+   * corked meanwhile: one chunk a turn needs no coalescing, and a corked stream keeps an entry per write.)
    */
   private batchWrites(client: MqttClient): void {
-    if (this.corked || !client.connected) return;
-    const stream = client.stream as MqttClient['stream'] & { cork?: () => void; uncork?: () => void };
-    this.corked = true;
-    stream.cork?.();
-    setImmediate(() => {
-      this.corked = false;
-      this.flushBatch(client);
-      stream.uncork?.();
-    });
+    if (this.flushing !== undefined) return;
+    this.flushing = client;
+    setImmediate(this.flushTurn);
   }
+
+  private readonly flushTurn = (): void => {
+    const client = this.flushing!;
+    this.flushing = undefined;
+    this.flushBatch(client);
+  };
 
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void {
     if (this.client) this.flushBatch(this.client);

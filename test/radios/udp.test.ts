@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UdpRadioConfig } from '../../radios/udp.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import { lookupUdpAddress, UdpRadio } from '../../radios/udp.js';
@@ -122,6 +122,18 @@ describe('UdpRadio on 127.0.0.1', () => {
     const again = nextDatagram(sensor);
     radio.send(address, Buffer.from([0x03, 0x18, 0x00]));
     expect((await again).data).toEqual(Buffer.from([0x03, 0x18, 0x00]));
+  });
+
+  it('a send that fails is logged the first time, then one datagram in 64, not once per datagram (issue 13)', async () => {
+    const { radio, sink } = await startRadio(udpConfig());
+    // Broadcast is not enabled on the socket, so the kernel refuses these at once (EACCES).
+    for (let i = 0; i < 200; i++) radio.send('udp:127.255.255.255:9', Buffer.from([0x02, 0x16]));
+    // A peer not sent to before is always checked; its failure is reported after the ones before it.
+    radio.send('udp:255.255.255.255:9', Buffer.from([0x02, 0x16]));
+    await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes('255.255.255.255:9') && !l.message.includes('127.'))).toBe(true), WAIT);
+    const failures = sink.logs.filter((l) => l.level === 'warn' && l.message.includes('127.255.255.255:9'));
+    expect(failures[0]!.message).toMatch(/^udp0: send failed: .*EACCES/);
+    expect(failures).toHaveLength(5); // the first (a peer new to the radio), then sends 2, 66, 130 and 194 of the 200
   });
 
   it('resolves an IP literal destination at once, without a tick (issue 13), and a name through DNS', async () => {

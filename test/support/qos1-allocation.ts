@@ -20,28 +20,43 @@ export interface AllocationRun extends HeapFigures {
 }
 
 export interface QoS1Sensors {
-  /** Runs `messages` QoS 1 publishes (closed loop, one in flight per sensor); the gateway's heap is measured over them. */
-  measure(messages: number): Promise<AllocationRun>;
+  /**
+   * Runs `messages` QoS 1 publishes, one in flight per sensor; the gateway's heap is measured over them.
+   * Closed loop (each sensor's next PUBLISH on its PUBACK), or with `bursts` in rounds: this thread is held
+   * while every sensor sends one, so each event-loop turn of the gateway handles one whole burst.
+   */
+  measure(messages: number, options?: { bursts?: boolean }): Promise<AllocationRun>;
   close(): Promise<void>;
 }
 
-type Reply = { kind: 'ready' } | { kind: 'ran'; acked: number; refused: number } | { kind: 'closed' };
+type Reply = { kind: 'ready' } | { kind: 'ran'; acked: number; refused: number } | { kind: 'closed' } | { kind: 'hold' };
 
 /** Connects `sensors` sensors (CONNECT, REGISTER of `<topicPrefix>/<i>`) to the gateway on 127.0.0.1:`gatewayPort`. */
 export async function qos1Sensors(gatewayPort: number, sensors: number, clientIdPrefix: string, topicPrefix: string): Promise<QoS1Sensors> {
   const ids = Array.from({ length: sensors }, (_, i) => i);
+  // 1 while this thread is held for a burst (see measure); the worker lets it go.
+  const gate = new SharedArrayBuffer(4);
+  const held = new Int32Array(gate);
   const worker = new Worker(new URL('./qos1-sensors-worker.mjs', import.meta.url), {
     workerData: {
       gatewayPort,
       connects: ids.map((i) => encode({ type: 'CONNECT', will: false, cleanSession: true, duration: 600, clientId: `${clientIdPrefix}-${i}` })),
       registers: ids.map((i) => encode({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: `${topicPrefix}/${i}` })),
       publishes: ids.map(() => encode({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: 0, msgId: 0, payload: Buffer.from('temp=21.5C;ok') })),
+      gate,
     },
   });
   const replies: Reply[] = [];
   let waiting: (() => void) | undefined;
   let failed: Error | undefined;
   worker.on('message', (reply: Reply) => {
+    if (reply.kind === 'hold') {
+      // Held here, synchronously, until the worker has sent its burst: the gateway then reads it all at once.
+      Atomics.store(held, 0, 1);
+      Atomics.notify(held, 0);
+      while (Atomics.load(held, 0) === 1) Atomics.wait(held, 0, 1, 50);
+      return;
+    }
     replies.push(reply);
     waiting?.();
   });
@@ -59,10 +74,10 @@ export async function qos1Sensors(gatewayPort: number, sensors: number, clientId
   };
   await next('ready');
   return {
-    async measure(messages) {
+    async measure(messages, options = {}) {
       const heap = new HeapWindow();
       heap.start();
-      worker.postMessage({ kind: 'run', messages });
+      worker.postMessage({ kind: 'run', messages, bursts: options.bursts ?? false });
       const ran = await next('ran');
       const figures = heap.stop();
       return { ...figures, messages: ran.acked, refused: ran.refused, bytesPerMessage: figures.allocatedBytes / ran.acked };

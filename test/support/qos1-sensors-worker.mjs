@@ -4,7 +4,9 @@
 import dgram from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { gatewayPort, connects, registers, publishes } = workerData;
+const { gatewayPort, connects, registers, publishes, gate } = workerData;
+/** Shared with the main thread: 1 while it is held (blocked) so that a burst arrives all at once. */
+const held = new Int32Array(gate);
 const CONNACK = 0x05;
 const REGACK = 0x0b;
 const PUBACK = 0x0d;
@@ -67,8 +69,46 @@ function run(count) {
   });
 }
 
+/**
+ * `count` messages in rounds: the main thread (the gateway) is held, every sensor sends one PUBLISH, the
+ * gateway is let go and finds the whole burst waiting, in one event-loop turn; the next round starts once
+ * all are acknowledged. So each turn handles exactly as many messages as there are sensors, however busy
+ * the machine: what the gateway allocates per turn is spread the same way in every run.
+ */
+function runInBursts(count) {
+  return new Promise((resolve) => {
+    let acked = 0;
+    let refused = 0;
+    let waiting = 0;
+    const round = () => {
+      parentPort.postMessage({ kind: 'hold' });
+      while (Atomics.load(held, 0) !== 1) Atomics.wait(held, 0, 0, 50);
+      waiting = Math.min(sensors.length, count - acked);
+      for (let i = 0; i < waiting; i++) {
+        const sensor = sensors[i];
+        sensor.msgId = sensor.msgId === 0xffff ? 1 : sensor.msgId + 1;
+        sensor.publish.writeUInt16BE(sensor.msgId, 5);
+        sensor.socket.send(sensor.publish, gatewayPort, '127.0.0.1');
+      }
+      Atomics.store(held, 0, 0);
+      Atomics.notify(held, 0);
+    };
+    for (const sensor of sensors) {
+      sensor.onFrame = (frame) => {
+        if (frame[1] !== PUBACK || frame.readUInt16BE(4) !== sensor.msgId) return;
+        acked++;
+        if (frame[6] !== 0) refused++;
+        if (--waiting > 0) return;
+        if (acked < count) round();
+        else resolve({ acked, refused });
+      };
+    }
+    round();
+  });
+}
+
 parentPort.on('message', async (command) => {
-  if (command.kind === 'run') parentPort.postMessage({ kind: 'ran', ...(await run(command.messages)) });
+  if (command.kind === 'run') parentPort.postMessage({ kind: 'ran', ...(await (command.bursts ? runInBursts(command.messages) : run(command.messages))) });
   if (command.kind === 'close') {
     await Promise.all(sensors.map((s) => new Promise((resolve) => s.socket.close(resolve))));
     parentPort.postMessage({ kind: 'closed' });
