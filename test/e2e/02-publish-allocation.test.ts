@@ -5,9 +5,10 @@
  * (support/qos1-allocation.ts), so the bytes counted are the gateway's; they are exact (V8's GC profiler).
  * What the gateway allocates per event-loop turn is spread over the messages of that turn, so the sensors
  * send in bursts that each arrive in one turn, however busy the machine; what is left to vary is what V8
- * has optimized, hence the warm-up and the margin. 3,700 B a message before issue 13's work on this path;
- * each of its cuts of 190 B or more (the PUBACK reader, the UDP lookup, the checked sends, the incoming
- * publishes' table) alone would fail the bound.
+ * has optimized, hence the warm-up, the least of three windows and the margin. Undoing any one of issue
+ * 13's cuts on this path fails the bound: reading PUBACKs in mqtt.js again (2,530 B), dgram's own lookup
+ * (1,810 B), a checked send per datagram (1,830 B), a Map for a client's incoming publishes (1,760 B).
+ * Smaller ones are pinned where they are made (no closure per message: core/state-machine.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, testConfig, type GatewayUnderTest } from '../support/harness.js';
@@ -16,10 +17,10 @@ import { qos1Sensors, type QoS1Sensors } from '../support/qos1-allocation.js';
 
 /** Sensors, each with one message in every burst: the gateway handles each burst in one event-loop turn. */
 const SENSORS = 32;
+/** Messages per measured window; the warm-up is two of them. */
 const ROUND = 1000;
-const MEASURED = 3 * ROUND;
-/** Bytes per message the path may allocate: 1,620-1,670 measured, and a margin. */
-const BOUND = 1900;
+/** Bytes per message the path may allocate: 1,600-1,610 measured (the least of three windows), and a margin. */
+const BOUND = 1700;
 
 describe('02 publish: allocation per QoS 1 message (issue 13)', () => {
   let broker: RunningBroker;
@@ -41,10 +42,13 @@ describe('02 publish: allocation per QoS 1 message (issue 13)', () => {
   });
 
   it(`§6.6 a QoS 1 PUBLISH through to the broker and its PUBACK back allocate under ${BOUND} bytes of heap, all acknowledged`, async () => {
-    const run = await sensors.measure(MEASURED, { bursts: true });
-    expect(run.messages).toBe(MEASURED);
-    expect(run.refused).toBe(0);
-    expect(gw.gateway.core.stats.publishedToBroker).toBe(2 * ROUND + MEASURED);
-    expect(run.bytesPerMessage, `allocated ${Math.round(run.bytesPerMessage)} B per message`).toBeLessThan(BOUND);
+    // Three windows; the least is the path's own figure (a window can only be inflated, by code V8 has not
+    // optimized yet on a busy machine, never deflated).
+    const runs = [];
+    for (let window = 0; window < 3; window++) runs.push(await sensors.measure(ROUND, { bursts: true }));
+    expect(runs.map((r) => [r.messages, r.refused])).toEqual([[ROUND, 0], [ROUND, 0], [ROUND, 0]]);
+    expect(gw.gateway.core.stats.publishedToBroker).toBe(5 * ROUND);
+    const least = Math.min(...runs.map((r) => r.bytesPerMessage));
+    expect(least, `allocated ${Math.round(least)} B per message (windows: ${runs.map((r) => Math.round(r.bytesPerMessage)).join(', ')})`).toBeLessThan(BOUND);
   });
 });

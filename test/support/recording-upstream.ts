@@ -13,6 +13,8 @@ export interface PublishCall {
   retain: boolean;
   /** Whether the test already answered it (accept or fail). */
   settled: boolean;
+  /** What the core handed in to hear the outcome (a function, or an object with published()). */
+  done: PublishDone | undefined;
   /** The broker accepted it: runs the core's done callback. */
   accept(): void;
   /** It failed without the broker's answer (the connection died with it): the client's resend is the cure. */
@@ -54,7 +56,7 @@ export class RecordingUpstream implements Upstream {
   publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean {
     if (this.pending >= this.maxPending) return false;
     const call: PublishCall = {
-      topic, payload: Buffer.from(payload), qos, retain, settled: false,
+      topic, payload: Buffer.from(payload), qos, retain, settled: false, done,
       accept: () => settle({}),
       fail: (error = new Error('refused by the test')) => settle({ error }),
       refuse: () => settle({ error: new Error('Publish error: Not authorized'), refused: 0x87 }),
