@@ -18,6 +18,7 @@ import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { Backoff } from '../../common/backoff.js';
 import type { BrokerSection } from '../config/config-types.js';
 import { publishResult } from './mqtt-results.js';
+import { InFlight } from './in-flight.js';
 import { PacketIds } from './packet-ids.js';
 import { PubackReader } from './puback-reader.js';
 import { readPubacksFirst, tapConnections } from './puback-tap.js';
@@ -53,6 +54,8 @@ interface OwnPublish {
   payload: Buffer;
   retain: boolean;
   id: number;
+  /** Publish order: a resend after reconnecting goes in it. */
+  seq: number;
   done: PublishDone | undefined;
   /** Written to a connection at least once: a resend carries DUP (MQTT 3.1.1 §3.3.1.1). */
   written: boolean;
@@ -72,8 +75,9 @@ export class MqttUpstream implements Upstream {
   private readonly batch = new PublishBatch();
   private connectionCount = 0;
   private readonly packetIds = new PacketIds();
-  /** Our QoS 1 publishes by packet id, in the order they were published (resent in that order). */
-  private readonly awaitingAck = new Map<number, OwnPublish>();
+  /** Our QoS 1 publishes by packet id (resent in publish order, by `seq`). */
+  private readonly awaitingAck = new InFlight<OwnPublish>();
+  private published = 0;
   /** PUBACKs read off the connection before mqtt.js's parser (puback-reader.ts); the rest come through 'packetreceive'. */
   pubacksReadFirst = 0;
   /** Seconds from publish to the broker's acknowledgement (QoS 1: PUBACK, QoS 2: PUBCOMP); set to measure. */
@@ -300,7 +304,7 @@ export class MqttUpstream implements Upstream {
     const id = this.packetIds.allocate();
     if (id === undefined) return false; // 65,535 in flight: congestion
     this.inFlight++;
-    const own: OwnPublish = { topic, payload, retain, id, done, written: false, sentAt: 0 };
+    const own: OwnPublish = { topic, payload, retain, id, seq: this.published++, done, written: false, sentAt: 0 };
     this.awaitingAck.set(id, own);
     if (this.writableStream(client)) this.write(client, own);
     return true;
@@ -317,7 +321,8 @@ export class MqttUpstream implements Upstream {
   /** After (re)connecting: every QoS 1 message of ours not yet acknowledged goes (again), in publish order. */
   private resendAwaitingAck(client: MqttClient): void {
     if (!this.writableStream(client)) return;
-    for (const own of this.awaitingAck.values()) this.write(client, own);
+    const inOrder = [...this.awaitingAck.entries()].map(([, own]) => own).sort((a, b) => a.seq - b.seq);
+    for (const own of inOrder) this.write(client, own);
   }
 
   /**
