@@ -3,14 +3,14 @@
  * Reconnects with exponential backoff; QoS 1/2 messages published while the broker is away are kept
  * and sent when it returns, bounded by `maxQueued`.
  *
- * The per-message path bypasses mqtt.js's publish(): QoS 0 and QoS 1 messages are encoded into one
- * Buffer each and written to mqtt.js's own stream (mqtt.js still owns the connection, keep-alive,
- * reconnects and everything else). QoS 1 packet ids come from a space shared with mqtt.js (packet-ids.ts)
- * and PUBACKs are matched here, from mqtt.js's 'packetreceive'; mqtt.js ignores a PUBACK for an id it
- * did not issue. Measured in bench/ (`upstream`, README's Benchmarks): QoS 0 about a quarter of
- * mqtt.js's publish() per message; QoS 1 about 8% less at best, often within the noise (its round trip
- * is mostly system calls), with no copy of each packet in mqtt.js's store. QoS 2 (rare from sensors) and publishes at QoS 0 while the broker is away go through
- * mqtt.js as before.
+ * The per-message path bypasses mqtt.js's publish(): a turn's QoS 0 and QoS 1 messages are encoded into
+ * one buffer and written to mqtt.js's own stream as one chunk at the turn's end (publish-batch.ts; mqtt.js
+ * still owns the connection, keep-alive, reconnects and everything else). QoS 1 packet ids come from a
+ * space shared with mqtt.js (packet-ids.ts); the broker's PUBACKs for them are read off the connection
+ * before mqtt.js's parser (puback-reader.ts, puback-tap.ts), and any that reach mqtt.js all the same are
+ * taken from its 'packetreceive' (mqtt.js ignores a PUBACK for an id it did not issue). Measured in bench/
+ * (`upstream`, `alloc`, README's Benchmarks). QoS 2 (rare from sensors) and publishes at QoS 0 while the
+ * broker is away go through mqtt.js's publish(), after the batch.
  */
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';

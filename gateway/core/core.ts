@@ -324,7 +324,8 @@ export class GatewayCore {
         for (const [msgId, entry] of [...session.incoming]) {
           if (!entry.message) continue;
           session.incoming.delete(msgId);
-          forwardToBroker(this, session, msgId, entry.message, entry.state === 'qos1-publishing' ? 1 : 2);
+          const { topic, topicId, payload, retain } = entry.message;
+          forwardToBroker(this, session, msgId, topic, topicId, payload, retain, entry.state === 'qos1-publishing' ? 1 : 2);
         }
       }
       if (session.state === 'active') this.pump(session);
