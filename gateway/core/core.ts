@@ -254,7 +254,6 @@ export class GatewayCore {
     this.predefined = new PredefinedTopics(options.topics);
     this.access = options.access ?? allowEverything;
     this.limits = { ...NO_LIMITS, ...options.limits };
-
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     // ProtocolId and ClientId are the CONNECT handler's to check: it answers CONNACK 0x03 (§5.4.5).
     this.decode = decoderFor({ maxClientIdLength: options.gateway.maxClientIdLength, checkClientIdentity: false });
