@@ -593,6 +593,8 @@ async function footprint(): Promise<void> {
     `RSS ${range(f.idleRssBytes, mbs)} MB idle after start-up (target ≤ 60 MB; bare node ${mb(f.bareNodeRssBytes)}); ` +
     `first CONNACK ${range(f.servingMs, (n) => String(Math.round(n)))} ms after process start (target ≤ 400 ms); ` +
     `RSS ${range(f.servedRssBytes, mbs)} MB a second after that sensor published QoS 1`);
+  line('idle', `code cache per served start (scripts/code-cache.mjs; the first start after a build writes it): ${f.codeCache.map((c) => c.read ? `${c.accepted} modules from it, ${c.rejected} rejected, ${c.missing} not in it` : `none yet, ${c.saved} modules saved`).join('; ')}`);
+  line('idle', `bare node, process start to its first line of JavaScript: ${Math.round(f.bareNodeStartMs.asIs)} ms${process.env.NODE_EXTRA_CA_CERTS ? `, ${Math.round(f.bareNodeStartMs.withoutExtraCaCerts)} ms without NODE_EXTRA_CA_CERTS (set here: Node 20 parses that file at every start)` : ''}`);
   line('idle', `modules loaded by origin (ES modules as resolved, CommonJS from the require cache): ${f.modules.map((m) => `${m.origin} ${m.count}`).join(', ')}`);
   line('idle', `start-up CPU by origin (ms, source files seen in the profile's samples): ${f.origins.slice(0, 12).map((o) => `${o.origin} ${Math.round(o.ms)} (${o.files})`).join(', ')}`);
   line('idle', `build check in the bins (a fresh build: ${f.buildCheck.files} files stat'ed): ${f.buildCheck.medianUs.toFixed(0)} µs; a rebuild (a source changed): ${Math.round(f.rebuildMs)} ms`);

@@ -3,13 +3,14 @@
  * stops cleanly on Ctrl-C / SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig } from './config/config.js';
 import { Gateway } from './gateway.js';
 import { consoleLogger } from './logger.js';
 import { importPaho, PahoImportError } from './paho/import-paho.js';
 
 const PERMIT_JOIN_SECONDS = 120;
+/** Emitted on `process` once the gateway serves; bin/mqtt-sn-gateway.js waits for it. */
+const SERVING = 'mqtt-sn-gateway:serving';
 
 const USAGE = `usage: mqtt-sn-gateway [--config PATH] [--check] [-v]
        mqtt-sn-gateway import-paho PAHO_GATEWAY_CONF   (prints the equivalent gateway.yaml)
@@ -109,11 +110,6 @@ async function main(): Promise<number> {
     logger.log('error', `cannot start: ${(err as Error).message}`);
     return 1;
   }
-  // bin/mqtt-sn-gateway.js held V8's young generation small through start-up; now it may grow with the traffic
-  // (V8's default growth factor), so a busy gateway collects as often as it would without the cap.
-  setFlagsFromString('--semi-space-growth-factor=2');
-  // The bin kept TurboFan off through start-up (its code pages stay resident once used); traffic wants it.
-  setFlagsFromString('--turbofan');
   const radios = gateway.radios.map((r) => r.name).join(', ');
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
@@ -125,6 +121,8 @@ async function main(): Promise<number> {
     // Said once the handlers are in: whoever stops the gateway on seeing this line (a supervisor, a test) must
     // not meet Node's default SIGTERM, which ends the process without a clean stop.
     logger.log('info', `MQTT-SN gateway ${config.gateway.id} running: radios ${radios}; broker ${gateway.brokerUrl}`);
+    // Start-up is over: bin/mqtt-sn-gateway.js saves its code cache and gives V8 back the flags it tuned for it.
+    (process as NodeJS.EventEmitter).emit(SERVING);
   });
   await gateway.stop();
   logger.log('info', 'stopped');

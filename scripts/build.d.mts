@@ -8,3 +8,4 @@ export interface CurrentBuild {
 export function isFresh(current?: CurrentBuild): boolean;
 export function build(): Promise<CurrentBuild>;
 export function builtEntry(name: 'mqtt-sn-gateway' | 'mqtt-sn'): Promise<string>;
+export const MAY_IMPORT: RegExp;

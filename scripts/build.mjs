@@ -6,8 +6,9 @@
  *   import { builtEntry } ...       what bin/*.js do: the build's entry, rebuilt first when a source changed
  *
  * - Packages stay external (node_modules as installed), yaml aside (bundled: requireCommonJsPlugin), and our
- *   own lazily loaded parts (the embedded broker, the session store, the radios) stay lazy: dynamic imports
- *   become chunks of their own.
+ *   own lazily loaded parts (the embedded broker, the session store, the radios) stay lazy: in the daemon's
+ *   one CommonJS file (ENTRIES) they run when first imported, in the command's ES modules they are chunks.
+ * - A build removes the earlier builds (removeOldBuilds).
  * - Each build goes to a directory of its own, dist/<build>/, and dist/current.json (written by rename) names
  *   the current one with the size and mtime of every file that went into it. Processes that start together
  *   (a test suite) and find the build stale may each rebuild: every build is whole, and the last one named wins.
@@ -22,17 +23,34 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 const CURRENT = join(DIST, 'current.json');
 
-/** Output name → source entry point. */
-const ENTRIES = { 'mqtt-sn-gateway': 'gateway/main.ts', 'mqtt-sn': 'client/cli.ts' };
+/**
+ * Output name → source entry point and output format. The daemon is one CommonJS file: Node 20 can cache the
+ * compiled code of a CommonJS file (scripts/code-cache.mjs), never that of an ES module; its lazily loaded
+ * parts (the embedded broker, the session store, the radios) are in it, initialized only when first imported.
+ * The `mqtt-sn` command stays an ES module with chunks.
+ */
+const ENTRIES = {
+  'mqtt-sn-gateway': { source: 'gateway/main.ts', format: 'cjs' },
+  'mqtt-sn': { source: 'client/cli.ts', format: 'esm' },
+};
+/** The built file of `name`, relative to its build directory. */
+const outputFile = (name) => `${name}.${ENTRIES[name].format === 'cjs' ? 'cjs' : 'js'}`;
+/** What the daemon's CommonJS build calls for import() (importThroughHelper). */
+const IMPORT_PACKAGE = join(ROOT, 'scripts', 'import-package.cjs');
 /** yaml's ES-module build (its package.json offers it to browsers), bundled into ours. */
 const YAML_ESM_BUILD = join(ROOT, 'node_modules', 'yaml', 'browser', 'dist', 'index.js');
 /** Files that shape the output besides the sources esbuild reads: a change to them means a rebuild too. */
-const BUILD_INPUTS = ['scripts/build.mjs', 'tsconfig.json', 'package.json'];
-/** Builds older than this, other than the current one, are removed by the next build (a running process may still load chunks from its own). */
-const KEEP_OLD_BUILDS_MS = 60 * 60 * 1000;
+const BUILD_INPUTS = ['scripts/build.mjs', 'scripts/import-package.cjs', 'tsconfig.json', 'package.json'];
+/**
+ * A build directory this young may be another process's build in progress (not yet named current): kept.
+ * Older ones are removed by the next build, except the current and the one before it, which a running process
+ * may still read (the CLI's chunks, the source maps of a stack trace).
+ */
+const BUILD_IN_PROGRESS_MS = 10 * 60 * 1000;
 
 /** `import.meta.dirname` in a source means the source's folder; in the bundle it would be dist/<build>/, so it is rewritten. */
-function sourceDirnamePlugin(outdir) {
+function sourceDirnamePlugin(outdir, format) {
+  const dirnameOfOutput = format === 'cjs' ? '__dirname' : 'import.meta.dirname';
   return {
     name: 'source-dirname',
     setup(build) {
@@ -44,7 +62,7 @@ function sourceDirnamePlugin(outdir) {
         }
         if (!text.includes('import.meta.dirname')) return { contents: text, loader: 'ts' };
         const fromOutput = relative(outdir, dirname(args.path));
-        return { contents: text.replaceAll('import.meta.dirname', `(import.meta.dirname + ${JSON.stringify('/' + fromOutput)})`), loader: 'ts' };
+        return { contents: text.replaceAll('import.meta.dirname', `(${dirnameOfOutput} + ${JSON.stringify('/' + fromOutput)})`), loader: 'ts' };
       });
     },
   };
@@ -55,8 +73,10 @@ function sourceDirnamePlugin(outdir) {
  * an ESM import: Node 20 lexes an imported CommonJS package, and everything it re-exports, to find its named
  * exports, which costs memory for good (`mqtt`: about 7 MB of RSS). ES-module packages (aedes) stay imports,
  * and so does a dynamic import() of a package (prom-client at the first scrape, serialport): lazy, and rare.
+ * In the daemon's CommonJS build every package is require()d by esbuild's own output, and an ES-module one must
+ * be import()ed (importThroughHelper).
  */
-function requireCommonJsPlugin() {
+function requireCommonJsPlugin(format) {
   const isCommonJs = new Map();
   const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
   const commonJs = (specifier) => {
@@ -79,7 +99,12 @@ function requireCommonJsPlugin() {
         if (args.path === 'yaml' && args.kind === 'import-statement') return { path: YAML_ESM_BUILD };
         // import() stays Node's own (its CommonJS interop gives the package's named exports; esbuild's namespace
         // of a bare CommonJS module would hold `default` only); it runs only when that lazy path does.
-        if (args.kind === 'require-call' || args.kind === 'dynamic-import' || !commonJs(args.path)) return { path: args.path, external: true };
+        // A CommonJS output require()s every external package by itself; an ES-module package that way would
+        // need require(esm), which Node 20 has only from 20.19 on.
+        if (format === 'cjs' && args.kind === 'import-statement' && !commonJs(args.path)) {
+          return { errors: [{ text: `${args.path} is an ES module: in the daemon's CommonJS build, import it with await import('${args.path}')` }] };
+        }
+        if (format === 'cjs' || args.kind === 'require-call' || args.kind === 'dynamic-import' || !commonJs(args.path)) return { path: args.path, external: true };
         return { path: args.path, namespace: 'require-commonjs' };
       });
       build.onLoad({ filter: /.*/, namespace: 'require-commonjs' }, (args) => ({
@@ -89,6 +114,24 @@ function requireCommonJsPlugin() {
       }));
     },
   };
+}
+
+/** Text that may be an import() (or only reads like one, in a comment): scripts/code-cache.mjs compiles such a module uncached. */
+export const MAY_IMPORT = /\bimport\s*\(/;
+
+/**
+ * A CommonJS output's `import("pkg")` (the lazily loaded packages: aedes, prom-client, serialport) made a call
+ * to scripts/import-package.cjs, whose import() works where the bundle's own would not: the bundle is compiled
+ * from a V8 code cache (see there). Every import() of the output must be one of these: the build fails otherwise.
+ */
+function importThroughHelper(text) {
+  const rewritten = text.replace(/\bimport\(("[^"./][^"]*")\)/g, '__importPackage($1)');
+  const left = MAY_IMPORT.exec(rewritten);
+  if (left) {
+    const line = rewritten.slice(0, left.index).split('\n').length;
+    throw new Error(`build failed (scripts/build.mjs): the daemon's CommonJS build has \`import(\` of something other than a package name, or in a comment, at mqtt-sn-gateway.cjs:${line}: its code could not be cached (scripts/code-cache.mjs)`);
+  }
+  return rewritten;
 }
 
 /**
@@ -118,7 +161,7 @@ function stamp(path) {
 /** True when the current build exists and every file it was made from is as it was then. */
 export function isFresh(current = readCurrent()) {
   if (!current || typeof current.inputs !== 'object' || typeof current.build !== 'string') return false;
-  for (const name of Object.keys(ENTRIES)) if (!existsSync(join(DIST, current.build, `${name}.js`))) return false;
+  for (const name of Object.keys(ENTRIES)) if (!existsSync(join(DIST, current.build, outputFile(name)))) return false;
   for (const [path, recorded] of Object.entries(current.inputs)) {
     try {
       if (stamp(join(ROOT, path)) !== recorded) return false;
@@ -131,17 +174,20 @@ export function isFresh(current = readCurrent()) {
 
 /** Builds into a new dist/<build>/ and makes it current; returns what current.json now says. */
 export async function build() {
+  const previous = readCurrent()?.build;
   const { build: esbuild } = await import('esbuild');
   const name = `build-${Date.now().toString(36)}-${process.pid}`;
   const outdir = join(DIST, name);
   mkdirSync(outdir, { recursive: true });
-  const result = await esbuild({
+  const formats = [...new Set(Object.values(ENTRIES).map((entry) => entry.format))];
+  const results = await Promise.all(formats.map((format) => esbuild({
     absWorkingDir: ROOT,
-    entryPoints: Object.entries(ENTRIES).map(([out, source]) => ({ in: source, out })),
+    entryPoints: Object.entries(ENTRIES).filter(([, entry]) => entry.format === format).map(([out, entry]) => ({ in: entry.source, out })),
     outdir,
+    outExtension: format === 'cjs' ? { '.js': '.cjs' } : {},
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    splitting: format === 'esm',
+    format,
     platform: 'node',
     target: 'node20',
     packages: 'external',
@@ -152,36 +198,40 @@ export async function build() {
     logLevel: 'silent',
     chunkNames: '[name]-[hash]',
     // require() for the CommonJS packages (requireCommonJsPlugin): esbuild's own `require` shim throws in an ES module.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    plugins: [sourceDirnamePlugin(outdir), requireCommonJsPlugin()],
-  }).catch(async (err) => {
+    banner: format === 'esm'
+      ? { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" }
+      // "use strict" first, as esbuild's own would be: after the banner's line it would not be a directive.
+      : { js: `"use strict";\nconst __importPackage = require(${JSON.stringify(relative(outdir, IMPORT_PACKAGE))});` },
+    plugins: [sourceDirnamePlugin(outdir, format), requireCommonJsPlugin(format)],
+  }))).catch(async (err) => {
     rmSync(outdir, { recursive: true, force: true });
     const { formatMessages } = await import('esbuild');
     const text = err.errors ? (await formatMessages(err.errors, { kind: 'error' })).join('') : String(err);
     throw new Error(`build failed (scripts/build.mjs):\n${text}`);
   });
-  for (const file of result.outputFiles) {
+  for (const file of results.flatMap((result) => result.outputFiles)) {
     mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(file.path, file.path.endsWith('.js') ? asciiOnly(file.text) : file.contents);
+    const text = file.path.endsWith('.cjs') ? importThroughHelper(file.text) : file.text;
+    writeFileSync(file.path, /\.c?js$/.test(file.path) ? asciiOnly(text) : file.contents);
   }
   const inputs = {};
   // Virtual modules (`require-commonjs:mqtt`) are no files: the package is external, not part of the build.
-  const files = Object.keys(result.metafile.inputs).filter((path) => !/^[a-z-]+:/.test(path));
+  const files = [...new Set(results.flatMap((result) => Object.keys(result.metafile.inputs)))].filter((path) => !/^[a-z-]+:/.test(path));
   for (const path of [...files, ...BUILD_INPUTS]) inputs[path] = stamp(join(ROOT, path));
   const current = { build: name, inputs };
   const next = `${CURRENT}.${process.pid}.tmp`;
   writeFileSync(next, JSON.stringify(current, null, 1));
   renameSync(next, CURRENT);
-  removeOldBuilds(name);
+  removeOldBuilds([name, previous]);
   return current;
 }
 
 function removeOldBuilds(keep) {
   for (const entry of readdirSync(DIST)) {
-    if (!entry.startsWith('build-') || entry === keep) continue;
+    if (!entry.startsWith('build-') || keep.includes(entry)) continue;
     const path = join(DIST, entry);
     try {
-      if (Date.now() - statSync(path).mtimeMs > KEEP_OLD_BUILDS_MS) rmSync(path, { recursive: true, force: true });
+      if (Date.now() - statSync(path).mtimeMs > BUILD_IN_PROGRESS_MS) rmSync(path, { recursive: true, force: true });
     } catch {
       // Another build removed it first.
     }
@@ -204,7 +254,7 @@ export async function builtEntry(name) {
     }
   }
   sourceStackTraces(join(DIST, current.build));
-  return pathToFileURL(join(DIST, current.build, `${name}.js`)).href;
+  return pathToFileURL(join(DIST, current.build, outputFile(name))).href;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -33,6 +33,10 @@ export interface Footprint {
   servedRssBytes: number[];
   /** Bare `node -e` with nothing loaded, the floor. */
   bareNodeRssBytes: number;
+  /** Bare `node -e`: ms from process start to its first line of JavaScript, with this environment and without NODE_EXTRA_CA_CERTS (medians of 5). */
+  bareNodeStartMs: { asIs: number; withoutExtraCaCerts: number };
+  /** Per served start: what the code cache did (scripts/code-cache.mjs, MQTTSN_CODE_CACHE_STATS). */
+  codeCache: { read: boolean; accepted: number; rejected: number; missing: number; saved: number }[];
   /** Per origin: busy ms during start-up and the number of distinct source files that ran. */
   origins: { origin: string; ms: number; files: number }[];
   /** Modules the daemon loaded, per package ('our code', 'node:' builtins, or the npm package). */
@@ -41,6 +45,18 @@ export interface Footprint {
   buildCheck: { medianUs: number; files: number };
   /** A rebuild, as a bin does it when a source changed. */
   rebuildMs: number;
+}
+
+/**
+ * A UDP port free now. Chosen by UDP, not by a TCP listener: the sensor's socket (bound to port 0 before this
+ * is called) cannot be handed this port, which made the daemon's UDP bind fail with EADDRINUSE (no CONNACK).
+ */
+async function freeUdpPort(): Promise<number> {
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise<void>((resolve) => probe.close(resolve));
+  return port;
 }
 
 function freePort(): Promise<number> {
@@ -56,7 +72,7 @@ function freePort(): Promise<number> {
 
 /** The shipped gateway.yaml with free ports and a fresh stateDir; everything else as shipped. */
 async function shippedConfigCopy(dir: string): Promise<{ path: string; udpPort: number }> {
-  const udpPort = await freePort();
+  const udpPort = await freeUdpPort();
   const brokerPort = await freePort();
   const httpPort = await freePort();
   const yaml = readFileSync('gateway.yaml', 'utf8')
@@ -74,8 +90,9 @@ function rssOfPid(pid: number): number {
   return kb ? Number(kb[1]) * 1024 : NaN;
 }
 
-/** A UDP socket on 127.0.0.1 talking MQTT-SN to `udpPort`. */
-async function sensorSocket(udpPort: number): Promise<{ send(m: SnMessage): void; next(type: SnMessage['type'], timeoutMs: number): Promise<SnMessage>; close(): void }> {
+/** A UDP socket on 127.0.0.1 talking MQTT-SN to the port given to target(). */
+async function sensorSocket(): Promise<{ target(udpPort: number): void; send(m: SnMessage): void; next(type: SnMessage['type'], timeoutMs: number): Promise<SnMessage>; close(): void }> {
+  let udpPort = 0;
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const inbox: SnMessage[] = [];
@@ -85,6 +102,7 @@ async function sensorSocket(udpPort: number): Promise<{ send(m: SnMessage): void
     wake?.();
   });
   return {
+    target: (port) => { udpPort = port; },
     send: (m) => socket.send(encode(m), udpPort, '127.0.0.1'),
     async next(type, timeoutMs) {
       const deadline = performance.now() + timeoutMs;
@@ -106,7 +124,7 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-async function spawnDaemon(nodeArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; udpPort: number; startedAt: number; running: Promise<void> }> {
+async function spawnDaemon(nodeArgs: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; udpPort: number; startedAt: number; running: Promise<void>; log: () => string; dir: string }> {
   const dir = mkdtempSync(join(os.tmpdir(), 'bench-footprint-'));
   const { path, udpPort } = await shippedConfigCopy(dir);
   const startedAt = performance.now();
@@ -119,7 +137,7 @@ async function spawnDaemon(nodeArgs: string[], env: NodeJS.ProcessEnv = process.
     });
     child.once('exit', (code) => reject(new Error(`the daemon exited (${code}) before running:\n${log}`)));
   });
-  return { child, udpPort, startedAt, running };
+  return { child, udpPort, startedAt, running, log: () => log, dir };
 }
 
 /** Started, idle for a second, never a sensor: RSS. */
@@ -133,13 +151,18 @@ async function idleStart(): Promise<number> {
 }
 
 /** Started with a sensor sending CONNECT every 5 ms: the first CONNACK's time, then one QoS 1 publish, then RSS. */
-async function servedStart(): Promise<{ servingMs: number; rss: number }> {
-  const { child, udpPort, startedAt } = await spawnDaemon([]);
-  const sensor = await sensorSocket(udpPort);
+async function servedStart(): Promise<{ servingMs: number; rss: number; codeCache: Footprint['codeCache'][number] }> {
+  // The sensor's socket first: the daemon's UDP port is chosen after it (freeUdpPort).
+  const sensor = await sensorSocket();
+  const statsFile = join(mkdtempSync(join(os.tmpdir(), 'bench-footprint-cache-')), 'stats.json');
+  const { child, udpPort, startedAt, log } = await spawnDaemon([], { ...process.env, MQTTSN_CODE_CACHE_STATS: statsFile });
+  sensor.target(udpPort);
   try {
     const retry = setInterval(() => sensor.send({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'footprint' }), 5);
     try {
       await sensor.next('CONNACK', 30_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; the daemon's log:\n${log()}`);
     } finally {
       clearInterval(retry);
     }
@@ -150,7 +173,7 @@ async function servedStart(): Promise<{ servingMs: number; rss: number }> {
     sensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: regack.topicId, msgId: 2, payload: Buffer.from('21.5') });
     await sensor.next('PUBACK', 10_000);
     await sleep(1000);
-    return { servingMs, rss: rssOfPid(child.pid!) };
+    return { servingMs, rss: rssOfPid(child.pid!), codeCache: JSON.parse(readFileSync(statsFile, 'utf8')) };
   } finally {
     sensor.close();
     await stop(child);
@@ -203,17 +226,20 @@ export async function measureFootprint(runs = 3): Promise<Footprint> {
   await sleep(1000);
   const bareNodeRssBytes = rssOfPid(bare.pid!);
   bare.kill();
+  const bareNodeStartMs = { asIs: await bareStartMs(process.env), withoutExtraCaCerts: await bareStartMs({ ...process.env, NODE_EXTRA_CA_CERTS: '' }) };
 
   // The build first: every daemon below then finds it fresh, as an installed one does.
   const costs = await buildCosts();
   const idleRssBytes: number[] = [];
   const servingMs: number[] = [];
   const servedRssBytes: number[] = [];
+  const codeCache: Footprint['codeCache'] = [];
   for (let i = 0; i < runs; i++) {
     idleRssBytes.push(await idleStart());
     const served = await servedStart();
     servingMs.push(served.servingMs);
     servedRssBytes.push(served.rss);
+    codeCache.push(served.codeCache);
   }
 
   // Profiled separately, with the module recorder of the tests: their cost stays out of the time and RSS above.
@@ -226,9 +252,25 @@ export async function measureFootprint(runs = 3): Promise<Footprint> {
     await stop(profiled.child);
     const origins = originsOf(profileDir);
     if (origins.length > 0 || attempt === 3) {
-      return { idleRssBytes, servingMs, servedRssBytes, bareNodeRssBytes, origins, modules: modulesOf(record), ...costs };
+      return { idleRssBytes, servingMs, servedRssBytes, bareNodeRssBytes, bareNodeStartMs, codeCache, origins, modules: modulesOf(record), ...costs };
     }
   }
+}
+
+/**
+ * Median ms from a bare `node -e`'s process start to its first line of JavaScript. Node 20 reads and parses
+ * NODE_EXTRA_CA_CERTS (if set) before that, at every start (this machine sets it: about 45 ms here).
+ */
+async function bareStartMs(env: NodeJS.ProcessEnv): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const child = spawn(process.execPath, ['-e', 'process.stdout.write(String(performance.now()))'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    await new Promise((resolve) => child.once('exit', resolve));
+    times.push(Number(out));
+  }
+  return times.sort((a, b) => a - b)[2];
 }
 
 function modulesOf(record: string): Footprint['modules'] {

@@ -5,7 +5,6 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes } from 'aedes';
 import { duplexPair } from './duplex-pair.js';
 import { indexedRetainedPersistence } from './retained-index.js';
 
@@ -33,6 +32,9 @@ export interface EmbeddedBroker {
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
   const retained = indexedRetainedPersistence();
+  // aedes is an ES module and the daemon's build is CommonJS (scripts/build.mjs): import(), not the require()
+  // a static import would become there, which Node 20 can do only from 20.19 on.
+  const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker({ persistence: retained.persistence });
   const server = createServer(aedes.handle);
   try {

@@ -21,6 +21,8 @@ export class PacketIds {
   private last: number | null = null;
   /** Ids held by the gateway's own publishes. */
   ownInUse = 0;
+  /** Ids held by mqtt.js: its clear() at every CONNACK (the first included) has nothing to free when none. */
+  private mqttJsInUse = 0;
 
   /** A free id for the gateway's own publish; undefined when all 65,535 are in flight. */
   allocate(): number | undefined {
@@ -41,13 +43,21 @@ export class PacketIds {
     register: (id) => {
       if (this.owner[id] !== FREE) return this.owner[id] === MQTT_JS;
       this.owner[id] = MQTT_JS;
+      this.mqttJsInUse++;
       return true;
     },
     deallocate: (id) => {
-      if (this.owner[id] === MQTT_JS) this.owner[id] = FREE;
+      if (this.owner[id] === MQTT_JS) {
+        this.owner[id] = FREE;
+        this.mqttJsInUse--;
+      }
     },
+    // A pass over all 65,535 ids when mqtt.js holds none would be the daemon's only hot loop right after start-up:
+    // enough for V8 to optimize it with TurboFan, whose code then stays resident (about 3 MB of idle RSS, issue 13).
     clear: () => {
+      if (this.mqttJsInUse === 0) return;
       for (let id = 1; id <= MAX_ID; id++) if (this.owner[id] === MQTT_JS) this.owner[id] = FREE;
+      this.mqttJsInUse = 0;
     },
   };
 
@@ -59,6 +69,7 @@ export class PacketIds {
       if (this.owner[id] === FREE) {
         this.owner[id] = owner;
         if (owner === OURS) this.ownInUse++;
+        else this.mqttJsInUse++;
         this.last = id;
         return id;
       }

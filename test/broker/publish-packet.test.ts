@@ -66,6 +66,40 @@ describe('packet ids shared with mqtt.js', () => {
     expect(ids.forMqttJs.register(mine)).toBe(true);
   });
 
+  /** How many more ids the gateway could take for its own publishes (takes them all). */
+  const freeForGateway = (ids: PacketIds): number => {
+    let n = 0;
+    while (ids.allocate() !== undefined) n++;
+    return n;
+  };
+
+  it('MQTT 3.1.1 §4.4: clear on CONNACK frees the ids mqtt.js registered (its store resent), none allocated', () => {
+    const ids = new PacketIds();
+    expect(ids.forMqttJs.register(400)).toBe(true);
+    expect(ids.forMqttJs.register(401)).toBe(true);
+    ids.forMqttJs.clear();
+    expect(freeForGateway(ids)).toBe(65_535);
+  });
+
+  it('MQTT 3.1.1 §4.4: clear on CONNACK frees the ids mqtt.js allocated and still holds, and only those', () => {
+    const ids = new PacketIds();
+    const mine = ids.allocate()!;
+    const its = [ids.forMqttJs.allocate()!, ids.forMqttJs.allocate()!];
+    ids.forMqttJs.deallocate(its[0]);
+    ids.forMqttJs.clear();
+    expect(ids.forMqttJs.register(mine)).toBe(false);
+    expect(freeForGateway(ids)).toBe(65_534); // all but ours
+  });
+
+  it('MQTT 3.1.1 §4.4: after mqtt.js has released every id, ids it takes later are still freed by the next clear', () => {
+    const ids = new PacketIds();
+    ids.forMqttJs.deallocate(ids.forMqttJs.allocate()!);
+    ids.forMqttJs.clear();
+    ids.forMqttJs.allocate();
+    ids.forMqttJs.clear();
+    expect(freeForGateway(ids)).toBe(65_535);
+  });
+
   it('ids rotate: a released id is not handed out again at once', () => {
     const ids = new PacketIds();
     const first = ids.allocate()!;

@@ -80,7 +80,8 @@ describe('06 daemon: nothing loaded that the config does not use', () => {
     expect(fromPackage(urls, 'esbuild')).toEqual([]);
     const own = ours(urls).map((u) => fileURLToPath(u));
     expect(own.filter((path) => path.endsWith('.ts'))).toEqual([]);
-    expect(own.some((path) => path.startsWith(join(root, 'dist') + '/') && path.endsWith('mqtt-sn-gateway.js'))).toBe(true);
+    // One CommonJS file (scripts/build.mjs): Node 20 can cache its compiled code, never an ES module's.
+    expect(own.some((path) => path.startsWith(join(root, 'dist') + '/') && path.endsWith('mqtt-sn-gateway.cjs'))).toBe(true);
   }, 30_000);
 
   it('the shipped gateway.yaml (embedded broker, persistence, HTTP): aedes, classic-level and mqtt are loaded; prom-client, mqtt.js\'s TCP/SOCKS/WebSocket code, serialport and zigbee-herdsman are not, nor the yaml package (bundled into the build)', async () => {

@@ -5,7 +5,7 @@
  * file and line (never stale output), and stack traces name the .ts lines.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,33 @@ describe('ahead-of-time build', () => {
     expect(run('mqtt-sn.js', ['--help']).status).toBe(0);
   });
 
+  it('a build removes the builds before the one it replaces, but not one in progress (young, not yet current)', () => {
+    const build = () => {
+      const r = spawnSync(process.execPath, [join(copy, 'scripts', 'build.mjs')], { cwd: copy, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return currentBuild();
+    };
+    const builds = () => readdirSync(join(copy, 'dist')).filter((entry) => entry.startsWith('build-')).sort();
+    build();
+    const previous = build();
+    // Everything there so far made an hour ago; another process's build in progress made just now.
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    for (const entry of builds()) utimesSync(join(copy, 'dist', entry), anHourAgo, anHourAgo);
+    mkdirSync(join(copy, 'dist', 'build-in-progress'));
+    const current = build();
+    expect(builds()).toEqual([current, previous, 'build-in-progress'].sort());
+  });
+
+  it('an import() the daemon\'s code cache could not run (not of a package name) fails the build, naming the line', () => {
+    edit('gateway/main.ts', 'async function main(): Promise<number> {\n', 'async function main(): Promise<number> {\n  if (process.env.NEVER) await import(process.env.NEVER);\n');
+    const r = run('mqtt-sn-gateway.js', ['--help']);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/import\(.*mqtt-sn-gateway\.cjs:\d+/);
+    edit('gateway/main.ts', '  if (process.env.NEVER) await import(process.env.NEVER);\n', '');
+    expect(run('mqtt-sn-gateway.js', ['--help']).status).toBe(0);
+  });
+
   it('a stack trace names the TypeScript source and line, not the build', () => {
     edit('client/cli.ts', 'const USAGE = `', 'throw new Error(\'deliberate\');\nconst USAGE = `');
     const line = readFileSync(join(copy, 'client', 'cli.ts'), 'utf8').split('\n').findIndex((l) => l.includes('deliberate')) + 1;
@@ -84,5 +111,15 @@ describe('ahead-of-time build', () => {
     expect(r.stderr).toContain('Error: deliberate');
     expect(r.stderr).toContain(`${join(copy, 'client', 'cli.ts')}:${line}:7`);
     edit('client/cli.ts', 'throw new Error(\'deliberate\');\n', '');
+  });
+
+  it('a stack trace of the daemon (one CommonJS file) names the TypeScript source and line, not the build', () => {
+    edit('gateway/main.ts', 'async function main(): Promise<number> {\n', 'async function main(): Promise<number> {\n  throw new Error(\'deliberate\');\n');
+    const line = readFileSync(join(copy, 'gateway', 'main.ts'), 'utf8').split('\n').findIndex((l) => l.includes('deliberate')) + 1;
+    const r = run('mqtt-sn-gateway.js', ['--help']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Error: deliberate');
+    expect(r.stderr).toContain(`${join(copy, 'gateway', 'main.ts')}:${line}:9`);
+    edit('gateway/main.ts', '  throw new Error(\'deliberate\');\n', '');
   });
 });

@@ -29,11 +29,11 @@ export interface RunningDaemon {
  * Writes the config `yaml(ports)` to `dir/gateway.yaml` with `portCount` free TCP/UDP ports and starts the
  * daemon until it logs "running". A port taken meanwhile by another test file means new ports and a new try.
  */
-export function startDaemon(dir: string, portCount: number, yaml: (ports: number[]) => string, args: string[] = [], entry = DAEMON_BIN): Promise<RunningDaemon> {
+export function startDaemon(dir: string, portCount: number, yaml: (ports: number[]) => string, args: string[] = [], entry = DAEMON_BIN, env: NodeJS.ProcessEnv = process.env): Promise<RunningDaemon> {
   return withFreePort(portCount, async (ports) => {
     const config = join(dir, 'gateway.yaml');
     writeFileSync(config, yaml(ports));
-    const proc = spawn(process.execPath, [entry, '--config', config, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [entry, '--config', config, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env });
     let log = '';
     let exitCode: number | null | undefined;
     proc.stderr!.on('data', (d) => { log += d; });
