@@ -284,8 +284,8 @@ async function memory(load: LoadGenerator, brokerUrl: string): Promise<void> {
 }
 
 /**
- * `alloc`: bytes of heap the gateway allocates per QoS 1 message on its whole path, exactly (the harness
- * test/e2e/02-publish-allocation.test.ts bounds): 50 sensors in a worker thread of this process (their heap
+ * `alloc`: bytes of heap the gateway allocates per QoS 1 message on its whole path, exactly (the harness that
+ * test/e2e/02-publish-allocation.test.ts uses, there with the sensors sending in bursts): 50 sensors in a worker thread of this process (their heap
  * is their own), closed loop, 5,000 messages to warm up, then rounds of 20,000. With --alloc-profile, where
  * the bytes come from.
  */
