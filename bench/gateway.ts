@@ -82,6 +82,9 @@ import { between, findChildPid, sample, type Counters, type WindowFigures } from
 import { sleep, waitUntil } from './lib/timing.js';
 import { applyWhatIfs, parseWhatIfs, UNDOABLE, undoWhatIfs, WHAT_IFS, type WhatIf } from './lib/what-if.js';
 import { WindowProfiler } from './lib/window-profiler.js';
+import { formatHeapFigures, HeapWindow, type HeapFigures } from '../test/support/heap-window.js';
+import { qos1Sensors } from '../test/support/qos1-allocation.js';
+import { AllocationProfiler } from './lib/allocation-profiler.js';
 
 const SENSORS = 50;
 /**
@@ -99,9 +102,10 @@ const CENSUS = { sensors: 10_000, top: 30 };
 const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
+const ALLOC = { warmup: 5000, messages: 20_000, rounds: 3 };
 
-type ScenarioName = 'upstream' | 'timers' | 'footprint' | 'memory' | 'crowd' | 'crowd100k' | 'census' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
-const ALL: ScenarioName[] = ['upstream', 'timers', 'footprint', 'memory', 'crowd', 'crowd100k', 'census', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
+type ScenarioName = 'alloc' | 'upstream' | 'timers' | 'footprint' | 'memory' | 'crowd' | 'crowd100k' | 'census' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['alloc', 'upstream', 'timers', 'footprint', 'memory', 'crowd', 'crowd100k', 'census', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
@@ -126,6 +130,7 @@ radios:
 }
 
 let whatIfs: WhatIf[] = [];
+let pacedOnly = false;
 /** `--ab=<what-if>`: the crowd's busy phase with and without it, alternating (crowdAb). */
 let abWhatIf: WhatIf | undefined;
 
@@ -202,6 +207,8 @@ function cpuLine(figures: WindowFigures, loadCpuMs: number | undefined, busySeco
 /** `--profile[=dir]`: profile each measuring window (bench/lib/window-profiler.ts); the directory keeps the .cpuprofile files. */
 let profiling: { dir: string | undefined } | undefined;
 let windows = 0;
+/** `--alloc-profile`: the sampling heap profiler over each measuring window (bench/lib/allocation-profiler.ts). */
+let allocationProfiling: 'all' | 'retained' | undefined;
 
 /**
  * Samples this machine's counters when the load generator opens and closes its window (and, with
@@ -211,22 +218,31 @@ class WindowWatch {
   private start: Counters | undefined;
   private readonly profiler = profiling && new WindowProfiler(profiling.dir);
   private profileLines: Promise<string[]> | undefined;
+  private readonly heap = new HeapWindow();
+  private readonly allocations = allocationProfiling && new AllocationProfiler(allocationProfiling === 'retained');
   figures: WindowFigures | undefined;
+  /** Bytes allocated and collections in the gateway's process over the window. */
+  heapFigures: HeapFigures | undefined;
   constructor(private readonly brokerPid: number | undefined, private readonly name = 'window') {}
 
   readonly onWindow = (phase: 'start' | 'end'): void => {
     if (phase === 'start') {
       this.profiler?.start();
+      this.allocations?.start();
+      this.heap.start();
       this.start = sample(this.brokerPid);
     } else {
       this.figures = between(this.start!, sample(this.brokerPid));
+      this.heapFigures = this.heap.stop();
+      this.allocations?.stop();
       this.profileLines = this.profiler?.stop(`${String(++windows).padStart(2, '0')}-${this.name}`);
     }
   };
 
-  /** Prints the window's profile summary, when profiling. */
-  async printProfile(): Promise<void> {
+  /** Prints the window's profile summary, when profiling; allocations per message when `messages` is given. */
+  async printProfile(messages?: number): Promise<void> {
     for (const l of (await this.profileLines) ?? []) line('', l);
+    if (this.allocations && messages) for (const l of await this.allocations!.summary(messages)) line('', l);
   }
 }
 
@@ -267,13 +283,38 @@ async function memory(load: LoadGenerator, brokerUrl: string): Promise<void> {
   }
 }
 
+/**
+ * `alloc`: bytes of heap the gateway allocates per QoS 1 message on its whole path, exactly (the harness that
+ * test/e2e/02-publish-allocation.test.ts uses, there with the sensors sending in bursts): 50 sensors in a worker thread of this process (their heap
+ * is their own), closed loop, 5,000 messages to warm up, then rounds of 20,000. With --alloc-profile, where
+ * the bytes come from.
+ */
+async function allocation(brokerUrl: string): Promise<void> {
+  const { gateway, target } = await startGateway(brokerUrl);
+  const sensors = await qos1Sensors(target.gatewayPort, SENSORS, 'alloc', 'bench/alloc');
+  await sensors.measure(ALLOC.warmup);
+  for (let round = 0; round < ALLOC.rounds; round++) {
+    const profiler = allocationProfiling && new AllocationProfiler(allocationProfiling === 'retained');
+    profiler?.start();
+    const cpu = process.cpuUsage();
+    const run = await sensors.measure(ALLOC.messages);
+    const used = process.cpuUsage(cpu);
+    profiler?.stop();
+    line('alloc', `${int(run.messages)} QoS 1 messages, ${SENSORS} sensors in a worker thread: ${formatHeapFigures(run, run.messages)}; ` +
+      `this process (gateway and sensors) ${((used.user + used.system) / run.messages).toFixed(1)} µs CPU/msg`);
+    for (const l of (await profiler?.summary(run.messages)) ?? []) line('', l);
+  }
+  await sensors.close();
+  await gateway.stop();
+}
+
 function qos1Line(r: Qos1Result): string {
   return `${int(r.acked / r.seconds)} msg/s acknowledged, ${int(r.delivered / r.seconds)} msg/s delivered; ` +
     `PUBACK latency p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms, p99.9 ${ms(r.latencyMs.p999)} ms, max ${ms(r.latencyMs.max)} ms`;
 }
 
 async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
-  for (const rate of [undefined, ...QOS1.pacedRates]) {
+  for (const rate of [...(pacedOnly ? [] : [undefined]), ...QOS1.pacedRates]) {
     const { gateway, target } = await startGateway(brokerUrl);
     const watch = new WindowWatch(brokerPid, rate === undefined ? 'qos1' : `qos1-paced-${rate}`);
     const sensors = rate === undefined ? SENSORS : QOS1.pacedSensors;
@@ -283,7 +324,8 @@ async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
       ` [whole run: ${int(r.ackedTotal)} acked, ${int(r.deliveredTotal)} delivered, ${r.rejected} rejected, ${r.stalled} stalled` +
       `${rate === undefined ? '' : `, ${int(r.skipped)} skipped (no sensor free or a late pacer)`}; gateway congestion ${gateway.core.stats.congestion}]`);
     cpuLine(watch.figures!, r.cpuMs, undefined, r.acked);
-    await watch.printProfile();
+    line('', formatHeapFigures(watch.heapFigures!, r.acked));
+    await watch.printProfile(r.acked);
     await gateway.stop();
     if (rate === undefined) await direct(load, target.brokerUrl, brokerPid, r);
   }
@@ -663,6 +705,8 @@ async function main(): Promise<void> {
   // `--paced=10000,20000`: other paced rates for qos1 (compare latency at a load both sides sustain).
   const paced = process.argv.find((a) => a.startsWith('--paced='));
   if (paced) QOS1.pacedRates = paced.slice('--paced='.length).split(',').map(Number);
+  // `--paced-only`: qos1's paced runs without the closed loop and `direct` before them.
+  pacedOnly = process.argv.includes('--paced-only');
   const ab = process.argv.find((a) => a.startsWith('--ab='))?.slice('--ab='.length);
   if (ab !== undefined) {
     if (!UNDOABLE.includes(ab as WhatIf)) throw new Error(`--ab takes one of ${UNDOABLE.join(', ')}`);
@@ -670,6 +714,9 @@ async function main(): Promise<void> {
   }
   const profileArg = process.argv.find((a) => a === '--profile' || a.startsWith('--profile='));
   if (profileArg) profiling = { dir: profileArg.includes('=') ? profileArg.slice('--profile='.length) : undefined };
+  // `--alloc-profile`: everything allocated over each window; `--alloc-profile=retained`: what is still in the heap at its end.
+  const allocArg = process.argv.find((a) => a === '--alloc-profile' || a.startsWith('--alloc-profile='));
+  if (allocArg) allocationProfiling = allocArg === '--alloc-profile=retained' ? 'retained' : 'all';
   const unknown = asked.filter((a) => !ALL.includes(a as ScenarioName));
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; choose from ${ALL.join(', ')}`);
   // Memory first, in a process whose heap has not yet grown for the throughput runs.
@@ -706,6 +753,7 @@ async function main(): Promise<void> {
   console.log(`mosquitto on ${broker.url}; sensors and MQTT clients in a child process (pid ${process.pid} is the gateway)`);
   try {
     for (const scenario of selected) {
+      if (scenario === 'alloc') await allocation(broker.url);
       if (scenario === 'upstream') await upstreamPath(broker.url);
       if (scenario === 'timers') timers();
       if (scenario === 'footprint') await footprint();

@@ -5,11 +5,13 @@
  * Peers are named `udp:127.0.0.1:50123` or `udp:[::1]:50123`.
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Backoff } from '../common/backoff.js';
 import { RecentMap } from '../common/recent-map.js';
 import { formatUdpAddress, parseUdpAddress, type UdpEndpoint } from '../common/udp-address.js';
+import { UdpPeerNames } from '../common/udp-peer-names.js';
 import type { Radio, RadioSink } from './radio.js';
 
 /** Largest UDP payload: 65535 minus the IPv4 (20) and UDP (8) headers; IPv6 has no header in the 65535. */
@@ -22,6 +24,27 @@ const MAX_UDP6_PAYLOAD = 65_527;
  * (well under a microsecond) instead of a cache entry for ever (about 120 bytes each; issue 13).
  */
 const RECENT_ADDRESSES = 1024;
+
+/**
+ * Unicast sends to a peer sent to lately are checked for errors one in this many. A send with a callback
+ * costs dgram a callback deferred by a tick (a tick object, its arguments, and the tick queue's processing
+ * in that turn: about 250 bytes a PUBACK, issue 13); without one, dgram drops a failure silently. So the
+ * first send to a peer not sent to lately is always checked, and then one in 64: a lasting failure (no
+ * route, a firewall) is still logged, at most once per 64 datagrams instead of once each.
+ */
+const CHECK_ONE_SEND_IN = 64;
+
+/**
+ * The socket's address resolver. dgram resolves every destination, IP literals included, through
+ * dns.lookup, which answers a literal on the next tick: a tick object, its arguments and an empty result
+ * object per datagram, and the send deferred a turn (issue 13: about 200 bytes of garbage per PUBACK).
+ * This one answers a literal at once, the same answer dns.lookup gives; a name still goes to dns.lookup.
+ */
+export function lookupUdpAddress(hostname: string, family: number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const literal = isIP(hostname);
+  if (literal !== 0) callback(null, hostname, literal);
+  else dns.lookup(hostname, family, callback);
+}
 
 /**
  * Multicast discovery as Paho's MQTT-SN clients use it (225.1.1.1:1883 by default): the radio joins
@@ -71,6 +94,10 @@ export class UdpRadio implements Radio {
   private stopped = true;
   private readonly backoff = new Backoff();
   private readonly endpoints = new RecentMap<string, UdpEndpoint>(RECENT_ADDRESSES);
+  /** Senders' names, built once per peer heard lately rather than once per datagram. */
+  private readonly names = new UdpPeerNames(RECENT_ADDRESSES);
+  /** Unicast sends to known peers since start, for CHECK_ONE_SEND_IN. */
+  private sends = 0;
 
   constructor(config: UdpRadioConfig, createSocket: UdpSocketFactory = dgram.createSocket) {
     this.config = config;
@@ -132,8 +159,10 @@ export class UdpRadio implements Radio {
         return;
       }
       this.endpoints.set(address, endpoint);
+      socket.send(frame, endpoint.port, endpoint.host, this.onSent);
+      return;
     }
-    socket.send(frame, endpoint.port, endpoint.host, this.onSent);
+    socket.send(frame, endpoint.port, endpoint.host, this.sends++ % CHECK_ONE_SEND_IN === 0 ? this.onSent : undefined);
   }
 
   broadcast(frame: Buffer): void {
@@ -168,7 +197,7 @@ export class UdpRadio implements Radio {
   private async openMulticast(unicast: dgram.Socket, multicast: UdpMulticastConfig): Promise<void> {
     const where = formatUdpAddress(multicast.group, multicast.port);
     const iface = this.multicastInterface();
-    const socket = this.createSocket({ type: this.family, reuseAddr: true });
+    const socket = this.createSocket({ type: this.family, reuseAddr: true, lookup: lookupUdpAddress as dgram.SocketOptions['lookup'] });
     try {
       unicast.setMulticastTTL(multicast.ttl);
       if (iface !== undefined) unicast.setMulticastInterface(iface);
@@ -212,7 +241,7 @@ export class UdpRadio implements Radio {
 
   /** Binds a fresh socket; on failure logs one line and retries with backoff, resolving either way. */
   private async open(): Promise<void> {
-    const socket = this.createSocket({ type: this.family });
+    const socket = this.createSocket({ type: this.family, lookup: lookupUdpAddress as dgram.SocketOptions['lookup'] });
     const { host, port } = this.config;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -245,8 +274,7 @@ export class UdpRadio implements Radio {
 
   // Handlers are fields created once, so the per-datagram path allocates no closures.
   private readonly onMessage = (frame: Buffer, rinfo: dgram.RemoteInfo): void => {
-    const address = rinfo.family === 'IPv6' ? `udp:[${rinfo.address}]:${rinfo.port}` : `udp:${rinfo.address}:${rinfo.port}`;
-    this.sink?.frame(this, address, frame);
+    this.sink?.frame(this, this.names.name(rinfo.address, rinfo.port), frame);
   };
 
   private readonly onSent = (err: Error | null): void => {

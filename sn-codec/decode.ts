@@ -62,13 +62,26 @@ function contextFor(options: DecodeOptions | undefined): DecodeContext {
  * Throws SnCodecError, and nothing else, for any malformed input.
  */
 export function decode(frame: Buffer, options?: DecodeOptions): SnMessage {
+  return decodeIn(frame, contextFor(options));
+}
+
+/**
+ * decode() with `options` resolved once, for a caller that decodes every frame with the same options
+ * (the gateway core): no settings object per frame (issue 13).
+ */
+export function decoderFor(options: DecodeOptions): (frame: Buffer) => SnMessage {
+  const context = contextFor(options);
+  return (frame) => decodeIn(frame, context);
+}
+
+function decodeIn(frame: Buffer, context: DecodeContext): SnMessage {
   if (!Buffer.isBuffer(frame)) {
     // A plain Uint8Array is wrapped (no copy) so views and string reads behave as on a Buffer.
     const bytes: unknown = frame;
     if (!(bytes instanceof Uint8Array)) fail('truncated', 'decode: input is not a Buffer');
     frame = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  return decodeFrame(frame, 0, frame.length, contextFor(options));
+  return decodeFrame(frame, 0, frame.length, context);
 }
 
 /**

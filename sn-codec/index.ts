@@ -1,7 +1,7 @@
 /** MQTT-SN 1.2 codec: decode(frame) → message, encode(message) → frame. Pure, no I/O. */
 export * from './types.js';
 export { SnCodecError as SnDecodeError } from './types.js';
-export { decode, peekFrameLength } from './decode.js';
+export { decode, decoderFor, peekFrameLength } from './decode.js';
 export { encode } from './encode.js';
 export { shortTopicId, shortTopicName } from './short-topic.js';
 export {

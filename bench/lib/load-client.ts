@@ -11,8 +11,8 @@ export class LoadGenerator {
 
   static start(): LoadGenerator {
     const entry = fileURLToPath(new URL('./load-generator.ts', import.meta.url));
-    // Same loader (tsx) as this process, but not --cpu-prof and the like: only the gateway is profiled.
-    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--cpu-prof') && !arg.startsWith('--heap-prof') && !arg.startsWith('--prof'));
+    // Same loader (tsx) as this process, but not --cpu-prof and the like, nor V8 heap sizing: only the gateway is profiled and tuned.
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--cpu-prof') && !arg.startsWith('--heap-prof') && !arg.startsWith('--prof') && !/^--(max|min)-semi-space-size/.test(arg));
     return new LoadGenerator(fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   }
 

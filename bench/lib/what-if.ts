@@ -8,7 +8,7 @@ import type dgram from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import type { Gateway } from '../../gateway/gateway.js';
-import type { Upstream } from '../../gateway/broker/upstream.js';
+import { ACCEPTED, reportPublished, type Upstream } from '../../gateway/broker/upstream.js';
 
 export const WHAT_IFS = {
   /** One writev per event-loop turn to the broker instead of one per message: cork until setImmediate. */
@@ -43,30 +43,6 @@ export const WHAT_IFS = {
   },
   /** The broker socket stays corked 1 ms (not one event-loop turn) after the first publish: writes coalesce across turns. */
   'cork-1ms': (gateway: Gateway) => corkFor(gateway, 1),
-  /**
-   * At 1,000 msg/s spread over many sensors each turn carries one message: its write goes out at once,
-   * uncorked (no writev of one chunk at setImmediate); only a second write in the same turn corks the socket.
-   */
-  'first-write-direct': (gateway: Gateway) => {
-    const upstream = gateway.upstream as unknown as { corked: boolean; batchWrites: (client: MqttClient) => void };
-    let wroteThisTurn = false;
-    const endOfTurn = (): void => { wroteThisTurn = false; };
-    upstream.batchWrites = (client: MqttClient) => {
-      if (upstream.corked || !client.connected) return;
-      if (!wroteThisTurn) {
-        wroteThisTurn = true;
-        setImmediate(endOfTurn);
-        return;
-      }
-      const stream = client.stream as unknown as Socket;
-      upstream.corked = true;
-      stream.cork();
-      setImmediate(() => {
-        upstream.corked = false;
-        stream.uncork();
-      });
-    };
-  },
   /** No per-sender token bucket before decoding (`limits.frameRate: 0`): what the flood limit costs per frame. */
   'no-rate-limit': (gateway: Gateway) => {
     const core = gateway.core as unknown as { rateLimiter: unknown };
@@ -88,7 +64,7 @@ export const WHAT_IFS = {
   /** Publishes are accepted and dropped, never written to the broker: what the broker path costs, by difference. */
   'drop-publishes': (gateway: Gateway) => {
     gateway.upstream.publish = (_topic, _payload, _qos, _retain, done) => {
-      done?.({});
+      reportPublished(done, ACCEPTED);
       return true;
     };
   },
@@ -110,15 +86,25 @@ export const WHAT_IFS = {
 
 /** The aggregating upstream's publish() as it was before pre-encoded packets (bench/lib/upstream-path.ts compares the two). */
 export function publishThroughMqttJs(target: Upstream): Upstream['publish'] {
-  const upstream = target as unknown as { client: MqttClient; inFlight: number; options: { maxQueued: number }; batchWrites: (client: MqttClient) => void };
+  const upstream = target as unknown as { client: MqttClient; inFlight: number; options: { maxQueued: number } };
+  let corked = false;
   return (topic, payload, qos, retain, done) => {
     const client = upstream.client;
     if (upstream.inFlight >= upstream.options.maxQueued) return false;
     upstream.inFlight++;
-    upstream.batchWrites(client);
+    // As the upstream did then: the socket corked until the turn's end, so mqtt.js's writes coalesce.
+    const stream = client.stream as unknown as Socket;
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      setImmediate(() => {
+        corked = false;
+        stream.uncork();
+      });
+    }
     client.publish(topic, payload, { qos, retain }, (err) => {
       upstream.inFlight--;
-      done?.(err ? { error: err } : {});
+      reportPublished(done, err ? { error: err } : ACCEPTED);
     });
     return true;
   };
@@ -126,15 +112,14 @@ export function publishThroughMqttJs(target: Upstream): Upstream['publish'] {
 
 /** Replaces the upstream's cork-until-setImmediate with cork-for-`ms`. */
 function corkFor(gateway: Gateway, ms: number): void {
-  const upstream = gateway.upstream as unknown as { corked: boolean; batchWrites: (client: MqttClient) => void };
+  const upstream = gateway.upstream as unknown as { batchWrites: (client: MqttClient) => void; flushBatch: (client: MqttClient) => void };
+  let waiting = false;
   upstream.batchWrites = (client: MqttClient) => {
-    if (upstream.corked || !client.connected) return;
-    const stream = client.stream as unknown as Socket;
-    upstream.corked = true;
-    stream.cork();
+    if (waiting || !client.connected) return;
+    waiting = true;
     setTimeout(() => {
-      upstream.corked = false;
-      stream.uncork();
+      waiting = false;
+      upstream.flushBatch(client);
     }, ms);
   };
 }
@@ -153,7 +138,7 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['wire-qos0', 'first-write-direct', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+export const UNDOABLE: WhatIf[] = ['wire-qos0', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {
@@ -210,3 +195,4 @@ function udpSocket(gateway: Gateway): dgram.Socket {
   if (!socket) throw new Error('what-if: the UDP radio has no socket');
   return socket;
 }
+

@@ -3,14 +3,14 @@
  * Reconnects with exponential backoff; QoS 1/2 messages published while the broker is away are kept
  * and sent when it returns, bounded by `maxQueued`.
  *
- * The per-message path bypasses mqtt.js's publish(): QoS 0 and QoS 1 messages are encoded into one
- * Buffer each and written to mqtt.js's own stream (mqtt.js still owns the connection, keep-alive,
- * reconnects and everything else). QoS 1 packet ids come from a space shared with mqtt.js (packet-ids.ts)
- * and PUBACKs are matched here, from mqtt.js's 'packetreceive'; mqtt.js ignores a PUBACK for an id it
- * did not issue. Measured in bench/ (`upstream`, README's Benchmarks): QoS 0 about a quarter of
- * mqtt.js's publish() per message; QoS 1 about 8% less at best, often within the noise (its round trip
- * is mostly system calls), with no copy of each packet in mqtt.js's store. QoS 2 (rare from sensors) and publishes at QoS 0 while the broker is away go through
- * mqtt.js as before.
+ * The per-message path bypasses mqtt.js's publish(): a turn's QoS 0 and QoS 1 messages are encoded into
+ * one buffer and written to mqtt.js's own stream as one chunk at the turn's end (publish-batch.ts; mqtt.js
+ * still owns the connection, keep-alive, reconnects and everything else). QoS 1 packet ids come from a
+ * space shared with mqtt.js (packet-ids.ts); the broker's PUBACKs for them are read off the connection
+ * before mqtt.js's parser (puback-reader.ts, puback-tap.ts), and any that reach mqtt.js all the same are
+ * taken from its 'packetreceive' (mqtt.js ignores a PUBACK for an id it did not issue). Measured in bench/
+ * (`upstream`, `alloc`, README's Benchmarks). QoS 2 (rare from sensors) and publishes at QoS 0 while the
+ * broker is away go through mqtt.js's publish(), after the batch.
  */
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -18,9 +18,12 @@ import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { Backoff } from '../../common/backoff.js';
 import type { BrokerSection } from '../config/config-types.js';
 import { publishResult } from './mqtt-results.js';
+import { InFlight } from './in-flight.js';
 import { PacketIds } from './packet-ids.js';
-import { encodePublish, markDup } from './publish-packet.js';
-import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from './upstream.js';
+import { PubackReader } from './puback-reader.js';
+import { readPubacksFirst, tapConnections } from './puback-tap.js';
+import { PublishBatch } from './publish-batch.js';
+import { ACCEPTED, reportPublished, type BrokerQoS, type PublishDone, type PublishResult, type Upstream, type UpstreamSink } from './upstream.js';
 
 export interface MqttUpstreamOptions {
   url: string;
@@ -50,10 +53,15 @@ export interface MqttUpstreamOptions {
 export const ONLINE = 'online';
 export const OFFLINE = 'offline';
 
-/** A QoS 1 message of ours awaiting its PUBACK. */
+/** A QoS 1 message of ours awaiting its PUBACK: encoded when written (again, after a reconnection). */
 interface OwnPublish {
-  packet: Buffer;
-  done: ((result: PublishResult) => void) | undefined;
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+  id: number;
+  /** Publish order: a resend after reconnecting goes in it. */
+  seq: number;
+  done: PublishDone | undefined;
   /** Written to a connection at least once: a resend carries DUP (MQTT 3.1.1 §3.3.1.1). */
   written: boolean;
   sentAt: number;
@@ -66,11 +74,17 @@ export class MqttUpstream implements Upstream {
   private readonly backoff: Backoff;
   private stopping = false;
   private wasConnected = false;
-  private corked = false;
+  /** A flush of `batch` is scheduled for the end of this turn, to this client's connection. */
+  private flushing: MqttClient | undefined;
+  /** This event-loop turn's QoS 0/1 publishes, written to the connection as one chunk at the turn's end. */
+  private readonly batch = new PublishBatch();
   private connectionCount = 0;
   private readonly packetIds = new PacketIds();
-  /** Our QoS 1 publishes by packet id, in the order they were published (resent in that order). */
-  private readonly awaitingAck = new Map<number, OwnPublish>();
+  /** Our QoS 1 publishes by packet id (resent in publish order, by `seq`). */
+  private readonly awaitingAck = new InFlight<OwnPublish>();
+  private published = 0;
+  /** PUBACKs read off the connection before mqtt.js's parser (puback-reader.ts); the rest come through 'packetreceive'. */
+  pubacksReadFirst = 0;
   /** options.publishInProcess (a field, so that bench/ can measure without it). */
   private publishInProcess: MqttUpstreamOptions['publishInProcess'];
   /** Seconds from publish to the broker's acknowledgement (QoS 1: PUBACK, QoS 2: PUBCOMP); set to measure. */
@@ -140,8 +154,16 @@ export class MqttUpstream implements Upstream {
       clientOptions.key = b.tls.key ? readFileSync(b.tls.key) : undefined;
       clientOptions.rejectUnauthorized = b.tls.rejectUnauthorized;
     }
+    // Every connection's PUBACKs for our own publishes are read before mqtt.js parses the rest (issue 13).
+    const newReader = (): PubackReader => new PubackReader(this.isAwaitingAck, this.readAcknowledged);
     const connect = this.options.connect;
-    const client = connect ? new MqttClient(connect, clientOptions) : mqtt.connect(this.options.url, clientOptions);
+    let client: MqttClient;
+    if (connect) client = new MqttClient(() => readPubacksFirst(connect(), newReader()), clientOptions);
+    else {
+      client = mqtt.connect(this.options.url, { ...clientOptions, manualConnect: true });
+      tapConnections(client, newReader);
+      client.connect();
+    }
     this.client = client;
     this.gateAcks(client);
     client.on('connect', () => {
@@ -203,6 +225,7 @@ export class MqttUpstream implements Upstream {
     this.backoff.cancel();
     const client = this.client;
     if (!client) return;
+    this.flushBatch(client); // what was published this turn goes before the end
     // Say `offline` ourselves, waiting (briefly) for the broker to take it; a clean DISCONNECT then
     // discards the will. With messages still in flight the connection is cut instead (the will repeats it).
     const statusTopic = this.options.statusTopic;
@@ -251,28 +274,29 @@ export class MqttUpstream implements Upstream {
     };
   }
 
-  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean {
     const client = this.client;
     if (!client || this.inFlight >= this.options.maxQueued) return false;
     if (qos === 1) return this.publishOwnQos1(client, topic, payload, retain, done);
     const stream = this.writableStream(client);
     if (qos === 0 && stream) {
-      if (!this.publishInProcess?.(stream as unknown as Duplex, topic, payload, retain)) {
+      // In process only when nothing of this turn's batch waits to be written: it must not overtake that.
+      if (this.batch.size > 0 || !this.publishInProcess?.(stream as unknown as Duplex, topic, payload, retain)) {
         this.batchWrites(client);
-        stream.write(encodePublish(topic, payload, 0, retain, 0, this.mqtt5));
+        this.batch.add(topic, payload, 0, retain, 0, this.mqtt5, false);
       }
-      done?.({});
+      reportPublished(done, ACCEPTED);
       return true;
     }
-    // QoS 2, and QoS 0 while the broker is away (mqtt.js queues it: queueQoSZero).
+    // QoS 2, and QoS 0 while the broker is away (mqtt.js queues it: queueQoSZero). After ours, in order.
+    this.flushBatch(client);
     this.inFlight++;
-    this.batchWrites(client);
     const measure = qos > 0 ? this.onAcknowledged : undefined;
     const sentAt = measure ? performance.now() : 0;
     client.publish(topic, payload, { qos, retain }, (err) => {
       this.inFlight--;
       if (measure && !err) measure((performance.now() - sentAt) / 1000);
-      done?.(publishResult(err));
+      reportPublished(done, publishResult(err));
     });
     return true;
   }
@@ -288,31 +312,48 @@ export class MqttUpstream implements Upstream {
   }
 
   /** QoS 1 under a packet id of ours; held (and counted in `pending`) until its PUBACK, written now or on reconnect. */
-  private publishOwnQos1(client: MqttClient, topic: string, payload: Buffer, retain: boolean, done: ((result: PublishResult) => void) | undefined): boolean {
+  private publishOwnQos1(client: MqttClient, topic: string, payload: Buffer, retain: boolean, done: PublishDone | undefined): boolean {
     const id = this.packetIds.allocate();
     if (id === undefined) return false; // 65,535 in flight: congestion
     this.inFlight++;
-    const own: OwnPublish = { packet: encodePublish(topic, payload, 1, retain, id, this.mqtt5), done, written: false, sentAt: 0 };
+    const own: OwnPublish = { topic, payload, retain, id, seq: this.published++, done, written: false, sentAt: 0 };
     this.awaitingAck.set(id, own);
-    const stream = this.writableStream(client);
-    if (stream) this.write(client, stream, own);
+    if (this.writableStream(client)) this.write(client, own);
     return true;
   }
 
-  private write(client: MqttClient, stream: MqttClient['stream'], own: OwnPublish): void {
+  /** Into this turn's batch; a message written before (to a connection since lost) goes with DUP. */
+  private write(client: MqttClient, own: OwnPublish): void {
     this.batchWrites(client);
-    if (own.written) markDup(own.packet);
+    this.batch.add(own.topic, own.payload, 1, own.retain, own.id, this.mqtt5, own.written);
     own.written = true;
     if (this.onAcknowledged) own.sentAt = performance.now();
-    stream.write(own.packet);
   }
 
   /** After (re)connecting: every QoS 1 message of ours not yet acknowledged goes (again), in publish order. */
   private resendAwaitingAck(client: MqttClient): void {
-    const stream = this.writableStream(client);
-    if (!stream) return;
-    for (const own of this.awaitingAck.values()) this.write(client, stream, own);
+    if (!this.writableStream(client)) return;
+    const inOrder = [...this.awaitingAck.entries()].map(([, own]) => own).sort((a, b) => a.seq - b.seq);
+    for (const own of inOrder) this.write(client, own);
   }
+
+  /**
+   * Writes this turn's batch now, before mqtt.js writes a packet of its own that must not overtake it
+   * (a QoS 2 publish, the status topic, a subscription). Dropped if the connection is gone: QoS 1
+   * messages in it are still awaiting their PUBACK and go again on reconnection; QoS 0 ones are lost,
+   * as they would be in a closing socket's buffer.
+   */
+  private flushBatch(client: MqttClient): void {
+    const packets = this.batch.take();
+    if (packets) this.writableStream(client)?.write(packets);
+  }
+
+  private readonly isAwaitingAck = (id: number): boolean => this.awaitingAck.has(id);
+
+  private readonly readAcknowledged = (id: number, reasonCode: number | undefined): void => {
+    this.pubacksReadFirst++;
+    this.acknowledged(id, reasonCode);
+  };
 
   /** A PUBACK from the broker; ids that are not ours are mqtt.js's (it handles those). */
   private acknowledged(id: number, reasonCode: number | undefined): void {
@@ -324,26 +365,28 @@ export class MqttUpstream implements Upstream {
     // MQTT 5: 0x00 success, 0x10 no matching subscribers (accepted); anything else is a refusal (>= 0x80).
     const refused = reasonCode !== undefined && reasonCode !== 0 && reasonCode !== 0x10;
     if (!refused && this.onAcknowledged) this.onAcknowledged((performance.now() - own.sentAt) / 1000);
-    own.done?.(refused ? { error: new Error(`publish refused by the broker (reason 0x${reasonCode.toString(16)})`), refused: reasonCode } : {});
+    reportPublished(own.done, refused ? { error: new Error(`publish refused by the broker (reason 0x${reasonCode.toString(16)})`), refused: reasonCode } : ACCEPTED);
   }
 
   /**
    * Publishes made while handling one batch of datagrams go to the broker in one TCP write, not one
-   * write each: the socket is corked until the event loop has handled the I/O at hand.
+   * write each: the batch is written once the event loop has handled the I/O at hand. (The stream is not
+   * corked meanwhile: one chunk a turn needs no coalescing, and a corked stream keeps an entry per write.)
    */
   private batchWrites(client: MqttClient): void {
-    if (this.corked || !client.connected) return;
-    const stream = client.stream as { cork?: () => void; uncork?: () => void };
-    if (!stream.cork || !stream.uncork) return;
-    this.corked = true;
-    stream.cork();
-    setImmediate(() => {
-      this.corked = false;
-      stream.uncork!();
-    });
+    if (this.flushing !== undefined) return;
+    this.flushing = client;
+    setImmediate(this.flushTurn);
   }
 
+  private readonly flushTurn = (): void => {
+    const client = this.flushing!;
+    this.flushing = undefined;
+    this.flushBatch(client);
+  };
+
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void {
+    if (this.client) this.flushBatch(this.client);
     this.client?.subscribe(filter, { qos }, (err, granted) => {
       if (err) this.sink?.log('warn', `broker: subscribe ${filter}: ${err.message}`);
       done?.(err ? 0x80 : (granted?.[0]?.qos ?? 0x80));
@@ -351,6 +394,7 @@ export class MqttUpstream implements Upstream {
   }
 
   unsubscribe(filter: string): void {
+    if (this.client) this.flushBatch(this.client);
     this.client?.unsubscribe(filter);
   }
 }

@@ -8,33 +8,53 @@
 const DUP = 0x08;
 
 export function encodePublish(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, packetId: number, mqtt5: boolean): Buffer {
-  const topicBytes = Buffer.byteLength(topic);
-  const remaining = 2 + topicBytes + (qos > 0 ? 2 : 0) + (mqtt5 ? 1 : 0) + payload.length;
-  const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
-  const packet = Buffer.allocUnsafe(1 + lengthBytes + remaining);
-  packet[0] = 0x30 | (qos << 1) | (retain ? 1 : 0);
+  const packet = Buffer.allocUnsafe(publishPacketLength(topic, payload, qos, mqtt5));
+  encodePublishInto(packet, 0, topic, payload, qos, retain, packetId, mqtt5);
+  return packet;
+}
+
+/** Bytes of the PUBLISH packet encodePublish makes. */
+export function publishPacketLength(topic: string, payload: Buffer, qos: 0 | 1 | 2, mqtt5: boolean): number {
+  const remaining = remainingLength(topic, payload, qos, mqtt5);
+  return 1 + lengthBytes(remaining) + remaining;
+}
+
+/**
+ * Writes the PUBLISH packet at `target[offset]` (room for publishPacketLength bytes is the caller's to
+ * make); returns the offset after it. The upstream writes a turn's packets into one buffer this way.
+ */
+export function encodePublishInto(target: Buffer, offset: number, topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, packetId: number, mqtt5: boolean): number {
+  const remaining = remainingLength(topic, payload, qos, mqtt5);
+  target[offset++] = 0x30 | (qos << 1) | (retain ? 1 : 0);
   // Remaining Length: 7 bits a byte, least significant first, high bit = more follows.
-  let offset = 1;
   let left = remaining;
   do {
     let byte = left & 0x7f;
     left >>>= 7;
     if (left > 0) byte |= 0x80;
-    packet[offset++] = byte;
+    target[offset++] = byte;
   } while (left > 0);
-  packet.writeUInt16BE(topicBytes, offset);
-  offset += 2;
-  offset += packet.write(topic, offset, 'utf8');
+  const topicStart = offset + 2;
+  const topicBytes = target.write(topic, topicStart, 'utf8');
+  target.writeUInt16BE(topicBytes, offset);
+  offset = topicStart + topicBytes;
   if (qos > 0) {
-    packet.writeUInt16BE(packetId, offset);
+    target.writeUInt16BE(packetId, offset);
     offset += 2;
   }
-  if (mqtt5) packet[offset++] = 0;
-  payload.copy(packet, offset);
-  return packet;
+  if (mqtt5) target[offset++] = 0;
+  return offset + payload.copy(target, offset);
 }
 
-/** Sets the DUP flag of an encoded PUBLISH in place (a resend after reconnecting). */
-export function markDup(packet: Buffer): void {
-  packet[0] |= DUP;
+function remainingLength(topic: string, payload: Buffer, qos: 0 | 1 | 2, mqtt5: boolean): number {
+  return 2 + Buffer.byteLength(topic) + (qos > 0 ? 2 : 0) + (mqtt5 ? 1 : 0) + payload.length;
+}
+
+function lengthBytes(remaining: number): number {
+  return remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
+}
+
+/** Sets the DUP flag of an encoded PUBLISH in place (a resend after reconnecting); `at` is where the packet starts. */
+export function markDup(packet: Buffer, at = 0): void {
+  packet[at] |= DUP;
 }

@@ -12,8 +12,9 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { BrokerSection, ClientCredentials } from '../config/config-types.js';
 import { MqttUpstream } from './mqtt-upstream.js';
 import { publishResult } from './mqtt-results.js';
-import type {
-  BrokerQoS, ClientSession, ClientSessionOptions, ClientSessionSink, OpenResult, PublishResult, Upstream, UpstreamSink,
+import {
+  reportPublished,
+  type BrokerQoS, type ClientSession, type ClientSessionOptions, type ClientSessionSink, type OpenResult, type PublishDone, type PublishResult, type Upstream, type UpstreamSink,
 } from './upstream.js';
 
 export interface TransparentUpstreamOptions {
@@ -168,12 +169,12 @@ class SensorSession implements ClientSession {
     private readonly upstream: TransparentUpstream,
   ) {}
 
-  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean {
     if (this.closing || this.upstream.inFlight >= this.upstream.maxQueued) return false;
     if (qos > 0) this.upstream.inFlight++;
     this.client.publish(topic, payload, { qos, retain }, (err) => {
       if (qos > 0) this.upstream.inFlight--;
-      done?.(publishResult(err));
+      reportPublished(done, publishResult(err));
     });
     return true;
   }

@@ -28,6 +28,23 @@ export interface PublishResult {
   refused?: number;
 }
 
+/** The result of every accepted publish: one shared object, not one per message. */
+export const ACCEPTED: PublishResult = Object.freeze({});
+
+/**
+ * Who hears how a publish ended: a function, or an object whose published() is called. The core hands
+ * in the record it keeps of a client's message anyway, so that a message needs no closure of its own
+ * (issue 13: allocation per QoS 1 message).
+ */
+export type PublishDone = ((result: PublishResult) => void) | { published(result: PublishResult): void };
+
+/** Tells `done` (if any) how the publish ended. */
+export function reportPublished(done: PublishDone | undefined, result: PublishResult): void {
+  if (done === undefined) return;
+  if (typeof done === 'function') done(result);
+  else done.published(result);
+}
+
 /** What a sensor's own broker session is opened with (transparent mode): the sensor's CONNECT, and its will. */
 export interface ClientSessionOptions {
   clientId: string;
@@ -48,7 +65,7 @@ export interface ClientSessionSink {
 /** One sensor's own connection to the broker (transparent mode). */
 export interface ClientSession {
   /** As Upstream.publish, on this sensor's connection. */
-  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean;
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean;
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void;
   unsubscribe(filter: string): void;
   /**
@@ -74,7 +91,7 @@ export interface Upstream {
    * (the caller answers the client with congestion). While the broker is away, messages are held
    * and sent when it returns; `done` runs once the broker has accepted the message.
    */
-  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean;
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean;
   /** `done` runs with the QoS the broker granted (0x80 = refused) once it answered SUBACK. */
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void;
   unsubscribe(filter: string): void;

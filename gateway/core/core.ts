@@ -5,8 +5,8 @@
  * the state they share and the flows that span several messages (delivery, retries, sleep, wills).
  */
 import { EventEmitter } from 'node:events';
-import { decode, encode, shortTopicName, SnCodecError } from '../../sn-codec/index.js';
-import type { DecodeOptions, SnMessage } from '../../sn-codec/types.js';
+import { decoderFor, encode, shortTopicName, SnCodecError } from '../../sn-codec/index.js';
+import type { SnMessage } from '../../sn-codec/types.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { DeadlineHeap } from './deadline-heap.js';
@@ -28,7 +28,7 @@ import {
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import type { SubscriptionTree } from './subscription-tree.js';
 import { isValidTopicName } from './topics.js';
-import type { BrokerDelivery, BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../broker/upstream.js';
+import type { BrokerDelivery, BrokerQoS, PublishDone, Upstream, UpstreamSink } from '../broker/upstream.js';
 import { BrokerSessions } from './broker-sessions.js';
 import { addressKey, PeerIndex } from './peer-index.js';
 import { allowEverything, type AccessPolicy, type Requester } from './access-policy.js';
@@ -185,7 +185,8 @@ export class GatewayCore {
   /** Who may do what; replaced as a whole when the configuration is reloaded. */
   access: AccessPolicy;
   readonly limits: LimitsSection;
-  private readonly rateLimiter: RateLimiter | undefined;
+  /** Per radio, so a sender is found by its address string alone (no joined key per frame). */
+  private readonly rateLimiters = new Map<Radio, RateLimiter>();
   /** Last time a rate-limited sender was logged: once a minute each. */
   private readonly limitedLoggedAt = new Map<string, number>();
   private connectingClients = 0;
@@ -209,7 +210,7 @@ export class GatewayCore {
   sessionsExamined = 0;
   private advertiseTimer: TimerHandle | undefined;
   private readonly sweepIntervalMs: number;
-  private readonly decodeOptions: DecodeOptions;
+  private readonly decode: (frame: Buffer) => SnMessage;
   /** Last time a malformed frame from an address was logged, so a babbling sensor cannot flood the log. */
   private readonly malformedLoggedAt = new Map<string, number>();
   /** Last time a refused topic template was logged per client and id: a sensor publishing every second must not flood the log. */
@@ -253,10 +254,9 @@ export class GatewayCore {
     this.predefined = new PredefinedTopics(options.topics);
     this.access = options.access ?? allowEverything;
     this.limits = { ...NO_LIMITS, ...options.limits };
-    this.rateLimiter = this.limits.frameRate > 0 ? new RateLimiter(this.limits.frameRate, this.limits.frameBurst) : undefined;
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     // ProtocolId and ClientId are the CONNECT handler's to check: it answers CONNACK 0x03 (§5.4.5).
-    this.decodeOptions = { maxClientIdLength: options.gateway.maxClientIdLength, checkClientIdentity: false };
+    this.decode = decoderFor({ maxClientIdLength: options.gateway.maxClientIdLength, checkClientIdentity: false });
     this.persistence = new SessionPersistence(options.store, (s) => this.keeps(s), (level, message) => this.log(level, message));
   }
 
@@ -323,7 +323,8 @@ export class GatewayCore {
         for (const [msgId, entry] of [...session.incoming]) {
           if (!entry.message) continue;
           session.incoming.delete(msgId);
-          forwardToBroker(this, session, msgId, entry.message, entry.state === 'qos1-publishing' ? 1 : 2);
+          const { topic, topicId, payload, retain } = entry.message;
+          forwardToBroker(this, session, msgId, topic, topicId, payload, retain, entry.state === 'qos1-publishing' ? 1 : 2);
         }
       }
       if (session.state === 'active') this.pump(session);
@@ -387,14 +388,15 @@ export class GatewayCore {
   /** A frame arrived on a radio. Malformed frames are counted, logged with the sender, and dropped. */
   frame(radio: Radio, address: string, bytes: Buffer): void {
     this.stats.framesIn++;
+    const now = this.clock.now();
     // A flooding sender is turned away before its frame is even decoded (forwarded nodes share their forwarder's bucket).
-    if (this.rateLimiter && !this.rateLimiter.take(radio.name + '|' + address, this.clock.now())) {
+    if (this.limits.frameRate > 0 && !this.rateLimiterOf(radio).take(address, now)) {
       this.rateLimited(radio, address);
       return;
     }
     let message: SnMessage;
     try {
-      message = decode(bytes, this.decodeOptions);
+      message = this.decode(bytes);
     } catch (err) {
       if (!(err instanceof SnCodecError)) throw err;
       this.malformed(radio, address, err.reason, err.message, bytes);
@@ -421,7 +423,7 @@ export class GatewayCore {
     const key = addressKey(address, nodeIdHex);
     const peer: Peer = { radio, address, nodeId, key };
     const session = this.sessionsByPeer.get(radio.name, key);
-    if (session) session.lastSeen = this.clock.now();
+    if (session) session.lastSeen = now;
     try {
       dispatch(this, peer, message, session);
       if (this.persistence.enabled && changesSession(message)) {
@@ -434,6 +436,12 @@ export class GatewayCore {
       this.stats.internalErrors++;
       this.log('error', `${radio.name}: ${message.type} from ${address} failed: ${(err as Error).stack ?? err}`);
     }
+  }
+
+  private rateLimiterOf(radio: Radio): RateLimiter {
+    let limiter = this.rateLimiters.get(radio);
+    if (limiter === undefined) this.rateLimiters.set(radio, (limiter = new RateLimiter(this.limits.frameRate, this.limits.frameBurst)));
+    return limiter;
   }
 
   private malformed(radio: Radio, address: string, reason: string, detail: string, bytes: Buffer): void {
@@ -965,7 +973,7 @@ export class GatewayCore {
    * Publishes to the broker (in transparent mode on `session`'s own connection, when there is one);
    * false = the outgoing queue is full (answer congestion).
    */
-  publishUpstream(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, done?: (result: PublishResult) => void, session?: Session): boolean {
+  publishUpstream(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, done?: PublishDone, session?: Session): boolean {
     const own = session && this.brokerSessions.get(session.clientId);
     // Never under the gateway's own identity for a client that has one of its own: that would bypass the broker's ACL.
     const accepted = own ? own.publish(topic, payload, qos, retain, done)

@@ -4,6 +4,7 @@
  * than misread. Only what must outlive the connection is kept: no timers, sockets or counters of
  * the running process.
  */
+import { IncomingPublishes } from './incoming-publishes.js';
 import type { ClientState, Inflight, IncomingPublish, OutboundMessage, Session, Subscription } from './session.js';
 import { newSession } from './session.js';
 import { SmallMap } from './small-map.js';
@@ -140,7 +141,7 @@ export function readRecord(clientId: string, raw: unknown): Session {
   }));
   s.nextMsgId = rec.nextMsgId;
   if (rec.incoming.length) {
-    s.incoming = new Map();
+    s.incoming = new IncomingPublishes();
     for (const [id, state, held] of rec.incoming) {
       need(Number.isInteger(id) && ['qos1-publishing', 'qos2-publishing', 'qos2-received'].includes(state), 'incoming publish');
       s.incoming.set(id, held

@@ -2,6 +2,7 @@
  * A client's session: plain, serialisable data (no sockets or timers inside), so the store can
  * keep it (session-record.ts turns it into a record and back). The core changes it; handlers read and write it through the core.
  */
+import { IncomingPublishes } from './incoming-publishes.js';
 import type { QoS } from '../../sn-codec/types.js';
 import { SmallMap } from './small-map.js';
 import { TopicRegistry } from './topic-registry.js';
@@ -104,7 +105,7 @@ export interface Session {
    * not published twice); QoS 2 'publishing', then 'received' until PUBREL. Created on first use: most
    * sensors publish QoS 0 and 10,000 of them must stay small.
    */
-  incoming: Map<number, IncomingPublish> | undefined;
+  incoming: IncomingPublishes | undefined;
   /** QoS 2 deliveries whose PUBREL was sent but not completed when the client slept or went away. */
   pendingPubrel: number[] | undefined;
   /** SUBSCRIBEs waiting for the broker's SUBACK: deliveries are held meanwhile, so SUBACK comes first. */

@@ -8,6 +8,7 @@ import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { PacketIds } from '../../gateway/broker/packet-ids.js';
 import { encodePublish, markDup } from '../../gateway/broker/publish-packet.js';
+import { PublishBatch } from '../../gateway/broker/publish-batch.js';
 
 function reference(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, messageId: number, dup: boolean, protocolVersion: 4 | 5): Buffer {
   return mqttPacket.generate({ cmd: 'publish', topic, payload, qos, retain, dup, messageId: qos > 0 ? messageId : undefined, properties: protocolVersion === 5 ? {} : undefined }, { protocolVersion });
@@ -104,5 +105,37 @@ describe('packet ids shared with mqtt.js', () => {
     const first = ids.allocate()!;
     ids.release(first);
     expect(ids.allocate()).not.toBe(first);
+  });
+});
+
+describe('PublishBatch: one event-loop turn\'s PUBLISHes in one chunk (issue 13)', () => {
+  it('MQTT 3.1.1 §3.3: a batch is the packets mqtt-packet would write, one after the other, in the order added', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 50 }), fc.uint8Array({ maxLength: 3000 }), fc.constantFrom(0 as const, 1 as const), fc.boolean(), fc.integer({ min: 1, max: 0xffff }), fc.boolean()), { minLength: 1, maxLength: 30 }),
+      fc.constantFrom(4 as const, 5 as const),
+      (messages, version) => {
+        const batch = new PublishBatch();
+        for (const [topic, bytes, qos, retain, id, dup] of messages) batch.add(topic, Buffer.from(bytes), qos, retain, id, version === 5, dup && qos > 0);
+        const expected = Buffer.concat(messages.map(([topic, bytes, qos, retain, id, dup]) => reference(topic, Buffer.from(bytes), qos, retain, id, dup && qos > 0, version)));
+        expect(batch.take()).toEqual(expected);
+        expect(batch.take()).toBeUndefined(); // taken: the next turn starts empty
+      },
+    ), { numRuns: 200 });
+  });
+
+  it('a message larger than the batch buffer grows it', () => {
+    const batch = new PublishBatch();
+    batch.add('small', Buffer.from('a'), 1, false, 1, false, false);
+    batch.add('big', Buffer.alloc(100_000, 9), 1, false, 2, false, false);
+    expect(batch.take()).toEqual(Buffer.concat([reference('small', Buffer.from('a'), 1, false, 1, false, 4), reference('big', Buffer.alloc(100_000, 9), 1, false, 2, false, 4)]));
+  });
+
+  it('a taken chunk is its own: the next turn\'s packets do not change it while the stream still holds it', () => {
+    const batch = new PublishBatch();
+    batch.add('first', Buffer.from('a'), 1, false, 1, false, false);
+    const chunk = batch.take()!;
+    batch.add('other', Buffer.from('b'), 0, true, 0, false, false);
+    expect(chunk).toEqual(reference('first', Buffer.from('a'), 1, false, 1, false, 4));
+    expect(batch.take()).toEqual(reference('other', Buffer.from('b'), 0, true, 0, false, 4));
   });
 });

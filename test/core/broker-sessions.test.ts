@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { parseConfig } from '../../gateway/config/config.js';
 import { GatewayCore } from '../../gateway/core/core.js';
-import type { ClientSession, ClientSessionOptions, ClientSessionSink, OpenResult, PublishResult } from '../../gateway/broker/upstream.js';
+import { reportPublished, type ClientSession, type ClientSessionOptions, type ClientSessionSink, type OpenResult, type PublishDone } from '../../gateway/broker/upstream.js';
 import { MemoryRadio } from '../support/memory-radio.js';
 import { RecordingUpstream } from '../support/recording-upstream.js';
 
@@ -20,9 +20,9 @@ interface OpenCall {
 class RecordedSession implements ClientSession {
   closed: 'clean' | 'cut' | undefined;
   readonly published: string[] = [];
-  publish(topic: string, _payload: Buffer, _qos: 0 | 1 | 2, _retain: boolean, done?: (result: PublishResult) => void): boolean {
+  publish(topic: string, _payload: Buffer, _qos: 0 | 1 | 2, _retain: boolean, done?: PublishDone): boolean {
     this.published.push(topic);
-    done?.({});
+    reportPublished(done, {});
     return true;
   }
   subscribe(_filter: string, qos: 0 | 1 | 2, done?: (granted: number) => void): void { done?.(qos); }

@@ -463,6 +463,20 @@ describe('§6.6 PUBLISH from a client, acknowledged after the broker accepted it
     expect(w.core.stats.publishedToBroker).toBe(1);
   });
 
+  it('§6.6 QoS 1: what the upstream reports to is the message\'s own entry in the session, no closure made for it (issue 13)', () => {
+    const w = world();
+    const s = new Sensor(w, 'c1');
+    s.connect();
+    const topicId = s.register('sensors/t');
+    s.publish(topicId, '21.5', 1, 7);
+    const done = w.upstream.publishes[0].done;
+    expect(typeof done).toBe('object');
+    expect(done).toBe(w.core.sessionsById.get('c1')!.incoming!.get(7));
+    w.upstream.publishes[0].accept();
+    expect(s.one('PUBACK')).toMatchObject({ msgId: 7, returnCode: 0 });
+    expect(w.core.sessionsById.get('c1')!.incoming!.size).toBe(0);
+  });
+
   it('§6.6 QoS 1: a publish that failed without the broker\'s answer is not acknowledged; the client\'s resend publishes again', () => {
     const w = world();
     const s = new Sensor(w, 'c1');

@@ -85,6 +85,19 @@ describe('04 broker connection lost with QoS 1 in flight (Mosquitto)', () => {
     const written = suite.proxy.publishes(connection).slice(before) as IPublishPacket[];
     expect(written.map((p) => [p.topic, p.dup, p.payload.toString()])).toEqual([['inflight/b', false, 'fresh']]);
   });
+
+  it('§6.6 PUBLISHes at QoS 1, 0, 2 and 1 sent back to back reach the broker in that order (the batched ones are written before a QoS 2 one goes through mqtt.js)', async () => {
+    const s = await suite.gw.sensor();
+    await connect(s, 'inflight-order');
+    const topicId = await register(s, 'inflight/order');
+    const connection = suite.proxy.connectionCount;
+    const before = suite.proxy.publishes(connection).length;
+    const qos = [1, 0, 2, 1] as const;
+    qos.forEach((q, i) => s.send({ type: 'PUBLISH', dup: false, qos: q, retain: false, topicIdType: 'normal', topicId, msgId: 31 + i, payload: Buffer.from(`o${i + 1}`) }));
+    await until(() => suite.proxy.publishes(connection).length - before === 4, undefined, () => `gateway wrote ${suite.proxy.publishes(connection).length - before}/4 PUBLISHes`);
+    const written = suite.proxy.publishes(connection).slice(before) as IPublishPacket[];
+    expect(written.map((p) => [p.qos, p.payload.toString()])).toEqual([[1, 'o1'], [0, 'o2'], [2, 'o3'], [1, 'o4']]);
+  });
 });
 
 describe('04 the pre-encoded PUBLISH on MQTT 5 (Mosquitto)', () => {

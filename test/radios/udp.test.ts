@@ -1,9 +1,9 @@
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UdpRadioConfig } from '../../radios/udp.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
-import { UdpRadio } from '../../radios/udp.js';
+import { lookupUdpAddress, UdpRadio } from '../../radios/udp.js';
 import { formatUdpAddress, parseUdpAddress } from '../../common/udp-address.js';
 import { WAIT } from '../support/wait.js';
 
@@ -122,6 +122,43 @@ describe('UdpRadio on 127.0.0.1', () => {
     const again = nextDatagram(sensor);
     radio.send(address, Buffer.from([0x03, 0x18, 0x00]));
     expect((await again).data).toEqual(Buffer.from([0x03, 0x18, 0x00]));
+  });
+
+  it('a send that fails is logged the first time, then one datagram in 64, not once per datagram (issue 13)', async () => {
+    const { radio, sink } = await startRadio(udpConfig());
+    // Broadcast is not enabled on the socket, so the kernel refuses these at once (EACCES).
+    for (let i = 0; i < 200; i++) radio.send('udp:127.255.255.255:9', Buffer.from([0x02, 0x16]));
+    // A peer not sent to before is always checked; its failure is reported after the ones before it.
+    radio.send('udp:255.255.255.255:9', Buffer.from([0x02, 0x16]));
+    await vi.waitFor(() => expect(sink.logs.some((l) => l.message.includes('255.255.255.255:9') && !l.message.includes('127.'))).toBe(true), WAIT);
+    const failures = sink.logs.filter((l) => l.level === 'warn' && l.message.includes('127.255.255.255:9'));
+    expect(failures[0]!.message).toMatch(/^udp0: send failed: .*EACCES/);
+    expect(failures).toHaveLength(5); // the first (a peer new to the radio), then sends 2, 66, 130 and 194 of the 200
+  });
+
+  it('resolves an IP literal destination at once, without a tick (issue 13), and a name through DNS', async () => {
+    let answered: [string, number] | undefined;
+    lookupUdpAddress('127.0.0.1', 4, (err, address, family) => { answered = [address, family]; });
+    expect(answered).toEqual(['127.0.0.1', 4]);
+    lookupUdpAddress('::1', 6, (err, address, family) => { answered = [address, family]; });
+    expect(answered).toEqual(['::1', 6]);
+    const byName = await new Promise<[Error | null, string]>((resolve) => lookupUdpAddress('localhost', 4, (err, address) => resolve([err, address])));
+    expect(byName).toEqual([null, '127.0.0.1']);
+  });
+
+  it('its socket resolves destinations with that lookup, and a broadcast address given as a name still arrives', async () => {
+    const listener = await openSocket('udp4', '127.0.0.1');
+    const options: dgram.SocketOptions[] = [];
+    const radio = new UdpRadio(udpConfig({ broadcastAddress: 'localhost', broadcastPort: listener.address().port }), (o) => {
+      options.push(o);
+      return dgram.createSocket(o);
+    });
+    await radio.start(new RecordingSink());
+    cleanups.push(() => radio.stop());
+    expect(options[0]?.lookup).toBe(lookupUdpAddress);
+    const heard = nextDatagram(listener);
+    radio.broadcast(Buffer.from([0x02, 0x01]));
+    expect((await heard).data).toEqual(Buffer.from([0x02, 0x01]));
   });
 
   it('broadcast() reaches a listener on the loopback broadcast address 127.255.255.255', async () => {

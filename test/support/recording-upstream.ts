@@ -4,7 +4,7 @@
  * accepts (by running the done callbacks), takes the connection down and up, and delivers messages.
  * Real-broker behaviour (Mosquitto, the embedded broker) is covered by test/e2e.
  */
-import type { BrokerQoS, PublishResult, Upstream, UpstreamSink } from '../../gateway/broker/upstream.js';
+import { reportPublished, type BrokerQoS, type PublishDone, type PublishResult, type Upstream, type UpstreamSink } from '../../gateway/broker/upstream.js';
 
 export interface PublishCall {
   topic: string;
@@ -13,6 +13,8 @@ export interface PublishCall {
   retain: boolean;
   /** Whether the test already answered it (accept or fail). */
   settled: boolean;
+  /** What the core handed in to hear the outcome (a function, or an object with published()). */
+  done: PublishDone | undefined;
   /** The broker accepted it: runs the core's done callback. */
   accept(): void;
   /** It failed without the broker's answer (the connection died with it): the client's resend is the cure. */
@@ -51,10 +53,10 @@ export class RecordingUpstream implements Upstream {
     return Promise.resolve();
   }
 
-  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: (result: PublishResult) => void): boolean {
+  publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean {
     if (this.pending >= this.maxPending) return false;
     const call: PublishCall = {
-      topic, payload: Buffer.from(payload), qos, retain, settled: false,
+      topic, payload: Buffer.from(payload), qos, retain, settled: false, done,
       accept: () => settle({}),
       fail: (error = new Error('refused by the test')) => settle({ error }),
       refuse: () => settle({ error: new Error('Publish error: Not authorized'), refused: 0x87 }),
@@ -62,7 +64,7 @@ export class RecordingUpstream implements Upstream {
     const settle = (result: PublishResult) => {
       if (call.settled) throw new Error(`publish to ${topic} settled twice`);
       call.settled = true;
-      done?.(result);
+      reportPublished(done, result);
     };
     this.publishes.push(call);
     return true;

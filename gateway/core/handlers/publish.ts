@@ -7,8 +7,12 @@
  */
 import type { PublishMessage } from '../../../sn-codec/types.js';
 import { ReturnCode } from '../../../sn-codec/types.js';
+import type { PublishResult } from '../../broker/upstream.js';
 import type { GatewayCore, Peer } from '../core.js';
-import type { IncomingPublish, Session } from '../session.js';
+import { IncomingPublishes } from '../incoming-publishes.js';
+import type { IncomingPublish, IncomingState, Session } from '../session.js';
+
+type HeldMessage = NonNullable<IncomingPublish['message']>;
 import { publishingSession, refuse } from './index.js';
 
 export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMessage, atPeer: Session | undefined): void {
@@ -46,7 +50,7 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
     core.afterCommit(() => core.send(session, { type: 'PUBREC', msgId }));
     return;
   }
-  if (!forwardToBroker(core, session, msgId, { topic, topicId, payload: message.payload, retain: message.retain }, message.qos)) {
+  if (!forwardToBroker(core, session, msgId, topic, topicId, message.payload, message.retain, message.qos)) {
     core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.Congestion });
   }
 }
@@ -56,26 +60,59 @@ export function handlePublish(core: GatewayCore, peer: Peer, message: PublishMes
  * PUBACK, or PUBREC after the 'received' mark (which stops a DUP being published twice) is stored.
  * Also used after a restart for messages a kept session still held. False = outgoing queue full.
  */
-export function forwardToBroker(core: GatewayCore, session: Session, msgId: number, held: NonNullable<IncomingPublish['message']>, qos: 1 | 2): boolean {
-  const incoming = (session.incoming ??= new Map());
-  const accepted = core.publishUpstream(held.topic, held.payload, qos, held.retain, (result) => {
+export function forwardToBroker(core: GatewayCore, session: Session, msgId: number, topic: string, topicId: number, payload: Buffer, retain: boolean, qos: 1 | 2): boolean {
+  const incoming = (session.incoming ??= new IncomingPublishes());
+  const publish = new ClientPublish(core, session, incoming, msgId, qos, topic, topicId, payload, retain);
+  if (!core.publishUpstream(topic, payload, qos, retain, publish, session)) return false;
+  incoming.set(msgId, publish);
+  // Kept only while the broker is away (held): otherwise the client still has it until our answer.
+  if (!core.upstream.connected) core.changed(session);
+  return true;
+}
+
+/**
+ * A client's QoS 1/2 message on its way to the broker: its entry in session.incoming, the message itself,
+ * and what the upstream tells how it ended (one object per message, no closure: issue 13).
+ */
+class ClientPublish implements IncomingPublish, HeldMessage {
+  readonly state: IncomingState;
+
+  constructor(
+    private readonly core: GatewayCore,
+    private readonly session: Session,
+    /** The session's entries when it was published (a session cleared meanwhile has new ones, or none). */
+    private readonly incoming: IncomingPublishes,
+    private readonly msgId: number,
+    private readonly qos: 1 | 2,
+    readonly topic: string,
+    readonly topicId: number,
+    readonly payload: Buffer,
+    readonly retain: boolean,
+  ) {
+    this.state = qos === 1 ? 'qos1-publishing' : 'qos2-publishing';
+  }
+
+  /** The message held while 'publishing' (IncomingPublish): this record carries it itself. */
+  get message(): HeldMessage {
+    return this;
+  }
+
+  /** The broker accepted the message (QoS 1: PUBACK; QoS 2: PUBCOMP), refused it, or it failed. */
+  published(result: PublishResult): void {
+    const { core, session, incoming, msgId } = this;
+    const message: HeldMessage = this;
     const ok = result.error === undefined;
-    if (qos === 1 || !ok) {
+    if (this.qos === 1 || !ok) {
       incoming.delete(msgId);
       core.changedIfKept(session);
-      if (ok) core.send(session, { type: 'PUBACK', topicId: held.topicId, msgId, returnCode: ReturnCode.Accepted });
-      else if (result.refused !== undefined) refusedByBroker(core, session, held.topic, held.topicId, msgId, result.refused);
+      if (ok) core.send(session, { type: 'PUBACK', topicId: message.topicId, msgId, returnCode: ReturnCode.Accepted });
+      else if (result.refused !== undefined) refusedByBroker(core, session, message.topic, message.topicId, msgId, result.refused);
       return;
     }
     incoming.set(msgId, { state: 'qos2-received' });
     core.changed(session);
     core.afterCommit(() => core.send(session, { type: 'PUBREC', msgId }));
-  }, session);
-  if (!accepted) return false;
-  incoming.set(msgId, { state: qos === 1 ? 'qos1-publishing' : 'qos2-publishing', message: held });
-  // Kept only while the broker is away (held): otherwise the client still has it until our answer.
-  if (!core.upstream.connected) core.changed(session);
-  return true;
+  }
 }
 
 /** The broker refused the message (MQTT 5 reason >= 0x80, e.g. 0x87 not authorised by its ACL): PUBACK 0x03. */
