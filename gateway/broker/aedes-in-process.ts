@@ -30,12 +30,17 @@ type PublishAsClient = (packet: PublishPacket, client: Client, callback: (error?
 /** PUBLISH packets of one ClientId that aedes took (authorised) and emitted to its subscribers. */
 interface Progress { taken: number; emitted: number }
 
-/** The topic checks of aedes's PUBLISH handler and default authorizePublish (lib/handlers/publish.js, aedes.js). */
-function aedesTakesTopic(topic: string, maxTopicLevels: number): boolean {
-  if (topic.length === 0 || topic.includes('#') || topic.includes('+') || topic.startsWith('$SYS/')) return false;
+/**
+ * Why aedes's PUBLISH handler or its default authorizePublish (lib/handlers/publish.js, aedes.js) would refuse a
+ * client's PUBLISH to `topic`, which aedes answers by closing the connection; undefined = it takes it.
+ */
+export function aedesRefusal(topic: string, maxTopicLevels: number): string | undefined {
+  if (topic.length === 0) return 'an empty topic';
+  if (topic.includes('#') || topic.includes('+')) return 'a wildcard in a topic name';
+  if (topic.startsWith('$SYS/')) return '$SYS/ topics are the broker\'s own';
   let levels = 1;
   for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) levels++;
-  return levels <= maxTopicLevels;
+  return levels > maxTopicLevels ? `more than ${maxTopicLevels} topic levels` : undefined;
 }
 
 export class AedesInProcess {
@@ -92,7 +97,7 @@ export class AedesInProcess {
     const aedes = this.aedes;
     if (!aedes || !pipeEmpty || !client.connected || client.closed || !this.tracked.has(client)) return false;
     const progress = this.progress.get(client.id);
-    if (!progress || progress.taken !== progress.emitted || !aedesTakesTopic(topic, this.maxTopicLevels)) return false;
+    if (!progress || progress.taken !== progress.emitted || aedesRefusal(topic, this.maxTopicLevels) !== undefined) return false;
     const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: 0, retain, dup: false };
     aedes.authorizePublish(client, packet, (refused) => {
       // As aedes does for a refused PUBLISH on the wire: the connection ends (the gateway reconnects).

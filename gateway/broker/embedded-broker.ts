@@ -6,7 +6,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Client } from 'aedes';
-import { AedesInProcess } from './aedes-in-process.js';
+import { AedesInProcess, aedesRefusal } from './aedes-in-process.js';
 import { duplexPair, type PairEnd } from './duplex-pair.js';
 import { indexedRetainedPersistence } from './retained-index.js';
 
@@ -32,6 +32,12 @@ export interface EmbeddedBroker {
    * what is still on its way, or aedes would refuse its topic): write it to the connection as usual.
    */
   publishInProcess(connection: Duplex, topic: string, payload: Buffer, retain: boolean): boolean;
+  /**
+   * Why the broker would refuse a PUBLISH to `topic` by closing the connection that sent it (aedes, MQTT
+   * 3.1.1: `$SYS/…`, too many levels); undefined = it takes it. The gateway refuses such a message itself,
+   * so that one sensor's topic does not cut every sensor's messages off while its connection comes back.
+   */
+  refusesPublish(topic: string): string | undefined;
   /** QoS 0 messages taken by publishInProcess. */
   readonly publishedInProcess: number;
   close(): Promise<void>;
@@ -84,6 +90,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       clients.set(end, { client, end });
       return end;
     },
+    refusesPublish: (topic) => aedesRefusal(topic, MAX_TOPIC_LEVELS),
     publishInProcess(connection, topic, payload, retain) {
       const known = clients.get(connection);
       return known !== undefined && inProcess.publish(known.client, known.end.delivered, topic, payload, retain);

@@ -34,6 +34,11 @@ export interface MqttUpstreamOptions {
    * it (the embedded broker); false = not taken, written to the connection as usual.
    */
   publishInProcess?: (connection: Duplex, topic: string, payload: Buffer, retain: boolean) => boolean;
+  /**
+   * Why the broker would answer a PUBLISH to `topic` by closing the connection (the embedded broker:
+   * `$SYS/…`); undefined = it takes it. Such a message is refused here, as MQTT 5's 0x90 (topic name invalid).
+   */
+  refusesPublish?: (topic: string) => string | undefined;
   broker: BrokerSection;
   maxQueued: number;
   /**
@@ -48,6 +53,9 @@ export interface MqttUpstreamOptions {
    */
   statusTopic?: string;
 }
+
+/** MQTT 5 reason code 0x90: Topic Name invalid. */
+const TOPIC_NAME_INVALID = 0x90;
 
 /** Online/offline payloads of the status topic. */
 export const ONLINE = 'online';
@@ -96,6 +104,20 @@ export class MqttUpstream implements Upstream {
       initialMs: options.broker.reconnectMin * 1000,
       maxMs: options.broker.reconnectMax * 1000,
     });
+  }
+
+  /** Topics refused by options.refusesPublish and logged (each once, up to a bound). */
+  private readonly refusedTopicsLogged = new Set<string>();
+
+  /** A publish the broker would end the connection for: refused here, logged once per topic. */
+  private refuseTopic(topic: string, why: string, done: PublishDone | undefined): void {
+    if (!this.refusedTopicsLogged.has(topic)) {
+      if (this.refusedTopicsLogged.size >= 1000) this.refusedTopicsLogged.clear();
+      this.refusedTopicsLogged.add(topic);
+      this.sink?.log('warn', `broker: not publishing to ${JSON.stringify(topic)}: ${why} (the broker would close the gateway's connection)`);
+    }
+    // Reported later, as a broker's answer would be: the caller records the message after publish() returns.
+    queueMicrotask(() => reportPublished(done, { error: new Error(`topic refused: ${why}`), refused: TOPIC_NAME_INVALID }));
   }
 
   /** Times the broker connection came up, the first one included. */
@@ -275,6 +297,11 @@ export class MqttUpstream implements Upstream {
   }
 
   publish(topic: string, payload: Buffer, qos: BrokerQoS, retain: boolean, done?: PublishDone): boolean {
+    const refusal = this.options.refusesPublish?.(topic);
+    if (refusal !== undefined) {
+      this.refuseTopic(topic, refusal, done);
+      return true;
+    }
     const client = this.client;
     if (!client || this.inFlight >= this.options.maxQueued) return false;
     if (qos === 1) return this.publishOwnQos1(client, topic, payload, retain, done);

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AedesInProcess } from '../../gateway/broker/aedes-in-process.js';
+import { AedesInProcess, aedesRefusal } from '../../gateway/broker/aedes-in-process.js';
 import { duplexPair } from '../../gateway/broker/duplex-pair.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
 import { MqttUpstream } from '../../gateway/broker/mqtt-upstream.js';
@@ -34,7 +34,7 @@ async function setUp(statusTopic?: string): Promise<{ broker: EmbeddedBroker; up
   cleanups.push(() => broker.close());
   const connections: boolean[] = [];
   const sink: UpstreamSink = { message: () => undefined, connectionChanged: (up) => connections.push(up), log: () => {} };
-  const upstream = new MqttUpstream({ url: broker.url, connect: broker.connect, publishInProcess: broker.publishInProcess, broker: brokerSection, maxQueued: 100, statusTopic });
+  const upstream = new MqttUpstream({ url: broker.url, connect: broker.connect, publishInProcess: broker.publishInProcess, refusesPublish: broker.refusesPublish, broker: brokerSection, maxQueued: 100, statusTopic });
   await upstream.start(sink);
   cleanups.push(() => upstream.stop());
   await until(() => upstream.connected);
@@ -105,18 +105,28 @@ describe('embedded broker: QoS 0 in process', () => {
     expect(got.map((m) => Number(m.payload))).toEqual([...Array(20).keys()]);
   });
 
-  it('a topic aedes refuses (`$SYS/…`) is not taken in process: it goes over the connection and aedes refuses it there, as before', async () => {
+  it('a topic aedes would answer by closing the connection (`$SYS/…`) is refused by the upstream itself (0x90): the connection stays up for every other message', async () => {
     const { broker, upstream, observer, connections } = await setUp();
     await observer.subscribe('$SYS/gw/#', 0);
-    upstream.publish('$SYS/gw/x', Buffer.from('no'), 0, false);
-    expect(broker.publishedInProcess).toBe(0);
-    // aedes ends a connection that publishes to $SYS/ (its default authorizePublish); the upstream reconnects.
-    await until(() => connections.length >= 3, 10_000, () => `connections ${JSON.stringify(connections)}`);
-    expect(connections.slice(0, 3)).toEqual([true, false, true]);
-    upstream.publish('after/refusal', Buffer.from('y'), 0, false);
+    const results: unknown[] = [];
+    expect(upstream.publish('$SYS/gw/x', Buffer.from('no'), 1, false, (result) => results.push(result.refused))).toBe(true);
+    upstream.publish('$SYS/gw/y', Buffer.from('no'), 0, false);
+    await until(() => results.length === 1);
+    expect(results).toEqual([0x90]);
+    upstream.publish('after/refusal', Buffer.from('y'), 1, false);
     await observer.waitFor(1, 'after/refusal');
-    expect(broker.publishedInProcess).toBe(1); // the new connection is followed too
+    expect(connections).toEqual([true]); // never closed by aedes, never reconnected
+    expect(broker.publishedInProcess).toBe(0); // the QoS 1 went over the connection; neither $SYS message anywhere
     expect(observer.messages.some((m) => m.topic.startsWith('$SYS/gw'))).toBe(false);
+  });
+
+  it('aedesRefusal names what aedes refuses: $SYS/, wildcards, an empty topic, more levels than its limit', () => {
+    expect(aedesRefusal('$SYS/broker/x', 100)).toMatch(/\$SYS/);
+    expect(aedesRefusal('a/+/b', 100)).toMatch(/wildcard/);
+    expect(aedesRefusal('', 100)).toMatch(/empty/);
+    expect(aedesRefusal('a/b/c', 2)).toMatch(/more than 2/);
+    expect(aedesRefusal('a/b', 2)).toBeUndefined();
+    expect(aedesRefusal('$share-like/not-sys', 100)).toBeUndefined();
   });
 });
 
@@ -190,6 +200,28 @@ describe('the gateway with the shipped config\'s embedded broker', () => {
     sensor.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId, msgId: 0, payload: Buffer.from('19.5') });
     expect(await observer.waitFor(1, 'sn/in-process/t')).toEqual([{ topic: 'sn/in-process/t', payload: '19.5', qos: 0, retain: false }]);
     expect(embedded.publishedInProcess).toBe(before + 1);
+  });
+
+  it('§6.7 a sensor\'s QoS 1 PUBLISH to `$SYS/…` gets PUBACK 0x03 (not supported) and the broker connection stays up: the next message goes through', async () => {
+    const gw = await shippedLikeGateway();
+    const observer = await Observer.connect(gw.gateway.brokerUrl);
+    cleanups.push(() => observer.close());
+    await observer.subscribe('sn/after-sys/#', 1);
+    const sensor = await gw.sensor();
+    await connect(sensor, 'sys-publisher');
+    const sysTopic = await register(sensor, '$SYS/broker/fake', 1);
+    const goodTopic = await register(sensor, 'sn/after-sys/t', 2);
+    const upstream = gw.gateway.upstream as MqttUpstream;
+    const connectionsBefore = upstream.connections;
+    sensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: sysTopic, msgId: 7, payload: Buffer.from('x') });
+    expect(await sensor.expect('PUBACK')).toMatchObject({ msgId: 7, topicId: sysTopic, returnCode: 3 });
+    // Nothing of it is left in flight: the same message again (DUP) is answered again, not taken for one on its way.
+    sensor.send({ type: 'PUBLISH', dup: true, qos: 1, retain: false, topicIdType: 'normal', topicId: sysTopic, msgId: 7, payload: Buffer.from('x') });
+    expect(await sensor.expect('PUBACK')).toMatchObject({ msgId: 7, topicId: sysTopic, returnCode: 3 });
+    sensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId: goodTopic, msgId: 8, payload: Buffer.from('y') });
+    expect(await sensor.expect('PUBACK')).toMatchObject({ msgId: 8, returnCode: 0 });
+    expect(await observer.waitFor(1, 'sn/after-sys/t')).toEqual([{ topic: 'sn/after-sys/t', payload: 'y', qos: 1, retain: false }]);
+    expect(upstream.connections).toBe(connectionsBefore);
   });
 
   it('§6.6 QoS 0 PUBLISHes of a CleanSession=0 sensor write nothing to the session store (no transaction per message)', async () => {
