@@ -186,13 +186,18 @@ async function shippedLikeGateway(persistence = false): Promise<GatewayUnderTest
   return gw;
 }
 
+/** That gateway, an MQTT subscriber of its broker on `filter`, and one UDP sensor of it. */
+async function shippedLikeGatewayObserving(filter: string, qos: 0 | 1, persistence = false): Promise<{ gw: GatewayUnderTest; observer: Observer; sensor: Awaited<ReturnType<GatewayUnderTest['sensor']>> }> {
+  const gw = await shippedLikeGateway(persistence);
+  const observer = await Observer.connect(gw.gateway.brokerUrl);
+  cleanups.push(() => observer.close());
+  await observer.subscribe(filter, qos);
+  return { gw, observer, sensor: await gw.sensor() };
+}
+
 describe('the gateway with the shipped config\'s embedded broker', () => {
   it('§6.6 a sensor\'s QoS 0 PUBLISH reaches an MQTT subscriber of the embedded broker, handed over in process', async () => {
-    const gw = await shippedLikeGateway();
-    const observer = await Observer.connect(gw.gateway.brokerUrl);
-    cleanups.push(() => observer.close());
-    await observer.subscribe('sn/in-process/#', 0);
-    const sensor = await gw.sensor();
+    const { gw, observer, sensor } = await shippedLikeGatewayObserving('sn/in-process/#', 0);
     await connect(sensor, 'in-process-1');
     const topicId = await register(sensor, 'sn/in-process/t');
     const embedded = (gw.gateway as unknown as { embedded: EmbeddedBroker }).embedded;
@@ -203,11 +208,7 @@ describe('the gateway with the shipped config\'s embedded broker', () => {
   });
 
   it('§6.7 a sensor\'s QoS 1 PUBLISH to `$SYS/…` gets PUBACK 0x03 (not supported) and the broker connection stays up: the next message goes through', async () => {
-    const gw = await shippedLikeGateway();
-    const observer = await Observer.connect(gw.gateway.brokerUrl);
-    cleanups.push(() => observer.close());
-    await observer.subscribe('sn/after-sys/#', 1);
-    const sensor = await gw.sensor();
+    const { gw, observer, sensor } = await shippedLikeGatewayObserving('sn/after-sys/#', 1);
     await connect(sensor, 'sys-publisher');
     const sysTopic = await register(sensor, '$SYS/broker/fake', 1);
     const goodTopic = await register(sensor, 'sn/after-sys/t', 2);
@@ -225,11 +226,7 @@ describe('the gateway with the shipped config\'s embedded broker', () => {
   });
 
   it('§6.6 QoS 0 PUBLISHes of a CleanSession=0 sensor write nothing to the session store (no transaction per message)', async () => {
-    const gw = await shippedLikeGateway(true);
-    const observer = await Observer.connect(gw.gateway.brokerUrl);
-    cleanups.push(() => observer.close());
-    await observer.subscribe('sn/kept/#', 0);
-    const sensor = await gw.sensor();
+    const { gw, observer, sensor } = await shippedLikeGatewayObserving('sn/kept/#', 0, true);
     await connect(sensor, 'kept-q0', { cleanSession: false });
     const topicId = await register(sensor, 'sn/kept/t');
     await gw.gateway.core.flush();
