@@ -106,7 +106,7 @@ class ClientPublish implements IncomingPublish, HeldMessage {
       incoming.delete(msgId);
       core.changedIfKept(session);
       if (ok) core.send(session, { type: 'PUBACK', topicId: message.topicId, msgId, returnCode: ReturnCode.Accepted });
-      else if (result.refused !== undefined) refusedByBroker(core, session, message.topic, message.topicId, msgId, result.refused);
+      else if (result.refused !== undefined) refusedByBroker(core, session, message.topic, message.topicId, msgId, result.refused, result.error?.message ?? '');
       return;
     }
     incoming.set(msgId, { state: 'qos2-received' });
@@ -115,9 +115,12 @@ class ClientPublish implements IncomingPublish, HeldMessage {
   }
 }
 
-/** The broker refused the message (MQTT 5 reason >= 0x80, e.g. 0x87 not authorised by its ACL): PUBACK 0x03. */
-function refusedByBroker(core: GatewayCore, session: Session, topic: string, topicId: number, msgId: number, reason: number): void {
-  core.log('info', `client ${session.clientId}: the broker refused its PUBLISH to ${topic} (reason 0x${reason.toString(16)})`);
+/**
+ * The broker refused the message (MQTT 5 reason >= 0x80, e.g. 0x87 not authorised by its ACL), or the upstream
+ * did on its behalf (0x90, a topic the embedded broker would close the connection for): PUBACK 0x03.
+ */
+function refusedByBroker(core: GatewayCore, session: Session, topic: string, topicId: number, msgId: number, reason: number, why: string): void {
+  core.log('info', `client ${session.clientId}: its PUBLISH to ${topic} was refused (reason 0x${reason.toString(16)}): ${why}`);
   core.send(session, { type: 'PUBACK', topicId, msgId, returnCode: ReturnCode.NotSupported });
 }
 
