@@ -3,7 +3,7 @@
  * out as one chunk for the broker connection (issue 13): no Buffer per message, and one write to the
  * stream per turn instead of one per message (each buffered by the corked stream as an entry of its own).
  */
-import { encodePublishInto, markDup, publishPacketLength } from './publish-packet.js';
+import { encodePublishInto, markDup, packetLength, publishRemainingLength } from './publish-packet.js';
 
 /** What the buffer starts at, and what it shrinks back to after a turn that needed more. */
 const KEPT_BYTES = 16 * 1024;
@@ -19,10 +19,11 @@ export class PublishBatch {
 
   /** Appends one PUBLISH; `dup` marks a resend (MQTT 3.1.1 §3.3.1.1). */
   add(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, packetId: number, mqtt5: boolean, dup: boolean): void {
-    const length = publishPacketLength(topic, payload, qos, mqtt5);
+    const remaining = publishRemainingLength(topic, payload, qos, mqtt5);
+    const length = packetLength(remaining);
     if (this.used + length > this.buffer.length) this.grow(this.used + length);
     const at = this.used;
-    this.used = encodePublishInto(this.buffer, at, topic, payload, qos, retain, packetId, mqtt5);
+    this.used = encodePublishInto(this.buffer, at, remaining, topic, payload, qos, retain, packetId, mqtt5);
     if (dup) markDup(this.buffer, at);
   }
 

@@ -8,23 +8,28 @@
 const DUP = 0x08;
 
 export function encodePublish(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, packetId: number, mqtt5: boolean): Buffer {
-  const packet = Buffer.allocUnsafe(publishPacketLength(topic, payload, qos, mqtt5));
-  encodePublishInto(packet, 0, topic, payload, qos, retain, packetId, mqtt5);
+  const remaining = publishRemainingLength(topic, payload, qos, mqtt5);
+  const packet = Buffer.allocUnsafe(packetLength(remaining));
+  encodePublishInto(packet, 0, remaining, topic, payload, qos, retain, packetId, mqtt5);
   return packet;
 }
 
-/** Bytes of the PUBLISH packet encodePublish makes. */
-export function publishPacketLength(topic: string, payload: Buffer, qos: 0 | 1 | 2, mqtt5: boolean): number {
-  const remaining = remainingLength(topic, payload, qos, mqtt5);
-  return 1 + lengthBytes(remaining) + remaining;
+/** The Remaining Length of that PUBLISH packet: everything after its fixed header. */
+export function publishRemainingLength(topic: string, payload: Buffer, qos: 0 | 1 | 2, mqtt5: boolean): number {
+  return 2 + Buffer.byteLength(topic) + (qos > 0 ? 2 : 0) + (mqtt5 ? 1 : 0) + payload.length;
+}
+
+/** Bytes of a whole packet whose Remaining Length is `remaining`. */
+export function packetLength(remaining: number): number {
+  return 1 + (remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4) + remaining;
 }
 
 /**
- * Writes the PUBLISH packet at `target[offset]` (room for publishPacketLength bytes is the caller's to
- * make); returns the offset after it. The upstream writes a turn's packets into one buffer this way.
+ * Writes the PUBLISH packet at `target[offset]`, its Remaining Length already reckoned by the caller
+ * (publishRemainingLength, which also tells the room to make: packetLength); returns the offset after it.
+ * The upstream writes a turn's packets into one buffer this way.
  */
-export function encodePublishInto(target: Buffer, offset: number, topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, packetId: number, mqtt5: boolean): number {
-  const remaining = remainingLength(topic, payload, qos, mqtt5);
+export function encodePublishInto(target: Buffer, offset: number, remaining: number, topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, packetId: number, mqtt5: boolean): number {
   target[offset++] = 0x30 | (qos << 1) | (retain ? 1 : 0);
   // Remaining Length: 7 bits a byte, least significant first, high bit = more follows.
   let left = remaining;
@@ -44,14 +49,6 @@ export function encodePublishInto(target: Buffer, offset: number, topic: string,
   }
   if (mqtt5) target[offset++] = 0;
   return offset + payload.copy(target, offset);
-}
-
-function remainingLength(topic: string, payload: Buffer, qos: 0 | 1 | 2, mqtt5: boolean): number {
-  return 2 + Buffer.byteLength(topic) + (qos > 0 ? 2 : 0) + (mqtt5 ? 1 : 0) + payload.length;
-}
-
-function lengthBytes(remaining: number): number {
-  return remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
 }
 
 /** Sets the DUP flag of an encoded PUBLISH in place (a resend after reconnecting); `at` is where the packet starts. */
