@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { Backoff } from '../../common/backoff.js';
+import { RecentMap } from '../../common/recent-map.js';
 import type { BrokerSection } from '../config/config-types.js';
 import { publishResult } from './mqtt-results.js';
 import { InFlight } from './in-flight.js';
@@ -106,14 +107,13 @@ export class MqttUpstream implements Upstream {
     });
   }
 
-  /** Topics refused by options.refusesPublish and logged (each once, up to a bound). */
-  private readonly refusedTopicsLogged = new Set<string>();
+  /** Topics refused by options.refusesPublish lately, and logged: each once while it keeps coming. */
+  private readonly refusedTopicsLogged = new RecentMap<string, true>(1000);
 
   /** A publish the broker would end the connection for: refused here, logged once per topic. */
   private refuseTopic(topic: string, why: string, done: PublishDone | undefined): void {
-    if (!this.refusedTopicsLogged.has(topic)) {
-      if (this.refusedTopicsLogged.size >= 1000) this.refusedTopicsLogged.clear();
-      this.refusedTopicsLogged.add(topic);
+    if (this.refusedTopicsLogged.get(topic) === undefined) {
+      this.refusedTopicsLogged.set(topic, true);
       this.sink?.log('warn', `broker: not publishing to ${JSON.stringify(topic)}: ${why} (the broker would close the gateway's connection)`);
     }
     // Reported later, as a broker's answer would be: the caller records the message after publish() returns.

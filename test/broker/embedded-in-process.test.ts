@@ -29,11 +29,12 @@ const brokerSection: BrokerSection = {
 };
 
 /** The embedded broker, the gateway's upstream on it (in memory, in process as shipped) and an outside subscriber on `#`. */
-async function setUp(statusTopic?: string): Promise<{ broker: EmbeddedBroker; upstream: MqttUpstream; observer: Observer; connections: boolean[] }> {
+async function setUp(statusTopic?: string): Promise<{ broker: EmbeddedBroker; upstream: MqttUpstream; observer: Observer; connections: boolean[]; warnings: string[] }> {
   const broker = await startEmbeddedBroker({ port: 0 });
   cleanups.push(() => broker.close());
   const connections: boolean[] = [];
-  const sink: UpstreamSink = { message: () => undefined, connectionChanged: (up) => connections.push(up), log: () => {} };
+  const warnings: string[] = [];
+  const sink: UpstreamSink = { message: () => undefined, connectionChanged: (up) => connections.push(up), log: (level, line) => { if (level === 'warn') warnings.push(line); } };
   const upstream = new MqttUpstream({ url: broker.url, connect: broker.connect, publishInProcess: broker.publishInProcess, refusesPublish: broker.refusesPublish, broker: brokerSection, maxQueued: 100, statusTopic });
   await upstream.start(sink);
   cleanups.push(() => upstream.stop());
@@ -41,7 +42,7 @@ async function setUp(statusTopic?: string): Promise<{ broker: EmbeddedBroker; up
   const observer = await Observer.connect(broker.url);
   cleanups.push(() => observer.close());
   await observer.subscribe('#', 1);
-  return { broker, upstream, observer, connections };
+  return { broker, upstream, observer, connections, warnings };
 }
 
 describe('embedded broker: QoS 0 in process', () => {
@@ -106,13 +107,19 @@ describe('embedded broker: QoS 0 in process', () => {
   });
 
   it('a topic aedes would answer by closing the connection (`$SYS/…`) is refused by the upstream itself (0x90): the connection stays up for every other message', async () => {
-    const { broker, upstream, observer, connections } = await setUp();
+    const { broker, upstream, observer, connections, warnings } = await setUp();
     await observer.subscribe('$SYS/gw/#', 0);
     const results: unknown[] = [];
     expect(upstream.publish('$SYS/gw/x', Buffer.from('no'), 1, false, (result) => results.push(result.refused))).toBe(true);
     upstream.publish('$SYS/gw/y', Buffer.from('no'), 0, false);
+    upstream.publish('$SYS/gw/y', Buffer.from('again'), 0, false);
     await until(() => results.length === 1);
     expect(results).toEqual([0x90]);
+    // Logged once per topic, however often it comes.
+    expect(warnings.filter((line) => line.includes('$SYS/gw/'))).toEqual([
+      expect.stringContaining('"$SYS/gw/x"'),
+      expect.stringContaining('"$SYS/gw/y"'),
+    ]);
     upstream.publish('after/refusal', Buffer.from('y'), 1, false);
     await observer.waitFor(1, 'after/refusal');
     expect(connections).toEqual([true]); // never closed by aedes, never reconnected
