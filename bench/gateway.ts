@@ -38,7 +38,7 @@
  *          over them for 10 s (µs per frame received in the window; the sensors send nothing else, no
  *          PINGREQ); then the floor: the same stream to a bare UDP socket in this process.
  *          `--ab=<what-if>` adds alternating windows with and without a what-if.
- *          `--broker=embedded` (crowd only): the shipped gateway.yaml as a Raspberry Pi user runs it (no broker
+ *          `--broker=embedded` (crowd and census only): the shipped gateway.yaml as a Raspberry Pi user runs it (no broker
  *          URL: the embedded aedes broker on a free loopback port, the gateway's connection to it in memory;
  *          persistence and the HTTP face on, as shipped; only ports and stateDir moved), no Mosquitto. aedes
  *          runs in the gateway's process, so the gateway's CPU figure includes it. The busy phase runs twice:
@@ -48,7 +48,8 @@
  *  crowd100k  100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one
  *          subscription: heap and RSS per sensor.
  *  census  heap snapshots before and after the 10,000-sensor crowd, diffed: bytes per sensor by what each
- *          object is and what holds it (bench/lib/heap-census.ts).
+ *          object is and what holds it (bench/lib/heap-census.ts); `--broker=embedded`: with the shipped
+ *          config, the embedded aedes broker's objects counted among them.
  *  storm   100,000 sensors behind 1,000 forwarders (§5.5) CONNECT and REGISTER one topic as fast as the
  *          load generator sends (groups of 200, unanswered ones resent after 500 ms): seconds, refused,
  *          resent, RSS per sensor.
@@ -98,7 +99,7 @@ const FANOUT = { messages: 10_000, wideSensors: 1000, wideMessages: [1, 20] };
 const CROWD = { sensors: 10_000, idleMs: 10_000, rate: 1000, busyMs: 10_000, abRounds: 6, abWindowMs: 4000 };
 const STORM = { sensors: 100_000, forwarders: 1000 };
 const CROWD_100K = { sensors: 100_000, forwarders: 1000 };
-const CENSUS = { sensors: 10_000, top: 30 };
+const CENSUS = { sensors: 10_000, top: 40 };
 const MODES = { sensors: 1000, qos1Seconds: 5 };
 
 const SLEEP = { sensors: 10, messages: 20_000 };
@@ -537,8 +538,9 @@ async function crowd100k(load: LoadGenerator, brokerUrl: string): Promise<void> 
  * socket each) CONNECT, REGISTER one topic and SUBSCRIBE one filter, counted by what each object is and
  * what holds it (bench/lib/heap-census.ts). A run of its own: the snapshots would disturb other figures.
  */
-async function census(load: LoadGenerator, brokerUrl: string): Promise<void> {
-  const { gateway, target } = await startGateway(brokerUrl);
+async function census(load: LoadGenerator, broker: CrowdBroker): Promise<void> {
+  const { gateway, target } = broker.kind === 'mosquitto' ? await startGateway(broker.url) : await startShippedGateway();
+  if (broker.kind === 'embedded') line('census', `shipped gateway.yaml, embedded broker (aedes) in this process: its objects are counted with the gateway's`);
   await settledMemory();
   const before = await takeCensus();
   await settledMemory();
@@ -724,8 +726,9 @@ async function main(): Promise<void> {
   // `--broker=embedded`: the crowd against the shipped config's embedded broker instead of Mosquitto.
   const brokerArg = process.argv.find((a) => a.startsWith('--broker='))?.slice('--broker='.length) ?? 'mosquitto';
   if (brokerArg !== 'mosquitto' && brokerArg !== 'embedded') throw new Error(`--broker takes mosquitto (default) or embedded, not ${brokerArg}`);
-  if (brokerArg === 'embedded' && (selected.length !== 1 || selected[0] !== 'crowd')) {
-    throw new Error('--broker=embedded runs the crowd scenario only: npm run bench:gateway -- crowd --broker=embedded');
+  const embeddedScenarios: ScenarioName[] = ['crowd', 'census'];
+  if (brokerArg === 'embedded' && (asked.length === 0 || selected.some((s) => !embeddedScenarios.includes(s)))) {
+    throw new Error(`--broker=embedded runs ${embeddedScenarios.join(' and ')} only: npm run bench:gateway -- crowd --broker=embedded`);
   }
 
   const cpus = os.cpus();
@@ -737,7 +740,10 @@ async function main(): Promise<void> {
     const load = LoadGenerator.start();
     console.log(`no Mosquitto: the shipped config's embedded broker, in this process (pid ${process.pid} is the gateway); sensors and the MQTT subscriber in a child process`);
     try {
-      await crowd(load, { kind: 'embedded' });
+      for (const scenario of selected) {
+        if (scenario === 'crowd') await crowd(load, { kind: 'embedded' });
+        if (scenario === 'census') await census(load, { kind: 'embedded' });
+      }
     } finally {
       await load.stop();
     }
@@ -760,7 +766,7 @@ async function main(): Promise<void> {
       if (scenario === 'memory') await memory(load, broker.url);
       if (scenario === 'crowd') await crowd(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'crowd100k') await crowd100k(load, broker.url);
-      if (scenario === 'census') await census(load, broker.url);
+      if (scenario === 'census') await census(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'storm') await storm(load, broker.url, brokerPid);
       if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);

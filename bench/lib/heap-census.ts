@@ -58,6 +58,8 @@ const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string'])
 const NOT_RETAINING = new Set(['weak', 'shortcut']);
 /** How many internal arrays/system objects a label climbs through to find the object that holds them. */
 const HOLDER_DEPTH = 3;
+/** Steps climbed at most, nested Maps included. */
+const MAX_CLIMB = 64;
 /** Holders too general to say what their content is for: the label names their own holder too. */
 const CONTAINERS = new Set(['Map', 'Set', 'Array', 'Object']);
 
@@ -104,16 +106,22 @@ function countsOf(snap: Snapshot): Counts {
   const census: Counts = new Map();
   for (let n = 0; n < count; n++) {
     // Climb until a holder that says what the thing is for: past internal arrays and plain containers.
-    let label = kind(n);
+    const segments: string[] = [];
     let at = n;
-    for (let depth = 0; depth < HOLDER_DEPTH && holder[at] !== -1; depth++) {
+    for (let steps = 0; segments.length < HOLDER_DEPTH && holder[at] !== -1 && steps < MAX_CLIMB; steps++) {
       let up = holder[at];
       // The parts of a concatenated string: named by what holds the whole string.
       while (kind(up) === 'string' && holder[up] !== -1) up = holder[at = up];
-      label += ` ← ${kind(up)}.${via[at]}`;
+      const segment = `${kind(up)}.${via[at]}`;
+      // Nested Maps (a topic trie: Map → table → Map → table …) climbed as one step, up to their owner,
+      // so that each trie is named by what holds it, not by how deep the node sits.
+      const nested = segments.length >= 2 && segments[segments.length - 2] === segment;
+      if (nested) segments.pop();
+      else segments.push(segment);
       if (isObject(up) && !CONTAINERS.has(kind(up))) break;
       at = up;
     }
+    const label = [kind(n), ...segments].join(' ← ');
     const entry = census.get(label) ?? { count: 0, bytes: 0 };
     entry.count++;
     entry.bytes += nodes[n * nf + sizeAt];

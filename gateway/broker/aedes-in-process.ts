@@ -22,7 +22,8 @@
  * test/broker/embedded-in-process.test.ts fails if aedes stops reporting our client for it.
  */
 import type { Aedes, Client, PublishPacket } from 'aedes';
-import mqemitter from 'mqemitter';
+import type mqemitter from 'mqemitter';
+import { leanMqEmitter } from './lean-mqemitter.js';
 
 /** aedes's PUBLISH handler's call, with the sender (see above). */
 type PublishAsClient = (packet: PublishPacket, client: Client, callback: (error?: Error) => void) => void;
@@ -55,8 +56,8 @@ export class AedesInProcess {
   published = 0;
 
   constructor(private readonly maxTopicLevels: number, concurrency: number) {
-    // As aedes builds its own when given none (aedes.js).
-    this.mq = mqemitter({ concurrency, matchEmptyLevels: true });
+    // As aedes builds its own when given none (aedes.js), with exact filters kept leaner (lean-mqemitter.ts).
+    this.mq = leanMqEmitter({ concurrency, matchEmptyLevels: true });
     const emit = this.mq.emit.bind(this.mq);
     this.mq.emit = (message, callback) => {
       const progress = typeof message.clientId === 'string' ? this.progress.get(message.clientId) : undefined;

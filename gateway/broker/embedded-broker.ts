@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Client } from 'aedes';
 import { AedesInProcess, aedesRefusal } from './aedes-in-process.js';
 import { duplexPair, type PairEnd } from './duplex-pair.js';
-import { indexedRetainedPersistence } from './retained-index.js';
+import { LeanMemoryPersistence } from './lean-persistence.js';
 
 export interface EmbeddedBrokerOptions {
   /** Address to listen on; 127.0.0.1 by default. */
@@ -52,12 +52,13 @@ const CONCURRENCY = 100;
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
-  const retained = indexedRetainedPersistence();
+  // Leaner than aedes-persistence's own store for what each sensor adds: a subscription, a retained status message.
+  const persistence = new LeanMemoryPersistence();
   // aedes is an ES module and the daemon's build is CommonJS (scripts/build.mjs): import(), not the require()
   // a static import would become there, which Node 20 can do only from 20.19 on.
   const { Aedes } = await import('aedes');
   const inProcess = new AedesInProcess(MAX_TOPIC_LEVELS, CONCURRENCY);
-  const aedes = await Aedes.createBroker({ persistence: retained.persistence, maxTopicLevels: MAX_TOPIC_LEVELS, concurrency: CONCURRENCY, mq: inProcess.mq });
+  const aedes = await Aedes.createBroker({ persistence, maxTopicLevels: MAX_TOPIC_LEVELS, concurrency: CONCURRENCY, mq: inProcess.mq });
   inProcess.attach(aedes);
   /** The broker's client of each in-memory connection, by the gateway's end of it. */
   const clients = new WeakMap<Duplex, { client: Client; end: PairEnd }>();
@@ -78,7 +79,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     url: `mqtt://${urlHost}:${port}`,
     port,
     get retainedScans() {
-      return retained.scans;
+      return persistence.retainedScans;
     },
     get publishedInProcess() {
       return inProcess.published;

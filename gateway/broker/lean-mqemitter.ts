@@ -1,0 +1,29 @@
+/**
+ * aedes's message router (its `mq` option: an mqemitter) with a leaner topic matcher (issue 13): mqemitter's
+ * own, with its qlobber trie replaced by topic-matcher.ts (exact filters and final-`#` filters in Maps, the
+ * same matches in the same order), so that a sensor's subscription costs a Map entry, not trie nodes.
+ *
+ * mqemitter has no option for its matcher: its `_matcher` field (mqemitter 7) is replaced. Where that field
+ * is missing (a future mqemitter), the stock matcher stays; test/broker/lean-mqemitter.test.ts fails then, and
+ * runs mqemitter's own abstract test suite on this emitter.
+ */
+import mqemitter from 'mqemitter';
+import { TopicMatcher } from './topic-matcher.js';
+
+export type Listener = (message: mqemitter.Message, done: () => void) => void;
+
+export interface LeanMqEmitterOptions { concurrency?: number; matchEmptyLevels?: boolean; separator?: string; wildcardOne?: string; wildcardSome?: string }
+
+/** An mqemitter whose matcher is a TopicMatcher; mqemitter's own where it cannot be swapped. */
+export function leanMqEmitter(options: LeanMqEmitterOptions = {}): mqemitter.MQEmitter {
+  const emitter = mqemitter(options);
+  const internals = emitter as unknown as { _matcher?: { add?: unknown; remove?: unknown; match?: unknown } };
+  const stock = internals._matcher;
+  if (stock && typeof stock.add === 'function' && typeof stock.remove === 'function' && typeof stock.match === 'function') {
+    // mqemitter's defaults (mqemitter.js).
+    internals._matcher = new TopicMatcher<Listener>({
+      separator: options.separator ?? '/', wildcardOne: options.wildcardOne ?? '+', wildcardSome: options.wildcardSome ?? '#', matchEmptyLevels: options.matchEmptyLevels ?? true,
+    });
+  }
+  return emitter;
+}

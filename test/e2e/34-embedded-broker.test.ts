@@ -1,0 +1,171 @@
+/**
+ * The gateway as the shipped gateway.yaml runs it: no broker URL (its own embedded aedes broker, reached in
+ * memory), persistence and status topics on, real UDP sensors, and plain MQTT clients of that broker over
+ * TCP. What they see must not depend on how the embedded broker keeps its subscriptions and retained
+ * messages (gateway/broker/lean-persistence.ts, lean-mqemitter.ts; issue 13's per-sensor memory).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SnUdpPeer } from '../../client/udp-peer.js';
+import type { GatewayConfig } from '../../gateway/config/config-types.js';
+import { ENDED_SESSION_KEPT_MS } from '../../gateway/core/core.js';
+import type { UdpRadioConfig } from '../../radios/udp.js';
+import { receivePublish, subscribe } from '../support/flows.js';
+import { connect, Observer, startGateway, testConfig, until, type GatewayUnderTest } from '../support/harness.js';
+
+const PREFIX = 'mqtt-sn/7/';
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** The shipped config's shape: embedded broker, persistence on a stateDir, status topics; `port`: the UDP port (0: a free one). */
+function shippedLikeConfig(stateDir: string, port = 0): GatewayConfig {
+  const config = testConfig('mqtt://unused', `status: { prefix: ${PREFIX} }`);
+  config.broker.url = undefined;
+  config.broker.embedded = { host: '127.0.0.1', port: 0 };
+  config.persistence = true;
+  config.stateDir = stateDir;
+  (config.radios[0] as UdpRadioConfig).port = port;
+  return config;
+}
+
+function newStateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-embedded-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts the gateway; stopped after the test unless the test stops it itself. */
+async function up(config: GatewayConfig): Promise<GatewayUnderTest> {
+  const gw = await startGateway(config);
+  let stopped = false;
+  const stop = gw.stop.bind(gw);
+  gw.stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stop();
+  };
+  cleanups.push(() => gw.stop());
+  return gw;
+}
+
+async function observer(gw: GatewayUnderTest, ...filters: string[]): Promise<Observer> {
+  const o = await Observer.connect(gw.gateway.brokerUrl);
+  cleanups.push(() => o.close());
+  for (const filter of filters) await o.subscribe(filter, 1);
+  return o;
+}
+
+async function sensor(gw: GatewayUnderTest): Promise<SnUdpPeer> {
+  return gw.sensor();
+}
+
+const statusOf = (payload: string): { clientId: string; state: string } => JSON.parse(payload) as { clientId: string; state: string };
+
+describe('34 the shipped config\'s embedded broker', () => {
+  it('§6.9 a CleanSession=0 sensor\'s subscription still delivers after a gateway restart with persistence (a new embedded broker, subscribed again)', async () => {
+    const stateDir = newStateDir();
+    const first = await up(shippedLikeConfig(stateDir));
+    const port = first.port;
+    // Its own socket, open across the restart: the restored session sends to the same address.
+    const s = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port } });
+    cleanups.push(() => s.close());
+    await connect(s, 'kept-sub', { cleanSession: false });
+    const { topicId } = await subscribe(s, 'cmd/kept-sub/set', 1);
+    await first.stop();
+
+    const second = await up(shippedLikeConfig(stateDir, port));
+    const publisher = await observer(second);
+    // The gateway subscribes again at its new broker as it connects: QoS 0 probes until one reaches it.
+    await until(() => {
+      void publisher.publish('cmd/kept-sub/set', 'probe', 0);
+      return second.brokerMessages.some((m) => m.topic === 'cmd/kept-sub/set');
+    });
+    await publisher.publish('cmd/kept-sub/set', 'on', 1);
+    let p = await receivePublish(s);
+    while (p.payload.toString() === 'probe') p = await receivePublish(s);
+    expect([p.payload.toString(), p.topicId, p.qos]).toEqual(['on', topicId, 1]);
+  });
+
+  it('§6.10 MQTT 3.1.1 §4.7: an exact and a wildcard subscription of two sensors both get a QoS 1 message, once each', async () => {
+    const gw = await up(shippedLikeConfig(newStateDir()));
+    const exact = await sensor(gw);
+    const wild = await sensor(gw);
+    await connect(exact, 'exact-1');
+    await connect(wild, 'wild-1');
+    await subscribe(exact, 'cmd/exact-1/set', 1);
+    await subscribe(wild, 'cmd/+/set', 1);
+    const publisher = await observer(gw);
+    await publisher.publish('cmd/exact-1/set', 'first', 1);
+    await publisher.publish('cmd/other/set', 'second', 1);
+    expect((await receivePublish(exact)).payload.toString()).toBe('first');
+    for (const [topicName, payload] of [['cmd/exact-1/set', 'first'], ['cmd/other/set', 'second']]) {
+      // A wildcard subscription: the gateway names each topic first (§6.5, §6.10).
+      const reg = await wild.expect('REGISTER');
+      expect(reg.topicName).toBe(topicName);
+      wild.send({ type: 'REGACK', topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
+      expect((await receivePublish(wild)).payload.toString()).toBe(payload);
+    }
+    // Nothing more for the exact one: its PINGREQ is answered next.
+    exact.send({ type: 'PINGREQ' });
+    await exact.expect('PINGRESP');
+  });
+
+  it('status topics: a sensor\'s latest state is retained for a subscriber that comes later, by exact topic and by wildcard, as it was published', async () => {
+    const gw = await up(shippedLikeConfig(newStateDir()));
+    const live = await observer(gw, `${PREFIX}clients/#`);
+    const s = await sensor(gw);
+    await connect(s, 'status-late');
+    const topic = `${PREFIX}clients/status-late`;
+    const [published] = await live.waitFor(1, topic);
+    expect(statusOf(published.payload)).toMatchObject({ clientId: 'status-late', state: 'active' });
+
+    const late = await observer(gw, topic, `${PREFIX}clients/+`);
+    const retained = await late.waitFor(2, topic);
+    expect(retained).toEqual([
+      { topic, payload: published.payload, qos: 0, retain: true },
+      { topic, payload: published.payload, qos: 0, retain: true },
+    ]);
+  });
+
+  it('status topics: a forgotten session\'s retained state is cleared: a later subscriber gets none, only the retained message of the topic it asked for after it', async () => {
+    const gw = await up(shippedLikeConfig(newStateDir()));
+    const live = await observer(gw, `${PREFIX}clients/#`);
+    const s = await sensor(gw);
+    await connect(s, 'status-gone');
+    s.send({ type: 'DISCONNECT' });
+    await s.expect('DISCONNECT');
+    const topic = `${PREFIX}clients/status-gone`;
+    await until(() => live.messages.some((m) => m.topic === topic && m.payload !== '' && statusOf(m.payload).state === 'disconnected'));
+    gw.advance(ENDED_SESSION_KEPT_MS / 1000 + 2);
+    await until(() => live.messages.some((m) => m.topic === topic && m.payload === ''), undefined, () => JSON.stringify(live.messages));
+
+    // The broker sends the retained messages of one SUBSCRIBE's filters in their order: the marker's
+    // arrives after anything for the cleared topic would have.
+    await live.publish('marker/after-cleared', 'marker', 1, true);
+    const late = await Observer.connect(gw.gateway.brokerUrl);
+    cleanups.push(() => late.close());
+    await late.client.subscribeAsync([topic, 'marker/after-cleared'], { qos: 1 });
+    await late.waitFor(1, 'marker/after-cleared');
+    expect(late.messages.map((m) => m.topic)).toEqual(['marker/after-cleared']);
+  });
+
+  it('MQTT 3.1.1 §3.3.1.3: a sensor\'s retained QoS 1 PUBLISH is kept by the embedded broker at QoS 1, payload bytes as sent', async () => {
+    const gw = await up(shippedLikeConfig(newStateDir()));
+    const s = await sensor(gw);
+    await connect(s, 'retainer-1');
+    s.send({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: 'sn/retained/bin' });
+    const { topicId } = await s.expect('REGACK');
+    const bytes = Buffer.from([0x00, 0xff, 0x80, 0xc3, 0x28]);
+    s.send({ type: 'PUBLISH', dup: false, qos: 1, retain: true, topicIdType: 'normal', topicId, msgId: 2, payload: bytes });
+    expect(await s.expect('PUBACK')).toMatchObject({ msgId: 2, returnCode: 0 });
+    const late = await Observer.connect(gw.gateway.brokerUrl);
+    cleanups.push(() => late.close());
+    const got = new Promise<{ payload: Buffer; qos: number; retain: boolean }>((resolve) => late.client.once('message', (_t, payload, packet) => resolve({ payload, qos: packet.qos, retain: packet.retain })));
+    await late.subscribe('sn/retained/+', 1);
+    expect(await got).toEqual({ payload: bytes, qos: 1, retain: true });
+  });
+});
