@@ -5,8 +5,8 @@
  * precedes the `#`; the trie keeps the filters with `+` only. qlobber keeps every filter in its trie: two Maps
  * and their tables for each topic level no other filter shares, about 450 bytes for a `crowd/<id>/in` filter.
  *
- * The order matters to aedes (its dedup of one message delivered through two overlapping subscriptions of one
- * client depends on it). qlobber walks the topic level by level, taking at each level the `#` filter there,
+ * The same order as qlobber's, so that aedes hands a message to overlapping subscriptions in the order it did
+ * (it delivers the first copy to a client and drops the others by that order). qlobber walks the topic level by level, taking at each level the `#` filter there,
  * then the literal word's subtree, then the `+` subtree. So a topic's matches come as: the `<prefix>/#` filters
  * along its levels, shortest prefix first; the filter equal to the topic (the only filter without wildcards
  * that matches it in qlobber too: matchEmptyLevels concerns `+` alone); then every filter with a `+`, in the
@@ -115,6 +115,7 @@ export class TopicMatcher<T extends NonNullable<unknown>> {
     }
     appendTo(matches, this.exact.get(topic));
     exactElsewhere?.(matches);
+    // Copied: qlobber's match() hands back its own array of a filter's values when only one filter matched.
     if (this.plusFilters > 0) for (const value of this.withPlus.match(topic)) matches.push(value);
     return matches;
   }

@@ -66,6 +66,14 @@ describe('leanMqEmitter beyond the abstract suite', () => {
     expect(matcher.filtersInMaps).toBe(0);
   });
 
+  it('matching leaves the filters as they were: the same topic matched twice gets the same listeners (qlobber\'s match() may return its own array)', () => {
+    const matcher = new TopicMatcher<Listener>(OPTIONS);
+    matcher.add('cmd/+/set', named('cmd/+/set')).add('cmd/x/set', named('cmd/x/set'));
+    expect(names(matcher.match('cmd/x/set'))).toEqual(['cmd/x/set', 'cmd/+/set']);
+    expect(names(matcher.match('cmd/x/set'))).toEqual(['cmd/x/set', 'cmd/+/set']);
+    expect(names(matcher.match('cmd/y/set'))).toEqual(['cmd/+/set']);
+  });
+
   it('matches what mqemitter\'s qlobber matches, in the same order, for any filters, topics and removals', () => {
     const word = fc.constantFrom('a', 'b', '', 'c');
     const filterWord = fc.constantFrom('a', 'b', '', '+', 'c');
