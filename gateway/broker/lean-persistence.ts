@@ -14,9 +14,11 @@
  * retained topic, as the parent does for every filter (10,000 status topics made each SUBSCRIBE scan).
  *
  * Subscriptions, kept once (the parent keeps each twice: per client, and in a topic trie with an object,
- * a Map and a generator closure per subscription): per client, filter → its options packed in a small
- * integer; per filter, its client (or Set of clients); and filters with wildcards, only those, in a
- * topic matcher (topic-matcher.ts): subscriptionsByTopic lists them in the parent's order.
+ * a Map and a generator closure per subscription): filter → its client and options (packed in a small
+ * integer), one object shared by all the filters a client holds alike, or a Map of its clients; filters
+ * with wildcards, only those, also in a topic matcher (topic-matcher.ts): subscriptionsByTopic lists them in
+ * the parent's order. A client's own list is a pass over the filters, made only when aedes restores or
+ * cleans a session of a client that has subscriptions (a clean CONNECT without any costs a lookup).
  */
 import { Readable } from 'node:stream';
 import MemoryPersistence from 'aedes-persistence/asyncPersistence.js';
@@ -88,12 +90,25 @@ function unpack(options: number | SubscriptionOptions): SubscriptionOptions {
 
 const qosOf = (options: number | SubscriptionOptions): number => (typeof options === 'number' ? options & 3 : options.qos);
 
+/** A client's subscription to a filter: one object shared by all the filters it holds with the same options. */
+class Holding {
+  constructor(readonly clientId: string, readonly options: number | SubscriptionOptions) {}
+}
+
+/** What the store knows of a client with stored subscriptions. */
+interface ClientEntry {
+  /** Filters it holds. */
+  count: number;
+  /** Its Holdings by packed options (interned: the gateway's connection holds thousands of filters, all alike). */
+  holdings: Map<number, Holding>;
+}
+
 export class LeanMemoryPersistence extends MemoryPersistence {
   private retained = new Map<string, Retained>();
-  /** ClientId → filter → options. */
-  private readonly byClient = new Map<string, Map<string, number | SubscriptionOptions>>();
-  /** Filter → its one client, or its clients. */
-  private readonly byFilter = new Map<string, string | Set<string>>();
+  /** Filter → its one client's Holding, inline, or its clients' options by ClientId. */
+  private readonly byFilter = new Map<string, Holding | Map<string, number | SubscriptionOptions>>();
+  /** Clients with stored subscriptions (or an empty SUBSCRIBE stored, as the parent counts them). */
+  private readonly clients = new Map<string, ClientEntry>();
   /** Filters with wildcards (each value is the filter itself), for subscriptionsByTopic, in aedes-persistence's trie's order. */
   private readonly wildcards = new TopicMatcher<string>({ separator: '/', wildcardOne: '+', wildcardSome: '#', matchEmptyLevels: false });
   /** Subscriptions with QoS > 0 (what countOffline reports, as the parent's trie counts them). */
@@ -137,49 +152,46 @@ export class LeanMemoryPersistence extends MemoryPersistence {
   }
 
   override async addSubscriptions(client: { id: string }, subs: (SubscriptionOptions & { topic: string })[]): Promise<void> {
-    let stored = this.byClient.get(client.id);
-    if (!stored) this.byClient.set(client.id, (stored = new Map()));
+    let entry = this.clients.get(client.id);
+    if (!entry) this.clients.set(client.id, (entry = { count: 0, holdings: new Map() }));
     for (const sub of subs) {
-      const before = stored.get(sub.topic);
-      if (before === undefined) this.addClientToFilter(sub.topic, client.id);
-      else if (qosOf(before) > 0) this.qosSubscriptions--;
+      const before = this.optionsOf(sub.topic, client.id);
+      if (before !== undefined && qosOf(before) > 0) this.qosSubscriptions--;
       if (sub.qos > 0) this.qosSubscriptions++;
-      stored.set(sub.topic, pack(sub));
+      this.hold(sub.topic, client.id, entry, pack(sub), before === undefined);
     }
   }
 
   override async removeSubscriptions(client: { id: string }, topics: string[]): Promise<void> {
-    const stored = this.byClient.get(client.id);
-    if (!stored) return;
-    for (const topic of topics) this.removeOne(client.id, stored, topic);
-    if (stored.size === 0) this.byClient.delete(client.id);
+    const entry = this.clients.get(client.id);
+    if (!entry) return;
+    for (const topic of topics) this.release(topic, client.id, entry);
+    if (entry.count === 0) this.clients.delete(client.id);
   }
 
   override async cleanSubscriptions(client: { id: string }): Promise<void> {
-    const stored = this.byClient.get(client.id);
-    if (!stored) return;
-    for (const topic of [...stored.keys()]) this.removeOne(client.id, stored, topic);
-    this.byClient.delete(client.id);
+    const entry = this.clients.get(client.id);
+    if (!entry) return;
+    if (entry.count > 0) for (const topic of this.filtersOf(client.id)) this.release(topic, client.id, entry);
+    this.clients.delete(client.id);
   }
 
+  /** In the order the filters were first subscribed (by any client); aedes restores them all, order aside. */
   override async subscriptionsByClient(client: { id: string }): Promise<(SubscriptionOptions & { topic: string })[]> {
-    const stored = this.byClient.get(client.id);
-    return stored ? [...stored].map(([topic, options]) => ({ topic, ...unpack(options) })) : [];
+    if (!this.clients.get(client.id)?.count) return [];
+    return this.filtersOf(client.id).map((topic) => ({ topic, ...unpack(this.optionsOf(topic, client.id)!) }));
   }
 
   override async countOffline(): Promise<{ subsCount: number; clientsCount: number }> {
-    return { subsCount: this.qosSubscriptions, clientsCount: this.byClient.size };
+    return { subsCount: this.qosSubscriptions, clientsCount: this.clients.size };
   }
 
   /** The QoS > 0 subscriptions matching a topic: for aedes, who gets a QoS 1/2 message queued. */
   override async subscriptionsByTopic(topic: string): Promise<(SubscriptionOptions & { clientId: string; topic: string })[]> {
     const found: (SubscriptionOptions & { clientId: string; topic: string })[] = [];
     const add = (filter: string): void => {
-      const clients = this.byFilter.get(filter);
-      if (clients === undefined) return;
-      for (const clientId of typeof clients === 'string' ? [clients] : clients) {
-        const options = this.byClient.get(clientId)?.get(filter);
-        if (options === undefined || qosOf(options) === 0) continue;
+      for (const [clientId, options] of this.holdersOf(filter)) {
+        if (qosOf(options) === 0) continue;
         const { subscriptionIdentifier: _identifier, ...rest } = unpack(options);
         found.push({ clientId, topic: filter, ...rest });
       }
@@ -191,47 +203,71 @@ export class LeanMemoryPersistence extends MemoryPersistence {
   }
 
   override getClientList(topic: string): Readable {
-    const clients = this.byFilter.get(topic);
-    return Readable.from(clients === undefined ? [] : typeof clients === 'string' ? [clients] : [...clients]);
+    return Readable.from(this.holdersOf(topic).map(([clientId]) => clientId));
   }
 
   override async destroy(): Promise<void> {
     await super.destroy();
     this.retained.clear();
-    this.byClient.clear();
     this.byFilter.clear();
+    this.clients.clear();
   }
 
-  private removeOne(clientId: string, stored: Map<string, number | SubscriptionOptions>, topic: string): void {
-    const options = stored.get(topic);
-    if (options === undefined) return;
-    if (qosOf(options) > 0) this.qosSubscriptions--;
-    stored.delete(topic);
-    this.removeClientFromFilter(topic, clientId);
+  private holdersOf(filter: string): [string, number | SubscriptionOptions][] {
+    const held = this.byFilter.get(filter);
+    if (held === undefined) return [];
+    return held instanceof Holding ? [[held.clientId, held.options]] : [...held];
   }
 
-  private addClientToFilter(filter: string, clientId: string): void {
-    const clients = this.byFilter.get(filter);
-    if (clients === undefined) {
-      // The first client holds the filter alone, inline: the common case (one gateway connection) needs no Set.
-      this.byFilter.set(filter, clientId);
+  private optionsOf(filter: string, clientId: string): number | SubscriptionOptions | undefined {
+    const held = this.byFilter.get(filter);
+    if (held === undefined) return undefined;
+    return held instanceof Holding ? (held.clientId === clientId ? held.options : undefined) : held.get(clientId);
+  }
+
+  /** A client's filters: a pass over every filter, for the rare calls that list them (its reconnect, a clean session). */
+  private filtersOf(clientId: string): string[] {
+    const filters: string[] = [];
+    for (const [filter, held] of this.byFilter) if (held instanceof Holding ? held.clientId === clientId : held.has(clientId)) filters.push(filter);
+    return filters;
+  }
+
+  private holding(clientId: string, entry: ClientEntry, options: number | SubscriptionOptions): Holding {
+    if (typeof options !== 'number') return new Holding(clientId, options);
+    let holding = entry.holdings.get(options);
+    if (!holding) entry.holdings.set(options, (holding = new Holding(clientId, options)));
+    return holding;
+  }
+
+  private hold(filter: string, clientId: string, entry: ClientEntry, options: number | SubscriptionOptions, isNew: boolean): void {
+    if (isNew) entry.count++;
+    const held = this.byFilter.get(filter);
+    if (held === undefined) {
+      // The first client holds the filter alone, inline: the common case (one gateway connection) needs no Map.
+      this.byFilter.set(filter, this.holding(clientId, entry, options));
       if (hasWildcard(filter)) this.wildcards.add(filter, filter);
-    } else if (typeof clients === 'string') {
-      this.byFilter.set(filter, new Set([clients, clientId]));
+    } else if (held instanceof Holding) {
+      if (held.clientId === clientId) this.byFilter.set(filter, this.holding(clientId, entry, options));
+      else this.byFilter.set(filter, new Map([[held.clientId, held.options], [clientId, options]]));
     } else {
-      clients.add(clientId);
+      held.set(clientId, options);
     }
   }
 
-  private removeClientFromFilter(filter: string, clientId: string): void {
-    const clients = this.byFilter.get(filter);
-    if (clients === undefined) return;
-    if (typeof clients === 'string') {
-      if (clients !== clientId) return;
-    } else {
-      if (!clients.delete(clientId) || clients.size > 1) return;
-      // Down to one: held inline again.
-      if (clients.size === 1) return void this.byFilter.set(filter, clients.values().next().value!);
+  private release(filter: string, clientId: string, entry: ClientEntry): void {
+    const options = this.optionsOf(filter, clientId);
+    if (options === undefined) return;
+    if (qosOf(options) > 0) this.qosSubscriptions--;
+    entry.count--;
+    const held = this.byFilter.get(filter)!;
+    if (!(held instanceof Holding)) {
+      held.delete(clientId);
+      if (held.size > 1) return;
+      // Down to one client: held inline again.
+      const [[other, otherOptions]] = [...held];
+      const otherEntry = this.clients.get(other)!;
+      this.byFilter.set(filter, this.holding(other, otherEntry, otherOptions));
+      return;
     }
     this.byFilter.delete(filter);
     if (hasWildcard(filter)) this.wildcards.remove(filter, filter);
