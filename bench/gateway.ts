@@ -21,6 +21,9 @@
  *          In the same run, `direct`: 50 plain MQTT clients publishing QoS 1 straight to the same Mosquitto,
  *          one in flight each, and the gateway / direct ratio (issue 13's target: ≥ 1.0).
  *  qos0    50 sensors, QoS 0 paced at 20,000 then 50,000 msg/s for 5 s each: sent, delivered, %.
+ *  burst   2, then 10 sensors PUBLISH QoS 1 in the same instant, round after round (the next 1 ms after
+ *          the last PUBACK): PUBACK latency, as shipped and without the prompt TCP acknowledgement
+ *          (gateway/broker/prompt-ack.ts), alternated in one run on the same Mosquitto.
  *  fanout  50 sensors subscribed to one topic at QoS 0, an MQTT client publishes 10,000 messages:
  *          deliveries/s to the sensors; then 1,000 sensors on a wildcard subscription (§6.10, the gateway
  *          REGISTERs the topic first) at QoS 0 and at QoS 1 (sensors PUBACK), one broker message and then
@@ -71,10 +74,11 @@ import { runInNewContext } from 'node:vm';
 import { loadConfig, parseConfig } from '../gateway/config/config.js';
 import type { UdpRadioConfig } from '../radios/udp.js';
 import { Gateway } from '../gateway/gateway.js';
+import type { MqttUpstream } from '../gateway/broker/mqtt-upstream.js';
 import type { UdpRadio } from '../radios/udp.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { LoadGenerator } from './lib/load-client.js';
-import type { ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
+import type { BurstResult, ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, SleepersPublishResult, Target } from './lib/protocol.js';
 import { measureFootprint } from './lib/footprint.js';
 import { growth, takeCensus } from './lib/heap-census.js';
 import { measureTick } from './lib/timer-tick.js';
@@ -105,8 +109,8 @@ const MODES = { sensors: 1000, qos1Seconds: 5 };
 const SLEEP = { sensors: 10, messages: 20_000 };
 const ALLOC = { warmup: 5000, messages: 20_000, rounds: 3 };
 
-type ScenarioName = 'alloc' | 'upstream' | 'timers' | 'footprint' | 'memory' | 'crowd' | 'crowd100k' | 'census' | 'storm' | 'qos1' | 'qos0' | 'fanout' | 'kept' | 'modes';
-const ALL: ScenarioName[] = ['alloc', 'upstream', 'timers', 'footprint', 'memory', 'crowd', 'crowd100k', 'census', 'storm', 'qos1', 'qos0', 'fanout', 'kept', 'modes'];
+type ScenarioName = 'alloc' | 'upstream' | 'timers' | 'footprint' | 'memory' | 'crowd' | 'crowd100k' | 'census' | 'storm' | 'qos1' | 'qos0' | 'burst' | 'fanout' | 'kept' | 'modes';
+const ALL: ScenarioName[] = ['alloc', 'upstream', 'timers', 'footprint', 'memory', 'crowd', 'crowd100k', 'census', 'storm', 'qos1', 'qos0', 'burst', 'fanout', 'kept', 'modes'];
 
 // A full GC before each heap reading, without asking for `node --expose-gc` on the command line.
 v8.setFlagsFromString('--expose-gc');
@@ -323,7 +327,8 @@ async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
     const how = rate === undefined ? '1 in flight each' : `paced at ${int(rate)} msg/s in total, 1 in flight each`;
     line('qos1', `${sensors} sensors, ${how}, ${r.seconds.toFixed(1)} s: ${qos1Line(r)}` +
       ` [whole run: ${int(r.ackedTotal)} acked, ${int(r.deliveredTotal)} delivered, ${r.rejected} rejected, ${r.stalled} stalled` +
-      `${rate === undefined ? '' : `, ${int(r.skipped)} skipped (no sensor free or a late pacer)`}; gateway congestion ${gateway.core.stats.congestion}]`);
+      `${rate === undefined ? '' : `, ${int(r.skipped)} skipped (no sensor free or a late pacer)`}; gateway congestion ${gateway.core.stats.congestion}; ` +
+      `PINGREQs for a prompt TCP acknowledgement ${int((gateway.upstream as MqttUpstream).promptAck.sent)}]`);
     cpuLine(watch.figures!, r.cpuMs, undefined, r.acked);
     line('', formatHeapFigures(watch.heapFigures!, r.acked));
     await watch.printProfile(r.acked);
@@ -354,6 +359,26 @@ async function qos0(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
     cpuLine(watch.figures!, r.cpuMs);
     await watch.printProfile();
     await gateway.stop();
+  }
+}
+
+const BURST = { sensors: [2, 10], rounds: 300, alternations: 2 };
+
+/** Sensors publishing in the same instant, as shipped and without the prompt TCP acknowledgement, alternated. */
+async function burst(load: LoadGenerator, brokerUrl: string): Promise<void> {
+  for (const sensors of BURST.sensors) {
+    for (let round = 0; round < BURST.alternations; round++) {
+      for (const prompt of [true, false]) {
+        const { gateway, target } = await startGateway(brokerUrl);
+        if (!prompt) WHAT_IFS['no-prompt-ack'](gateway);
+        const r = await load.run<BurstResult>({ kind: 'burst', target, sensors, rounds: BURST.rounds });
+        const l = r.latencyMs;
+        line('burst', `${sensors} sensors publishing QoS 1 in the same instant, ${BURST.rounds} rounds${prompt ? '' : ', WITHOUT the prompt acknowledgement'}: ` +
+          `PUBACK p50 ${ms(l.p50)} ms, p90 ${ms(l.p90)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms [${int(r.acked)} acknowledged, ${r.stalled} stalled; ` +
+          `PINGREQs written to carry the gateway's TCP acknowledgement: ${int((gateway.upstream as MqttUpstream).promptAck.sent)}]`);
+        await gateway.stop();
+      }
+    }
   }
 }
 
@@ -774,6 +799,7 @@ async function main(): Promise<void> {
       if (scenario === 'storm') await storm(load, broker.url, brokerPid);
       if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
+      if (scenario === 'burst') await burst(load, broker.url);
       if (scenario === 'fanout') await fanout(load, broker.url, brokerPid);
       if (scenario === 'kept') await kept(load, broker.url, brokerPid);
       if (scenario === 'modes') await modes(load, broker.url, brokerPid);

@@ -6,7 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { MsgType } from '../../sn-codec/index.js';
 import { BenchSensor, openSensors, PUBACK_MSGID_OFFSET, PUBACK_RC_OFFSET, PublishTemplate } from './bench-sensor.js';
-import type { Command, ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, SleepersPublishResult, Target } from './protocol.js';
+import type { BurstResult, Command, ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, SleepersPublishResult, Target } from './protocol.js';
 import { SensorCrowd } from './sensor-crowd.js';
 import { percentile, sleep, waitSettled } from './timing.js';
 
@@ -442,12 +442,49 @@ async function runSleepersPublish(cmd: Extract<Command, { kind: 'sleepersPublish
   return { kind: 'sleepersPublish', seconds, cpuMs: window.cpuMs };
 }
 
+// ─────────────────────────────── QoS 1 bursts: sensors publishing in the same instant ───────────────────────────────
+
+async function runBurst(cmd: Extract<Command, { kind: 'burst' }>): Promise<BurstResult> {
+  const sensors = await connectSensors(cmd.target, cmd.sensors, 'burst');
+  const templates = await Promise.all(sensors.map(async (s, i) => new PublishTemplate(1, await s.register(`bench/burst/${i}`), PAYLOAD)));
+  const latencies = new Float64Array(cmd.rounds * cmd.sensors);
+  let samples = 0;
+  let stalled = 0;
+  for (let round = 1; round <= cmd.rounds; round++) {
+    const msgId = round % 0xffff || 1;
+    const sentAt = performance.now();
+    await new Promise<void>((resolve) => {
+      let answered = 0;
+      const timer = setTimeout(() => {
+        stalled += sensors.length - answered;
+        resolve();
+      }, STALL_MS);
+      sensors.forEach((sensor, i) => {
+        sensor.onFrame = (frame) => {
+          if (frame[1] !== MsgType.PUBACK || frame.readUInt16BE(PUBACK_MSGID_OFFSET) !== msgId || frame[PUBACK_RC_OFFSET] !== 0) return;
+          latencies[samples++] = performance.now() - sentAt;
+          if (++answered === sensors.length) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        sensor.send(templates[i].setMsgId(msgId));
+      });
+    });
+    await sleep(1);
+  }
+  await closeAll(sensors);
+  const at = (p: number): number => percentile(latencies, samples, p);
+  return { kind: 'burst', acked: samples, stalled, latencyMs: { p50: at(50), p90: at(90), p99: at(99), max: at(100) } };
+}
+
 // ─────────────────────────────── command loop ───────────────────────────────
 
 async function run(cmd: Command): Promise<Result> {
   switch (cmd.kind) {
     case 'qos1': return runQos1(cmd);
     case 'qos0': return runQos0(cmd);
+    case 'burst': return runBurst(cmd);
     case 'connectMany': return runConnectMany(cmd);
     case 'releaseMany':
       await Promise.all(crowds.splice(0).map((c) => c.close()));

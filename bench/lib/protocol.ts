@@ -16,6 +16,11 @@ export type Command =
   | { kind: 'qos1'; target: Target; sensors: number; warmupMs: number; durationMs: number; rate?: number; cleanSession?: boolean }
   | { kind: 'qos0'; target: Target; sensors: number; rate: number; durationMs: number }
   /**
+   * `sensors` sensors PUBLISH QoS 1 in the same instant, round after round: the next round 1 ms after the
+   * last PUBACK of this one. What a few sensors waking together meet, with nothing else in flight.
+   */
+  | { kind: 'burst'; target: Target; sensors: number; rounds: number }
+  /**
    * CONNECTs many more sensors and keeps them (and those of earlier connectMany commands) connected
    * until `releaseMany`. forwarders = 0: one UDP socket per sensor.
    */
@@ -61,6 +66,15 @@ export interface Qos1Result {
   skipped: number;
   latencyMs: { p50: number; p99: number; p999: number; max: number };
   cpuMs: number;
+}
+
+export interface BurstResult {
+  kind: 'burst';
+  /** PUBACKs (accepted) received, and PUBLISHes given up on after the stall timeout. */
+  acked: number;
+  stalled: number;
+  /** From the round's PUBLISHes to each sensor's PUBACK. */
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
 }
 
 export interface Qos0Result {
@@ -114,7 +128,7 @@ export interface SleepersPublishResult {
   cpuMs: number;
 }
 
-export type Result = CrowdResult | Qos1Result | Qos0Result | ConnectManyResult | FanoutResult | SleepersPublishResult | { kind: 'sleepers' } | { kind: 'released' } | { kind: 'exiting' };
+export type Result = CrowdResult | Qos1Result | BurstResult | Qos0Result | ConnectManyResult | FanoutResult | SleepersPublishResult | { kind: 'sleepers' } | { kind: 'released' } | { kind: 'exiting' };
 
 export type Reply =
   | { kind: 'window'; phase: 'start' | 'end' }

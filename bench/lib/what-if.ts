@@ -82,6 +82,13 @@ export const WHAT_IFS = {
   'mqttjs-publish': (gateway: Gateway) => {
     gateway.upstream.publish = publishThroughMqttJs(gateway.upstream);
   },
+  /**
+   * No PINGREQ to carry the gateway's TCP acknowledgement when it has nothing else to write
+   * (gateway/broker/prompt-ack.ts): the broker's held PUBACKs wait for the delayed ACK, as before.
+   */
+  'no-prompt-ack': (gateway: Gateway) => {
+    (gateway.upstream as unknown as { promptAck: { awaitingAnswers: () => boolean } }).promptAck.awaitingAnswers = () => false;
+  },
 } satisfies Record<string, (gateway: Gateway) => void>;
 
 /** The aggregating upstream's publish() as it was before pre-encoded packets (bench/lib/upstream-path.ts compares the two). */

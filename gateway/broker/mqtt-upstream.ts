@@ -21,6 +21,7 @@ import type { BrokerSection } from '../config/config-types.js';
 import { publishResult } from './mqtt-results.js';
 import { InFlight } from './in-flight.js';
 import { PacketIds } from './packet-ids.js';
+import { PINGREQ_PACKET, PromptAck } from './prompt-ack.js';
 import { PubackReader } from './puback-reader.js';
 import { readPubacksFirst, tapConnections } from './puback-tap.js';
 import { PublishBatch } from './publish-batch.js';
@@ -94,6 +95,8 @@ export class MqttUpstream implements Upstream {
   private published = 0;
   /** PUBACKs read off the connection before mqtt.js's parser (puback-reader.ts); the rest come through 'packetreceive'. */
   pubacksReadFirst = 0;
+  /** Acknowledges the broker's packets when we have nothing to write (prompt-ack.ts); over TCP only, not in process. */
+  readonly promptAck = new PromptAck(() => this.inFlight > 0, () => this.writePing());
   /** options.publishInProcess (a field, so that bench/ can measure without it). */
   private publishInProcess: MqttUpstreamOptions['publishInProcess'];
   /** Seconds from publish to the broker's acknowledgement (QoS 1: PUBACK, QoS 2: PUBCOMP); set to measure. */
@@ -177,7 +180,10 @@ export class MqttUpstream implements Upstream {
       clientOptions.rejectUnauthorized = b.tls.rejectUnauthorized;
     }
     // Every connection's PUBACKs for our own publishes are read before mqtt.js parses the rest (issue 13).
-    const newReader = (): PubackReader => new PubackReader(this.isAwaitingAck, this.readAcknowledged);
+    const newReader = (): PubackReader => {
+      this.pingrespsOwed = 0; // a new connection: the old one's answers never come
+      return new PubackReader(this.isAwaitingAck, this.readAcknowledged, this.takeOwnPingresp);
+    };
     const connect = this.options.connect;
     let client: MqttClient;
     if (connect) client = new MqttClient(() => readPubacksFirst(connect(), newReader()), clientOptions);
@@ -191,6 +197,8 @@ export class MqttUpstream implements Upstream {
     client.on('connect', () => {
       // Nagle's algorithm holds small packets for the peer's delayed ACK (~40 ms): off, for PUBACK latency.
       (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
+      // The broker's side may keep Nagle on (Mosquitto does): our acknowledgements must not wait.
+      if (!this.options.connect) client.stream.on('data', this.promptAck.read);
       this.backoff.reset();
       this.resendAwaitingAck(client);
       this.wasConnected = true;
@@ -245,6 +253,7 @@ export class MqttUpstream implements Upstream {
   async stop(): Promise<void> {
     this.stopping = true;
     this.backoff.cancel();
+    this.promptAck.stop();
     const client = this.client;
     if (!client) return;
     this.flushBatch(client); // what was published this turn goes before the end
@@ -372,8 +381,29 @@ export class MqttUpstream implements Upstream {
    */
   private flushBatch(client: MqttClient): void {
     const packets = this.batch.take();
-    if (packets) this.writableStream(client)?.write(packets);
+    if (!packets) return;
+    this.writableStream(client)?.write(packets);
+    this.promptAck.wrote();
   }
+
+  /** A PINGREQ whose only purpose is the TCP acknowledgement it carries (prompt-ack.ts). */
+  private writePing(): void {
+    const client = this.client;
+    const stream = client && this.writableStream(client);
+    if (!stream) return;
+    this.flushBatch(client);
+    stream.write(PINGREQ_PACKET);
+    this.pingrespsOwed++;
+  }
+
+  /** PINGRESPs due for our own PINGREQs; the reader takes that many (in order, so mqtt.js still gets one per PINGREQ of its own). */
+  private pingrespsOwed = 0;
+
+  private readonly takeOwnPingresp = (): boolean => {
+    if (this.pingrespsOwed === 0) return false;
+    this.pingrespsOwed--;
+    return true;
+  };
 
   private readonly isAwaitingAck = (id: number): boolean => this.awaitingAck.has(id);
 

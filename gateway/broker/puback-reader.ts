@@ -7,10 +7,16 @@
  * Only the plain forms are taken: MQTT 3.1.1's (Remaining Length 2) and MQTT 5's without properties
  * (2, or 3 with a reason code). A PUBACK with properties, or one cut by a chunk boundary in a way not
  * worth holding, goes to mqtt.js, whose 'packetreceive' the upstream still listens to.
+ *
+ * It also takes the PINGRESPs that answer the upstream's own PINGREQs (prompt-ack.ts), as many as it
+ * sent: mqtt.js did not ask for them, and parsing one would re-arm its keep-alive timer for nothing.
+ * PINGRESPs come in the order of the PINGREQs, so mqtt.js still gets one for each of its own.
  */
 
 /** PUBACK's fixed-header byte (MQTT 3.1.1 §3.4, MQTT 5 §3.4). */
 const PUBACK = 0x40;
+/** PINGRESP's (§3.13), Remaining Length 0. */
+const PINGRESP = 0xd0;
 
 export class PubackReader {
   /** Bytes of a packet cut by a chunk's end that still have to go through to mqtt.js. */
@@ -26,6 +32,8 @@ export class PubackReader {
     /** Whether a PUBACK with this packet id answers a publish of ours. */
     private readonly isOurs: (id: number) => boolean,
     private readonly acknowledged: (id: number, reasonCode: number | undefined) => void,
+    /** Whether a PINGRESP answers a PINGREQ of the upstream's own (prompt-ack.ts): taken here, mqtt.js never asked. */
+    private readonly pingrespIsOurs: () => boolean = () => false,
   ) {}
 
   /**
@@ -91,6 +99,9 @@ export class PubackReader {
           this.taken++;
           this.acknowledged(id, remaining === 3 ? chunk[at + 4] : undefined);
         }
+      } else if (first === PINGRESP && remaining === 0 && this.pingrespIsOurs()) {
+        if (at > runStart) pass(chunk.subarray(runStart, at));
+        runStart = at + total;
       }
       at += total;
     }
