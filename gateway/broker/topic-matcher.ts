@@ -53,8 +53,17 @@ export class TopicMatcher<T extends NonNullable<unknown>> {
   private readonly underPrefix = new Map<string, Held<T>>();
   /** Every other filter (with a `+`). */
   private readonly withPlus: Qlobber<T>;
-  /** Counted on add only (qlobber's remove does not say what it removed): spares the common case, none ever added, a split. */
-  private plusFilters = 0;
+  /**
+   * The first levels of the filters ever added to the trie, or `plusAtFirstLevel` when one began with a
+   * wildcard: a topic whose first level none has cannot match any of them (a literal level matches only
+   * itself), so it is not split and walked. Never shrinks (qlobber's remove does not say what it removed):
+   * at worst a topic is looked up for nothing. aedes's own `$SYS/+/new/clients` keeps the trie from
+   * being empty, so without this every message was split into words (issue 13, `crowd`'s profile).
+   */
+  private readonly plusFirstLevels = new Set<string>();
+  private plusAtFirstLevel = false;
+  /** Topics looked up in the trie (for tests). */
+  trieLookups = 0;
 
   constructor(private readonly options: TopicMatcherOptions) {
     this.withPlus = new Qlobber({
@@ -84,7 +93,9 @@ export class TopicMatcher<T extends NonNullable<unknown>> {
     else if (kind === 'prefix') addTo(this.underPrefix, filter.slice(0, -this.options.wildcardSome.length), value);
     else {
       this.withPlus.add(filter, value);
-      this.plusFilters++;
+      const first = this.firstLevel(filter);
+      if (first === this.options.wildcardOne || first === this.options.wildcardSome) this.plusAtFirstLevel = true;
+      else this.plusFirstLevels.add(first);
     }
     return this;
   }
@@ -116,7 +127,15 @@ export class TopicMatcher<T extends NonNullable<unknown>> {
     appendTo(matches, this.exact.get(topic));
     exactElsewhere?.(matches);
     // Copied: qlobber's match() hands back its own array of a filter's values when only one filter matched.
-    if (this.plusFilters > 0) for (const value of this.withPlus.match(topic)) matches.push(value);
+    if (this.plusAtFirstLevel || (this.plusFirstLevels.size > 0 && this.plusFirstLevels.has(this.firstLevel(topic)))) {
+      this.trieLookups++;
+      for (const value of this.withPlus.match(topic)) matches.push(value);
+    }
     return matches;
+  }
+
+  private firstLevel(topicOrFilter: string): string {
+    const end = topicOrFilter.indexOf(this.options.separator);
+    return end === -1 ? topicOrFilter : topicOrFilter.slice(0, end);
   }
 }

@@ -74,6 +74,19 @@ describe('leanMqEmitter beyond the abstract suite', () => {
     expect(names(matcher.match('cmd/y/set'))).toEqual(['cmd/+/set']);
   });
 
+  it('MQTT 3.1.1 §4.7.1.3: a topic whose first level no + filter has is matched without the trie (aedes\'s own $SYS/+/new/clients is always there)', () => {
+    const matcher = new TopicMatcher<Listener>(OPTIONS);
+    matcher.add('$SYS/+/new/clients', named('sys')).add('crowd/1/in', named('exact'));
+    expect(names(matcher.match('crowd/1/in'))).toEqual(['exact']);
+    expect(matcher.trieLookups).toBe(0);
+    expect(names(matcher.match('$SYS/b1/new/clients'))).toEqual(['sys']);
+    expect(matcher.trieLookups).toBe(1);
+    // A filter starting with a wildcard may match any topic: the trie is asked again.
+    matcher.add('+/1/in', named('any-first'));
+    expect(names(matcher.match('crowd/1/in'))).toEqual(['exact', 'any-first']);
+    expect(matcher.trieLookups).toBe(2);
+  });
+
   it('matches what mqemitter\'s qlobber matches, in the same order, for any filters, topics and removals', () => {
     const word = fc.constantFrom('a', 'b', '', 'c');
     const filterWord = fc.constantFrom('a', 'b', '', '+', 'c');
