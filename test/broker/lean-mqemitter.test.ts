@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Qlobber } from 'qlobber';
 import { leanMqEmitter, type Listener } from '../../gateway/broker/lean-mqemitter.js';
 import { TopicMatcher } from '../../gateway/broker/topic-matcher.js';
-import { nodeTestContext, type NodeTestContext } from '../support/node-test-context.js';
+import { nodeTest, type NodeTestContext } from '../support/node-test-context.js';
 
 const require = createRequire(import.meta.url);
 type AbstractSuite = (options: { test: (name: string, body: (t: NodeTestContext) => Promise<void>) => void; builder: (options?: object) => unknown }) => void;
@@ -16,11 +16,7 @@ const abstractTests = require('mqemitter/abstractTest.js') as AbstractSuite;
 
 describe('mqemitter abstract suite on leanMqEmitter', () => {
   abstractTests({
-    test: (name, body) => it(name, async () => {
-      const { t, check } = nodeTestContext();
-      await body(t);
-      check();
-    }),
+    test: nodeTest,
     builder: (options) => leanMqEmitter(options),
   });
 });

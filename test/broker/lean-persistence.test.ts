@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { LeanMemoryPersistence } from '../../gateway/broker/lean-persistence.js';
-import { nodeTestContext, type NodeTestContext } from '../support/node-test-context.js';
+import { nodeTest, type NodeTestContext } from '../support/node-test-context.js';
 
 const require = createRequire(import.meta.url);
 type AbstractSuite = (options: { test: (name: string, body: (t: NodeTestContext) => Promise<void>) => void; persistence: () => unknown; testAsync: boolean }) => void;
@@ -16,11 +16,7 @@ const abstractPersistence = require('aedes-persistence/abstract.js') as Abstract
 
 describe('aedes-persistence abstract suite on LeanMemoryPersistence', () => {
   abstractPersistence({
-    test: (name, body) => it(name, async () => {
-      const { t, check } = nodeTestContext();
-      await body(t);
-      check();
-    }),
+    test: nodeTest,
     persistence: () => new LeanMemoryPersistence(),
     testAsync: true,
   });

@@ -3,7 +3,7 @@
  * t.diagnostic, t.fail), for running those suites under vitest: t.plan(n) is checked against the assertions made.
  */
 import legacyAssert from 'node:assert';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 
 export interface NodeTestContext {
   assert: typeof legacyAssert;
@@ -35,4 +35,13 @@ export function nodeTestContext(): { t: NodeTestContext; check(): void } {
     },
     check: () => { if (planned !== undefined) expect(made, 'assertions made, as t.plan() said').toBe(planned); },
   };
+}
+
+/** A node:test-style `test(name, body)` for an abstract suite: each test a vitest `it`, its t.plan() checked. */
+export function nodeTest(name: string, body: (t: NodeTestContext) => Promise<void>): void {
+  it(name, async () => {
+    const { t, check } = nodeTestContext();
+    await body(t);
+    check();
+  });
 }
