@@ -23,6 +23,7 @@
  */
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import type mqemitter from 'mqemitter';
+import { hasWildcard } from '../core/topics.js';
 import { leanMqEmitter } from './lean-mqemitter.js';
 
 /** aedes's PUBLISH handler's call, with the sender (see above). */
@@ -37,7 +38,7 @@ interface Progress { taken: number; emitted: number }
  */
 export function aedesRefusal(topic: string, maxTopicLevels: number): string | undefined {
   if (topic.length === 0) return 'an empty topic';
-  if (topic.includes('#') || topic.includes('+')) return 'a wildcard in a topic name';
+  if (hasWildcard(topic)) return 'a wildcard in a topic name';
   if (topic.startsWith('$SYS/')) return '$SYS/ topics are the broker\'s own';
   let levels = 1;
   for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) levels++;

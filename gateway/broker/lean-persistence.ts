@@ -23,6 +23,7 @@
 import { Readable } from 'node:stream';
 import MemoryPersistence from 'aedes-persistence/asyncPersistence.js';
 import { QlobberTrue } from 'qlobber';
+import { hasWildcard } from '../core/topics.js';
 import { TopicMatcher } from './topic-matcher.js';
 
 /** aedes-persistence's trie options: MQTT's separator and wildcards. */
@@ -58,8 +59,6 @@ function readBack(topic: string, value: Retained): RetainedPacket {
   if (value instanceof RetainedAtQos) return { cmd: 'publish', topic, payload: Buffer.from(value.payload, 'latin1'), qos: value.qos, retain: true };
   return value;
 }
-
-export const hasWildcard = (filter: string): boolean => filter.includes('+') || filter.includes('#');
 
 /** A subscription's options as aedes hands them (MQTT 5's rh, rap, nl undefined under 3.1.1). */
 interface SubscriptionOptions { qos: number; rh?: number; rap?: boolean; nl?: boolean; subscriptionIdentifier?: number }
@@ -115,10 +114,6 @@ export class LeanMemoryPersistence extends MemoryPersistence {
   private qosSubscriptions = 0;
   /** createRetainedStream(Combi) calls with a wildcard filter, which scan every retained topic. */
   retainedScans = 0;
-
-  constructor() {
-    super();
-  }
 
   override async storeRetained(packet: RetainedPacket): Promise<void> {
     if (packet.payload.length === 0) this.retained.delete(packet.topic);
