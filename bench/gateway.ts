@@ -490,7 +490,8 @@ async function crowdPhases(load: LoadGenerator, gateway: Gateway, target: Target
     }
     line('crowd', `${int(n)} sensors, ${what}, ${f.seconds.toFixed(1)} s: gateway CPU ${share.toFixed(2)}% of a core (target < ${rate ? 5 : 1}%)`);
     cpuLine(f, r.cpuMs, undefined, rate ? gateway.core.stats.framesIn - framesIn : undefined);
-    await watch.printProfile();
+    if (rate) line('', formatHeapFigures(watch.heapFigures!, gateway.core.stats.framesIn - framesIn));
+    await watch.printProfile(rate ? gateway.core.stats.framesIn - framesIn : undefined);
     if (rate && subscriber === undefined) busyUsPerMessage = (1000 * f.gatewayCpuMs) / (gateway.core.stats.framesIn - framesIn);
   }
   await crowdFloor(load, brokerPid, busyUsPerMessage);
@@ -519,7 +520,8 @@ async function crowdFloor(load: LoadGenerator, brokerPid: number | undefined, ga
   line('crowd', `floor: the same ${int(CROWD.rate)} msg/s to a bare Node UDP socket in the gateway's process (counts them, nothing else): ` +
     `${((100 * f.gatewayCpuMs) / (f.seconds * 1000)).toFixed(2)}% of a core, ${((1000 * f.gatewayCpuMs) / received).toFixed(1)} µs/msg (user space ${((1000 * f.gatewayUserMs) / received).toFixed(1)}) [${int(received)} datagrams]; ` +
     `the gateway's own work above it: ${(gatewayUsPerMessage - (1000 * f.gatewayCpuMs) / received).toFixed(1)} µs/msg`);
-  await watch.printProfile();
+  line('', formatHeapFigures(watch.heapFigures!, received));
+  await watch.printProfile(received);
   await new Promise<void>((resolve) => socket.close(() => resolve()));
 }
 

@@ -7,6 +7,7 @@
 import type dgram from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
+import type { LimitsSection } from '../../gateway/config/config-types.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ACCEPTED, reportPublished, type Upstream } from '../../gateway/broker/upstream.js';
 
@@ -45,9 +46,9 @@ export const WHAT_IFS = {
   'cork-1ms': (gateway: Gateway) => corkFor(gateway, 1),
   /** No per-sender token bucket before decoding (`limits.frameRate: 0`): what the flood limit costs per frame. */
   'no-rate-limit': (gateway: Gateway) => {
-    const core = gateway.core as unknown as { rateLimiter: unknown };
-    if (!rateLimiters.has(gateway)) rateLimiters.set(gateway, core.rateLimiter);
-    core.rateLimiter = undefined;
+    const core = gateway.core as unknown as { limits: LimitsSection };
+    if (!shippedLimits.has(gateway)) shippedLimits.set(gateway, core.limits);
+    core.limits = { ...core.limits, frameRate: 0 };
   },
   /** As cork-1ms, for 5 ms. */
   'cork-5ms': (gateway: Gateway) => corkFor(gateway, 5),
@@ -153,13 +154,13 @@ export function undoWhatIfs(gateway: Gateway): void {
   delete upstream.batchWrites;
   delete upstream.publish;
   upstream.publishInProcess = (upstream.options as { publishInProcess?: unknown }).publishInProcess;
-  if (rateLimiters.has(gateway)) (gateway.core as unknown as { rateLimiter: unknown }).rateLimiter = rateLimiters.get(gateway);
+  if (shippedLimits.has(gateway)) (gateway.core as unknown as { limits: LimitsSection }).limits = shippedLimits.get(gateway)!;
   const pause = readPauses.get(gateway);
   if (pause) pause.ms = 0;
 }
 
-/** Per gateway: its core's rate limiter, taken away by no-rate-limit. */
-const rateLimiters = new WeakMap<Gateway, unknown>();
+/** Per gateway: its core's limits as configured, before no-rate-limit set frameRate to 0. */
+const shippedLimits = new WeakMap<Gateway, LimitsSection>();
 
 /** Per gateway: how long its UDP socket stops reading after a burst (0 = off). */
 const readPauses = new WeakMap<Gateway, { ms: number }>();

@@ -185,8 +185,8 @@ export class GatewayCore {
   /** Who may do what; replaced as a whole when the configuration is reloaded. */
   access: AccessPolicy;
   readonly limits: LimitsSection;
-  /** Per radio, so a sender is found by its address string alone (no joined key per frame). */
-  private readonly rateLimiters = new Map<Radio, RateLimiter>();
+  /** Per radio (by name), so a sender is found by its address string alone (no joined key per frame). */
+  private readonly rateLimiters = new Map<string, RateLimiter>();
   /** Last time a rate-limited sender was logged: once a minute each. */
   private readonly limitedLoggedAt = new Map<string, number>();
   private connectingClients = 0;
@@ -309,7 +309,7 @@ export class GatewayCore {
       this.sessionsById.set(clientId, session);
       for (const sub of session.subscriptions.values()) this.shared.tree.add(sub.filter, session, sub.qos);
       const state: ClientState = stored === 'active' ? 'active' : stored === 'asleep' || stored === 'awake' ? 'asleep' : 'disconnected';
-      if (state !== 'disconnected') this.sessionsByPeer.set(session.link.radio, this.keyOf(session.link), session);
+      if (state !== 'disconnected') this.place(session.link.radio, this.keyOf(session.link), session.link.nodeId === undefined, session);
       this.setState(session, state);
     }
     return unreadable;
@@ -389,10 +389,15 @@ export class GatewayCore {
   frame(radio: Radio, address: string, bytes: Buffer): void {
     this.stats.framesIn++;
     const now = this.clock.now();
+    // The session speaking from this address directly, if any: found once, for the flood limit and the dispatch.
+    const direct = this.sessionsByPeer.get(radio.name, address);
     // A flooding sender is turned away before its frame is even decoded (forwarded nodes share their forwarder's bucket).
-    if (this.limits.frameRate > 0 && !this.rateLimiterOf(radio).take(address, now)) {
-      this.rateLimited(radio, address);
-      return;
+    if (this.limits.frameRate > 0) {
+      const limiter = this.rateLimiterOf(radio.name);
+      if (!(direct ? limiter.takeHeld(direct, now) : limiter.take(address, now))) {
+        this.rateLimited(radio, address);
+        return;
+      }
     }
     let message: SnMessage;
     try {
@@ -422,7 +427,7 @@ export class GatewayCore {
     this.frameTrace?.('in', radio.name, address, nodeIdHex, message);
     const key = addressKey(address, nodeIdHex);
     const peer: Peer = { radio, address, nodeId, key };
-    const session = this.sessionsByPeer.get(radio.name, key);
+    const session = nodeIdHex === undefined ? direct : this.sessionsByPeer.get(radio.name, key);
     if (session) session.lastSeen = now;
     try {
       dispatch(this, peer, message, session);
@@ -438,7 +443,7 @@ export class GatewayCore {
     }
   }
 
-  private rateLimiterOf(radio: Radio): RateLimiter {
+  private rateLimiterOf(radio: string): RateLimiter {
     let limiter = this.rateLimiters.get(radio);
     if (limiter === undefined) this.rateLimiters.set(radio, (limiter = new RateLimiter(this.limits.frameRate, this.limits.frameBurst)));
     return limiter;
@@ -609,16 +614,34 @@ export class GatewayCore {
     const oldRadio = session.link.radio;
     const oldKey = this.keyOf(session.link);
     const moved = oldKey !== peer.key || oldRadio !== peer.radio.name;
-    if (moved && this.sessionsByPeer.get(oldRadio, oldKey) === session) this.sessionsByPeer.delete(oldRadio, oldKey);
+    if (moved && this.sessionsByPeer.get(oldRadio, oldKey) === session) this.unplace(oldRadio, oldKey, session.link.nodeId === undefined, session);
     session.link = this.linkOf(peer);
-    this.sessionsByPeer.set(peer.radio.name, peer.key, session);
+    this.place(peer.radio.name, peer.key, peer.nodeId === undefined, session);
     this.changed(session);
   }
 
   unbind(session: Session): void {
     const { radio } = session.link;
     const key = this.keyOf(session.link);
-    if (this.sessionsByPeer.get(radio, key) === session) this.sessionsByPeer.delete(radio, key);
+    if (this.sessionsByPeer.get(radio, key) === session) this.unplace(radio, key, session.link.nodeId === undefined, session);
+  }
+
+  /**
+   * Every change of sessionsByPeer goes through here and unplace(): a session speaking directly from an
+   * address keeps that address's flood-limit bucket (RateLimiter), which must follow it in and out.
+   */
+  private place(radio: string, key: string, direct: boolean, session: Session): void {
+    const before = this.sessionsByPeer.get(radio, key);
+    this.sessionsByPeer.set(radio, key, session);
+    if (!direct || before === session || this.limits.frameRate <= 0) return;
+    const limiter = this.rateLimiterOf(radio);
+    if (before) limiter.handOver(before, session);
+    else limiter.attach(key, session);
+  }
+
+  private unplace(radio: string, key: string, direct: boolean, session: Session): void {
+    this.sessionsByPeer.delete(radio, key);
+    if (direct && this.limits.frameRate > 0) this.rateLimiterOf(radio).detach(key, session, this.clock.now());
   }
 
   /** Where the session is found on its radio (PeerIndex). */

@@ -121,6 +121,12 @@ export interface Session {
    * not scheduled. Never later than the real deadline: the core only pushes it earlier (GatewayCore.schedule).
    */
   checkAt: number;
+  /**
+   * The flood limit's token bucket of the address the session speaks from directly (RateLimiter.attach):
+   * kept here so that a frame from a known sender costs no lookup of its own. -Infinity: full.
+   */
+  rateTokens: number;
+  rateAt: number;
 }
 
 export function newSession(clientId: string, link: Link, now: number): Session {
@@ -148,6 +154,8 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     held: undefined,
     dropped: 0,
     counted: false,
+    rateTokens: 0,
+    rateAt: -Infinity,
   };
 }
 
