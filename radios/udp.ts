@@ -26,6 +26,14 @@ const MAX_UDP6_PAYLOAD = 65_527;
 const RECENT_ADDRESSES = 1024;
 
 /**
+ * Senders' names kept, per generation (UdpPeerNames). More than RECENT_ADDRESSES: a name costs only its
+ * map slot (about 20 bytes) while its sensor's session holds the same string, and one missed costs a new
+ * string, two map inserts and a fresh hash for each of the core's lookups. 10,000 sensors speaking every
+ * 10 s missed every time with 1,024 (issue 13, `crowd`). Still bounded against spoofed senders.
+ */
+export const SENDER_NAMES_KEPT = 16_384;
+
+/**
  * Unicast sends to a peer sent to lately are checked for errors one in this many. A send with a callback
  * costs dgram a callback deferred by a tick (a tick object, its arguments, and the tick queue's processing
  * in that turn: about 250 bytes a PUBACK, issue 13); without one, dgram drops a failure silently. So the
@@ -95,7 +103,7 @@ export class UdpRadio implements Radio {
   private readonly backoff = new Backoff();
   private readonly endpoints = new RecentMap<string, UdpEndpoint>(RECENT_ADDRESSES);
   /** Senders' names, built once per peer heard lately rather than once per datagram. */
-  private readonly names = new UdpPeerNames(RECENT_ADDRESSES);
+  private readonly names = new UdpPeerNames(SENDER_NAMES_KEPT);
   /** Unicast sends to known peers since start, for CHECK_ONE_SEND_IN. */
   private sends = 0;
 

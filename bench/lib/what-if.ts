@@ -7,6 +7,7 @@
 import type dgram from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
+import { UdpPeerNames } from '../../common/udp-peer-names.js';
 import type { LimitsSection } from '../../gateway/config/config-types.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ACCEPTED, reportPublished, type Upstream } from '../../gateway/broker/upstream.js';
@@ -90,6 +91,12 @@ export const WHAT_IFS = {
   'no-prompt-ack': (gateway: Gateway) => {
     (gateway.upstream as unknown as { promptAck: { awaitingAnswers: () => boolean } }).promptAck.awaitingAnswers = () => false;
   },
+  /** The UDP radio's sender names kept for the last 1,024 peers, as before SENDER_NAMES_KEPT (radios/udp.ts). */
+  'few-names': (gateway: Gateway) => {
+    const radio = gateway.radios[0] as unknown as { names: UdpPeerNames };
+    if (!shippedNames.has(gateway)) shippedNames.set(gateway, radio.names);
+    radio.names = new UdpPeerNames(1024);
+  },
 } satisfies Record<string, (gateway: Gateway) => void>;
 
 /** The aggregating upstream's publish() as it was before pre-encoded packets (bench/lib/upstream-path.ts compares the two). */
@@ -146,7 +153,7 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['wire-qos0', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+export const UNDOABLE: WhatIf[] = ['few-names', 'wire-qos0', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {
@@ -155,9 +162,13 @@ export function undoWhatIfs(gateway: Gateway): void {
   delete upstream.publish;
   upstream.publishInProcess = (upstream.options as { publishInProcess?: unknown }).publishInProcess;
   if (shippedLimits.has(gateway)) (gateway.core as unknown as { limits: LimitsSection }).limits = shippedLimits.get(gateway)!;
+  if (shippedNames.has(gateway)) (gateway.radios[0] as unknown as { names: UdpPeerNames }).names = shippedNames.get(gateway)!;
   const pause = readPauses.get(gateway);
   if (pause) pause.ms = 0;
 }
+
+/** Per gateway: its UDP radio's sender names as shipped, before few-names. */
+const shippedNames = new WeakMap<Gateway, UdpPeerNames>();
 
 /** Per gateway: its core's limits as configured, before no-rate-limit set frameRate to 0. */
 const shippedLimits = new WeakMap<Gateway, LimitsSection>();
