@@ -39,7 +39,8 @@
  *          subscription, in two halves: heap and RSS per sensor after a full GC, from zero and marginal;
  *          the gateway's CPU with all of them idle for 10 s, then with 1,000 QoS 0 msg/s spread evenly
  *          over them for 10 s (µs per frame received in the window; the sensors send nothing else, no
- *          PINGREQ); then the floor: the same stream to a bare UDP socket in this process.
+ *          PINGREQ), after 10 s of the same traffic to warm up (printed too: the first seconds after the idle
+ *          phase cost up to twice as much while V8 compiles the publish path); then the floor: the same stream to a bare UDP socket in this process.
  *          `--ab=<what-if>` adds alternating windows with and without a what-if.
  *          `--broker=embedded` (crowd and census only): the shipped gateway.yaml as a Raspberry Pi user runs it (no broker
  *          URL: the embedded aedes broker on a free loopback port, the gateway's connection to it in memory;
@@ -100,7 +101,7 @@ const QOS1 = { warmupMs: 1000, durationMs: 10_000, pacedRates: [20_000], pacedSe
 const QOS0 = { rates: [20_000, 50_000], durationMs: 5000 };
 const MEMORY = { sensors: 10_000, forwarders: 100 };
 const FANOUT = { messages: 10_000, wideSensors: 1000, wideMessages: [1, 20] };
-const CROWD = { sensors: 10_000, idleMs: 10_000, rate: 1000, busyMs: 10_000, abRounds: 6, abWindowMs: 4000 };
+const CROWD = { sensors: 10_000, idleMs: 10_000, rate: 1000, warmupMs: 10_000, busyMs: 10_000, abRounds: 6, abWindowMs: 4000 };
 const STORM = { sensors: 100_000, forwarders: 1000 };
 const CROWD_100K = { sensors: 100_000, forwarders: 1000 };
 const CENSUS = { sensors: 10_000, top: 40 };
@@ -469,20 +470,25 @@ async function crowd(load: LoadGenerator, broker: CrowdBroker): Promise<void> {
 async function crowdPhases(load: LoadGenerator, gateway: Gateway, target: Target, broker: CrowdBroker, brokerPid: number | undefined): Promise<void> {
   await crowdMemory(load, gateway, target, CROWD.sensors, 0);
   const n = gateway.core.connectedCount;
-  const phases: { rate: number; subscriber?: string }[] = [{ rate: 0 }, { rate: CROWD.rate }];
+  const phases: { rate: number; subscriber?: string; warmup?: true }[] = [{ rate: 0 }, { rate: CROWD.rate, warmup: true }, { rate: CROWD.rate }];
   if (broker.kind === 'embedded') phases.push({ rate: CROWD.rate, subscriber: 'crowd/#' });
   let busyUsPerMessage = 0;
-  for (const { rate, subscriber } of phases) {
-    const watch = new WindowWatch(brokerPid, rate ? 'crowd-busy' : 'crowd-idle');
+  for (const { rate, subscriber, warmup } of phases) {
+    const watch = new WindowWatch(brokerPid, warmup ? 'crowd-warmup' : rate ? 'crowd-busy' : 'crowd-idle');
     const published = gateway.core.stats.publishedToBroker;
     const inProcess = embeddedInProcess(gateway);
     const framesIn = gateway.core.stats.framesIn;
     const r = await load.run<CrowdResult>({
-      kind: 'crowdPublish', rate, durationMs: rate ? CROWD.busyMs : CROWD.idleMs,
+      kind: 'crowdPublish', rate, durationMs: warmup ? CROWD.warmupMs : rate ? CROWD.busyMs : CROWD.idleMs,
       subscriber: subscriber === undefined ? undefined : { brokerUrl: target.brokerUrl, filter: subscriber },
     }, watch.onWindow);
     const f = watch.figures!;
     const share = (100 * f.gatewayCpuMs) / (f.seconds * 1000);
+    if (warmup) {
+      line('crowd', `warming up: the first ${int(rate)} msg/s after the idle phase, ${f.seconds.toFixed(1)} s: gateway CPU ${share.toFixed(2)}% of a core, ` +
+        `${((1000 * f.gatewayCpuMs) / (gateway.core.stats.framesIn - framesIn)).toFixed(1)} µs/msg (not the figure: V8 is still compiling the path)`);
+      continue;
+    }
     let what = rate ? `${int(rate)} QoS 0 msg/s spread over them (${int(gateway.core.stats.publishedToBroker - published)} published to the broker)` : 'all idle';
     if (broker.kind === 'embedded' && rate) {
       what += subscriber === undefined ? ', no MQTT subscriber at the broker' : `, one MQTT subscriber on ${subscriber} over TCP (${int(r.delivered ?? 0)} received)`;
