@@ -13,6 +13,8 @@ export class UdpPeerNames {
   private current = new Map<string, Map<number, string>>();
   private previous = new Map<string, Map<number, string>>();
   private count = 0;
+  /** Names built so far: one per peer while it is kept, one more each time it was forgotten (for tests). */
+  built = 0;
 
   constructor(private readonly capacity: number) {}
 
@@ -20,7 +22,11 @@ export class UdpPeerNames {
   name(host: string, port: number): string {
     const known = this.current.get(host)?.get(port);
     if (known !== undefined) return known;
-    const name = this.previous.get(host)?.get(port) ?? formatUdpAddress(host, port);
+    let name = this.previous.get(host)?.get(port);
+    if (name === undefined) {
+      name = formatUdpAddress(host, port);
+      this.built++;
+    }
     if (this.count >= this.capacity) {
       this.previous = this.current;
       this.current = new Map();
