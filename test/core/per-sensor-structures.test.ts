@@ -110,6 +110,25 @@ describe('per-sensor structures (issue 13)', () => {
     ]);
   });
 
+  it('§6.6 connected sensors publishing keep their flood-limit buckets in their sessions: no limiter entry per sensor or per frame', () => {
+    const w = world();
+    for (let n = 1; n <= 3; n++) sensor(w, n, `fp/${n}`);
+    const limiters = (w.core as unknown as { rateLimiters: Map<string, { size: number }> }).rateLimiters;
+    // Their CONNECTs' buckets moved into the sessions as they were bound.
+    expect(limiters.get('mem0')!.size).toBe(0);
+    for (let round = 0; round < 5; round++) {
+      w.clock.advance(3000); // past the refill period, so a bucket kept in the maps would be a new one
+      for (let n = 1; n <= 3; n++) {
+        w.radio.inject(`udp:127.0.0.1:${40_000 + n}`, { type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId: 1, msgId: 0, payload: Buffer.from('x') });
+      }
+    }
+    expect(w.upstream.publishes.filter((p) => p.topic.startsWith('fp/'))).toHaveLength(15);
+    expect(limiters.get('mem0')!.size).toBe(0);
+    expect(w.core.sessionsById.get('s1')!.rateAt).toBe(w.clock.now());
+    w.radio.inject('udp:127.0.0.1:49999', { type: 'PINGREQ' }); // no session: its bucket is the limiter's
+    expect(limiters.get('mem0')!.size).toBe(1);
+  });
+
   it('§4 sensors subscribed to their own topics are one exact-filter entry each, the subscriber held inline, no trie nodes', () => {
     const w = world();
     for (let n = 1; n <= 3; n++) sensor(w, n, `fp/${n}`);
