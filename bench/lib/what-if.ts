@@ -8,6 +8,8 @@ import type dgram from 'node:dgram';
 import type { Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
 import { UdpPeerNames } from '../../common/udp-peer-names.js';
+import type { RateLimiter } from '../../gateway/core/rate-limiter.js';
+import type { Session } from '../../gateway/core/session.js';
 import type { LimitsSection } from '../../gateway/config/config-types.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ACCEPTED, reportPublished, type Upstream } from '../../gateway/broker/upstream.js';
@@ -91,6 +93,16 @@ export const WHAT_IFS = {
   'no-prompt-ack': (gateway: Gateway) => {
     (gateway.upstream as unknown as { promptAck: { awaitingAnswers: () => boolean } }).promptAck.awaitingAnswers = () => false;
   },
+  /**
+   * The flood limit's buckets all in the limiter's maps, as before they were kept in sessions: a frame from
+   * a connected sensor takes its token by address (two misses, a new bucket and an insert when it speaks
+   * less often than the refill period). Bench-only: the sessions' own buckets are left behind meanwhile.
+   */
+  'rate-limit-maps': (gateway: Gateway) => {
+    for (const limiter of rateLimitersOf(gateway)) {
+      limiter.takeHeld = (holder, now) => limiter.take((holder as unknown as Session).link.address, now);
+    }
+  },
   /** The UDP radio's sender names kept for the last 1,024 peers, as before SENDER_NAMES_KEPT (radios/udp.ts). */
   'few-names': (gateway: Gateway) => {
     const radio = gateway.radios[0] as unknown as { names: UdpPeerNames };
@@ -153,7 +165,7 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['few-names', 'wire-qos0', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+export const UNDOABLE: WhatIf[] = ['few-names', 'rate-limit-maps', 'wire-qos0', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {
@@ -162,9 +174,14 @@ export function undoWhatIfs(gateway: Gateway): void {
   delete upstream.publish;
   upstream.publishInProcess = (upstream.options as { publishInProcess?: unknown }).publishInProcess;
   if (shippedLimits.has(gateway)) (gateway.core as unknown as { limits: LimitsSection }).limits = shippedLimits.get(gateway)!;
+  for (const limiter of rateLimitersOf(gateway)) delete (limiter as Partial<RateLimiter>).takeHeld;
   if (shippedNames.has(gateway)) (gateway.radios[0] as unknown as { names: UdpPeerNames }).names = shippedNames.get(gateway)!;
   const pause = readPauses.get(gateway);
   if (pause) pause.ms = 0;
+}
+
+function rateLimitersOf(gateway: Gateway): RateLimiter[] {
+  return [...(gateway.core as unknown as { rateLimiters: Map<string, RateLimiter> }).rateLimiters.values()];
 }
 
 /** Per gateway: its UDP radio's sender names as shipped, before few-names. */
