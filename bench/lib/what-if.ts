@@ -103,6 +103,11 @@ export const WHAT_IFS = {
       limiter.takeHeld = (holder, now) => limiter.take((holder as unknown as Session).link.address, now);
     }
   },
+  /** few-names and rate-limit-maps at once: a connected sensor's frame as before both (issue 13, `crowd`). */
+  'old-sender-path': (gateway: Gateway) => {
+    WHAT_IFS['few-names'](gateway);
+    WHAT_IFS['rate-limit-maps'](gateway);
+  },
   /** The UDP radio's sender names kept for the last 1,024 peers, as before SENDER_NAMES_KEPT (radios/udp.ts). */
   'few-names': (gateway: Gateway) => {
     const radio = gateway.radios[0] as unknown as { names: UdpPeerNames };
@@ -165,7 +170,7 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['few-names', 'rate-limit-maps', 'wire-qos0', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+export const UNDOABLE: WhatIf[] = ['few-names', 'rate-limit-maps', 'old-sender-path', 'wire-qos0', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {
