@@ -124,7 +124,7 @@ export class Gateway {
     const upstream: MqttUpstream | TransparentUpstream = config.broker.mode === 'transparent'
       ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
       // The embedded broker is reached in memory, not over loopback TCP (issue 13: less memory, fewer syscalls).
-      : new MqttUpstream({ ...upstreamOptions, connect: embedded?.connect, publishInProcess: embedded?.publishInProcess, refusesPublish: embedded?.refusesPublish, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
+      : new MqttUpstream({ ...upstreamOptions, connect: embedded?.connect, publishInProcess: embedded?.publishInProcess, subscriber: embedded?.subscriber, refusesPublish: embedded?.refusesPublish, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,

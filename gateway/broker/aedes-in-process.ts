@@ -91,6 +91,16 @@ export class AedesInProcess {
   }
 
   /**
+   * Whether everything `client` wrote has reached aedes's subscribers: nothing in the pipe (`pipeEmpty`), and
+   * every PUBLISH aedes took from it emitted. A connection that is gone, or not yet connected, has nothing on its way.
+   */
+  settled(client: Client, pipeEmpty: boolean): boolean {
+    if (!client.connected || client.closed) return true;
+    const progress = this.progress.get(client.id);
+    return pipeEmpty && (progress === undefined || progress.taken === progress.emitted);
+  }
+
+  /**
    * Publishes a QoS 0 message as `client`, in process, when that keeps order and aedes's checks (see
    * above); false = not taken: write it to the connection as usual. `pipeEmpty`: nothing the client
    * wrote is still on its way to aedes.

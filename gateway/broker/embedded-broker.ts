@@ -7,6 +7,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Client } from 'aedes';
 import { AedesInProcess, aedesRefusal } from './aedes-in-process.js';
+import { AedesSubscriptions, type BrokerReceiver, type InProcessSubscriber } from './aedes-subscriptions.js';
 import { duplexPair, type PairEnd } from './duplex-pair.js';
 import { LeanMemoryPersistence } from './lean-persistence.js';
 
@@ -38,6 +39,13 @@ export interface EmbeddedBroker {
    * so that one sensor's topic does not cut every sensor's messages off while its connection comes back.
    */
   refusesPublish(topic: string): string | undefined;
+  /**
+   * The gateway's broker subscriptions, registered with the broker in process (aedes-subscriptions.ts), not as
+   * SUBSCRIBE packets on its connection; their messages go to `receive`.
+   */
+  subscriber(receive: BrokerReceiver, clientId: string, log: (message: string) => void): InProcessSubscriber;
+  /** Filters registered by every subscriber(). */
+  readonly subscriptionsInProcess: number;
   /** QoS 0 messages taken by publishInProcess. */
   readonly publishedInProcess: number;
   close(): Promise<void>;
@@ -49,6 +57,11 @@ export interface EmbeddedBroker {
 const MAX_TOPIC_LEVELS = 100;
 /** aedes's default: messages its emitter delivers at once. */
 const CONCURRENCY = 100;
+/**
+ * Turns a subscription waits for the gateway's connection to be through (aedes-in-process.ts settled()): a
+ * count that never evens out (a QoS 2 duplicate aedes drops) must not hold subscriptions back for good.
+ */
+const SETTLE_TURNS = 1000;
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
@@ -62,6 +75,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   inProcess.attach(aedes);
   /** The broker's client of each in-memory connection, by the gateway's end of it. */
   const clients = new WeakMap<Duplex, { client: Client; end: PairEnd }>();
+  /** The latest in-memory connection: the gateway's (it has one at a time). */
+  let latest: { client: Client; end: PairEnd } | undefined;
+  const whenSettled = (fn: () => void): void => {
+    let turns = 0;
+    const check = (): void => {
+      if (!latest || inProcess.settled(latest.client, latest.end.delivered) || ++turns > SETTLE_TURNS) fn();
+      else setImmediate(check);
+    };
+    check();
+  };
+  const subscribers = new Set<AedesSubscriptions>();
   const server = createServer(aedes.handle);
   try {
     await listen(server, options.port, host);
@@ -88,8 +112,28 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const [end, broker] = duplexPair();
       const client = aedes.handle(broker);
       inProcess.track(client);
-      clients.set(end, { client, end });
+      latest = { client, end };
+      clients.set(end, latest);
       return end;
+    },
+    subscriber(receive, clientId, log) {
+      const subscriber = new AedesSubscriptions(aedes, receive, {
+        clientId, whenSettled, concurrency: CONCURRENCY, log, retained: (filter) => persistence.createRetainedStreamCombi([filter]),
+      });
+      subscribers.add(subscriber);
+      return {
+        subscribe: (filter, qos, done) => subscriber.subscribe(filter, qos, done),
+        unsubscribe: (filter) => subscriber.unsubscribe(filter),
+        close: () => {
+          subscriber.close();
+          subscribers.delete(subscriber);
+        },
+      };
+    },
+    get subscriptionsInProcess() {
+      let count = 0;
+      for (const subscriber of subscribers) count += subscriber.size;
+      return count;
     },
     refusesPublish: (topic) => aedesRefusal(topic, MAX_TOPIC_LEVELS),
     publishInProcess(connection, topic, payload, retain) {
