@@ -3,8 +3,9 @@
  * `subscribe(topic, func, done)` / `unsubscribe(topic, func, done)`, instead of SUBSCRIBE packets over the gateway's
  * in-memory connection (issue 13): aedes built, per filter, a closure and its context, a Subscription, a slot in the
  * client's subscriptions and (the gateway's broker session is kept) an entry in the persistence, about 250 B per
- * sensor. Here a filter costs its entry in the emitter's matcher and one in `filters`. Every filter shares one of
- * a few delivery functions (by granted QoS, and whether `$` topics are kept out).
+ * sensor. Here a filter costs its entry in the emitter's matcher, nothing more: every filter shares one of a few
+ * delivery functions (by granted QoS, and whether `$` topics are kept out), and which one a filter has (if any) is
+ * read back from the matcher.
  *
  * What the gateway receives stays as it was (test/broker/embedded-subscriptions.test.ts):
  * - a subscription, new or repeated, gets the broker's matching retained messages (from its persistence, as
@@ -12,8 +13,9 @@
  *   retain = 0, at the lower of the QoS published and the QoS granted;
  * - a `$` topic never reaches a filter that starts with a wildcard [MQTT-4.7.2-1];
  * - a message matching several filters arrives once (aedes dropped the copies for a client by its broker counter);
- * - a subscription takes effect once everything the gateway's connection wrote before it has reached the broker's
- *   subscribers (so that a message of the gateway's own, still in the connection, is not delivered to it live);
+ * - a subscription or unsubscription takes effect once everything the gateway's connection wrote before it has
+ *   reached the broker's subscribers (a message of the gateway's own still in the connection is not delivered to a
+ *   subscription made after it), in the order they were asked for;
  * - the broker's `$SYS/<id>/new/subscribes` and `…/new/unsubscribes` announcements, as for a SUBSCRIBE packet.
  *
  * Acknowledgement: aedes answers a QoS 2 PUBLISH with PUBREC once every subscriber's function called back (a QoS 1
@@ -36,13 +38,18 @@ export interface InProcessSubscriber {
   /** `done` with the QoS granted (0x80 = refused) once registered; then the filter's retained messages come. */
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void;
   unsubscribe(filter: string): void;
-  /** Takes every subscription off the broker (the upstream stops). */
+  /**
+   * Nothing is delivered any more (the upstream stops). The filters stay in the broker's matcher, delivering to
+   * nothing: the upstream stops only when the gateway does, right before its broker closes.
+   */
   close(): void;
 }
 
 export interface AedesSubscriptionsOptions {
   /** Who the broker's `$SYS/…/new/subscribes` announcements name: the gateway's broker ClientId. */
   clientId: string;
+  /** The listeners the broker's emitter holds for `filter` itself (lean-mqemitter.ts listenersOf). */
+  registered: (filter: string) => readonly unknown[];
   /** Runs `fn` once what the gateway's connection wrote so far has reached the broker's subscribers. */
   whenSettled: (fn: () => void) => void;
   /** The broker's retained messages matching `filter` (its persistence's createRetainedStreamCombi, as aedes reads them). */
@@ -64,10 +71,16 @@ const REFUSED = 0x80;
 function noop(): void {}
 
 export class AedesSubscriptions implements InProcessSubscriber {
-  /** Each registered filter's granted QoS. */
-  private readonly filters = new Map<string, BrokerQoS>();
   /** The shared delivery functions: [QoS granted][0 = every topic, 1 = no `$` topics]. */
   private readonly deliveries: Delivery[][];
+  /** The QoS granted of each delivery function. */
+  private readonly grantOf = new Map<unknown, BrokerQoS>();
+  /** Filters registered. */
+  private count = 0;
+  /** Filters whose removal the emitter has not done yet (it removes a turn later): subscribed again meanwhile, they are added again. */
+  private readonly removing = new Map<string, number>();
+  /** Subscriptions and unsubscriptions waiting for the connection to be through, in order. */
+  private waiting: (() => void)[] = [];
   /** The message delivered last: the emitter hands it to each matching filter in turn, one after another. */
   private lastMessage: unknown;
   /** Store waits holding an emitter slot, oldest first. */
@@ -86,13 +99,14 @@ export class AedesSubscriptions implements InProcessSubscriber {
       const every: Delivery = (message, done) => this.deliver(message, granted as BrokerQoS, done);
       // '$' is 36.
       const noDollar: Delivery = (message, done) => (message.topic.charCodeAt(0) === 36 ? done() : this.deliver(message, granted as BrokerQoS, done));
+      this.grantOf.set(every, granted as BrokerQoS).set(noDollar, granted as BrokerQoS);
       return [every, noDollar];
     });
   }
 
   /** Filters registered with the broker. */
   get size(): number {
-    return this.filters.size;
+    return this.count;
   }
 
   /** Store waits holding an emitter slot now. */
@@ -101,16 +115,15 @@ export class AedesSubscriptions implements InProcessSubscriber {
   }
 
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void {
-    this.options.whenSettled(() => {
-      if (this.closed) return;
-      const before = this.filters.get(filter);
+    this.inOrder(() => {
+      const before = this.grantedFor(filter);
       if (before === qos) return this.granted(filter, qos, done);
-      if (before !== undefined) this.aedes.unsubscribe(filter, this.deliveryFor(filter, before), noop);
-      // Set before aedes answers (a turn later): a second subscribe meanwhile must not register it again.
-      this.filters.set(filter, qos);
+      if (before !== undefined) this.remove(filter, before);
+      this.count++;
+      // The emitter adds it now (aedes answers a turn later): a second subscribe meanwhile finds it.
       this.aedes.subscribe(filter, this.deliveryFor(filter, qos), (err?: Error) => {
         if (!err) return this.granted(filter, qos, done);
-        this.filters.delete(filter);
+        this.count--;
         this.options.log(`subscribe ${filter}: ${err.message}`);
         done?.(REFUSED);
       });
@@ -118,17 +131,57 @@ export class AedesSubscriptions implements InProcessSubscriber {
   }
 
   unsubscribe(filter: string): void {
-    const qos = this.filters.get(filter);
-    if (qos === undefined) return;
-    this.filters.delete(filter);
-    this.aedes.unsubscribe(filter, this.deliveryFor(filter, qos), noop);
-    this.announce('unsubscribes', { clientId: this.options.clientId, subs: [filter] });
+    this.inOrder(() => {
+      const qos = this.grantedFor(filter);
+      if (qos === undefined) return;
+      this.remove(filter, qos);
+      this.announce('unsubscribes', { clientId: this.options.clientId, subs: [filter] });
+    });
   }
 
   close(): void {
     this.closed = true;
-    for (const [filter, qos] of this.filters) this.aedes.unsubscribe(filter, this.deliveryFor(filter, qos), noop);
-    this.filters.clear();
+    this.waiting = [];
+  }
+
+  /** Runs `op` once the connection is through, after the operations asked for before it. */
+  private inOrder(op: () => void): void {
+    if (this.closed) return;
+    this.waiting.push(op);
+    if (this.waiting.length === 1) this.options.whenSettled(this.runWaiting);
+  }
+
+  private readonly runWaiting = (): void => {
+    // Operations asked for meanwhile run too: the connection is through now, with what was written before them.
+    for (let i = 0; i < this.waiting.length; i++) this.waiting[i]!();
+    this.waiting = [];
+  };
+
+  /** The QoS a registered filter was granted; undefined = not registered (or its removal is under way). */
+  private grantedFor(filter: string): BrokerQoS | undefined {
+    const listeners = this.options.registered(filter);
+    let pendingRemovals = this.removing.get(filter) ?? 0;
+    for (let i = listeners.length - 1; i >= 0; i--) {
+      const granted = this.grantOf.get(listeners[i]);
+      if (granted === undefined) continue;
+      // The emitter removes the last occurrence of a listener: the ones still to be removed are the latest.
+      if (pendingRemovals > 0) {
+        pendingRemovals--;
+        continue;
+      }
+      return granted;
+    }
+    return undefined;
+  }
+
+  private remove(filter: string, qos: BrokerQoS): void {
+    this.count--;
+    this.removing.set(filter, (this.removing.get(filter) ?? 0) + 1);
+    this.aedes.unsubscribe(filter, this.deliveryFor(filter, qos), () => {
+      const left = this.removing.get(filter)! - 1;
+      if (left === 0) this.removing.delete(filter);
+      else this.removing.set(filter, left);
+    });
   }
 
   private deliveryFor(filter: string, qos: BrokerQoS): Delivery {

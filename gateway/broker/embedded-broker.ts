@@ -9,6 +9,7 @@ import type { Client } from 'aedes';
 import { AedesInProcess, aedesRefusal } from './aedes-in-process.js';
 import { AedesSubscriptions, type BrokerReceiver, type InProcessSubscriber } from './aedes-subscriptions.js';
 import { duplexPair, type PairEnd } from './duplex-pair.js';
+import { listenersOf } from './lean-mqemitter.js';
 import { LeanMemoryPersistence } from './lean-persistence.js';
 
 export interface EmbeddedBrokerOptions {
@@ -44,7 +45,7 @@ export interface EmbeddedBroker {
    * SUBSCRIBE packets on its connection; their messages go to `receive`.
    */
   subscriber(receive: BrokerReceiver, clientId: string, log: (message: string) => void): InProcessSubscriber;
-  /** Filters registered by every subscriber(). */
+  /** Filters registered by the subscribers that have not closed. */
   readonly subscriptionsInProcess: number;
   /** QoS 0 messages taken by publishInProcess. */
   readonly publishedInProcess: number;
@@ -118,7 +119,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
     subscriber(receive, clientId, log) {
       const subscriber = new AedesSubscriptions(aedes, receive, {
-        clientId, whenSettled, concurrency: CONCURRENCY, log, retained: (filter) => persistence.createRetainedStreamCombi([filter]),
+        clientId, whenSettled, concurrency: CONCURRENCY, log, registered: (filter) => listenersOf(inProcess.mq, filter), retained: (filter) => persistence.createRetainedStreamCombi([filter]),
       });
       subscribers.add(subscriber);
       return {

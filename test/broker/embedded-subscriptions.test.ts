@@ -234,13 +234,50 @@ describe('embedded broker: the gateway\'s subscriptions', () => {
     expect(on(received, 'stuck/free')).toHaveLength(1);
   });
 
-  it('the upstream\'s stop takes the gateway\'s subscriptions off the broker', async () => {
-    const { broker, upstream, subscribe } = await setUp();
+  it('after the upstream\'s stop, nothing more reaches the gateway', async () => {
+    const { broker, upstream, received, subscribe, outside } = await setUp();
     await subscribe('stop/a');
     await subscribe('stop/+');
     expect(broker.subscriptionsInProcess).toBe(2);
+    const bystander = await outside();
+    await bystander.subscribe('stop/a', 1);
+    const publisher = await outside();
+    await publisher.publish('stop/a', 'before', 1);
+    await bystander.waitFor(1);
+    await until(() => received.length === 1);
     await upstream.stop();
     expect(broker.subscriptionsInProcess).toBe(0);
+    await publisher.publish('stop/a', 'after', 1);
+    await bystander.waitFor(2);
+    expect(received.map((m) => m.payload)).toEqual(['before']);
+  });
+
+  it('MQTT 3.1.1 §3.8.4: a filter the broker refuses (more levels than its limit) is answered 0x80, and the connection stays', async () => {
+    const { upstream, connections, received, subscribe, outside } = await setUp();
+    expect(await subscribe(Array(101).fill('x').join('/'))).toBe(0x80);
+    await subscribe('after/refusal');
+    const publisher = await outside();
+    await publisher.publish('after/refusal', 'ok', 1);
+    await until(() => received.length === 1);
+    expect(connections).toEqual([true]);
+    expect(upstream.connected).toBe(true);
+  });
+
+  it('MQTT 3.1.1 §3.10: an unsubscription right after a subscription of the same filter leaves it unsubscribed; subscribing again right after an unsubscription leaves it subscribed', async () => {
+    const { broker, upstream, received, subscribe, outside } = await setUp();
+    upstream.subscribe('flip/a', 2);
+    upstream.unsubscribe('flip/a');
+    await subscribe('flip/b');
+    upstream.unsubscribe('flip/b');
+    await subscribe('flip/b');
+    expect(broker.subscriptionsInProcess).toBe(1);
+    const publisher = await outside();
+    await publisher.publish('flip/a', 'not subscribed', 1);
+    await publisher.publish('flip/b', 'subscribed', 1);
+    await until(() => received.length === 1);
+    await publisher.publish('flip/b', 'marker', 1);
+    await until(() => received.length === 2);
+    expect(received.map((m) => m.payload)).toEqual(['subscribed', 'marker']);
   });
 
   it('a reconnection of the in-memory connection: the core\'s resubscription registers nothing twice, and messages published meanwhile are not lost', async () => {
