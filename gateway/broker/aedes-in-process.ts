@@ -100,6 +100,11 @@ export class AedesInProcess {
     return pipeEmpty && (progress === undefined || progress.taken === progress.emitted);
   }
 
+  /** PUBLISH packets of `client`'s connection aedes took, and emitted, since it connected. */
+  progressOf(client: Client): Readonly<Progress> | undefined {
+    return this.progress.get(client.id);
+  }
+
   /**
    * Publishes a QoS 0 message as `client`, in process, when that keeps order and aedes's checks (see
    * above); false = not taken: write it to the connection as usual. `pipeEmpty`: nothing the client

@@ -78,10 +78,21 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const clients = new WeakMap<Duplex, { client: Client; end: PairEnd }>();
   /** The latest in-memory connection: the gateway's (it has one at a time). */
   let latest: { client: Client; end: PairEnd } | undefined;
+  /**
+   * Runs `fn` once what the gateway's connection wrote so far has reached aedes's subscribers: aedes has read
+   * those bytes, and emitted as many PUBLISH packets as it had taken by then (later traffic does not hold it up).
+   */
   const whenSettled = (fn: () => void): void => {
+    const connection = latest;
+    if (!connection || inProcess.settled(connection.client, connection.end.delivered)) return fn();
+    const { client, end } = connection;
+    const bytes = end.written;
+    let taken: number | undefined;
     let turns = 0;
     const check = (): void => {
-      if (!latest || inProcess.settled(latest.client, latest.end.delivered) || ++turns > SETTLE_TURNS) fn();
+      if (taken === undefined && (end.readByPeer >= bytes || end.delivered)) taken = inProcess.progressOf(client)?.taken ?? 0;
+      const through = taken !== undefined && (inProcess.progressOf(client)?.emitted ?? taken) >= taken;
+      if (through || !client.connected || client.closed || ++turns > SETTLE_TURNS) fn();
       else setImmediate(check);
     };
     check();

@@ -199,6 +199,28 @@ describe('embedded broker: the gateway\'s subscriptions', () => {
     ]);
   });
 
+  it('MQTT 3.1.1 §4.6: under continuous QoS 1 publishing by the gateway, a subscription takes effect behind what was written before it, without waiting for the traffic to stop', async () => {
+    const { upstream, received, outside } = await setUp();
+    let turns = 0;
+    let granted = -1;
+    const pump = (): void => {
+      if (granted !== -1) return;
+      turns++;
+      for (let i = 0; i < 20; i++) upstream.publish('busy/t', Buffer.from('x'), 1, false);
+      setImmediate(pump);
+    };
+    pump();
+    const turnsBefore = turns;
+    upstream.subscribe('busy/sub', 2, (g) => { granted = g; });
+    await until(() => granted !== -1);
+    expect(granted).toBe(2);
+    // Bytes and PUBLISH packets written before it are few turns' worth; traffic never paused (pump ran on).
+    expect(turns - turnsBefore).toBeLessThan(100);
+    const publisher = await outside();
+    await publisher.publish('busy/sub', 'works', 1);
+    await until(() => on(received, 'busy/sub').length === 1);
+  });
+
   it('MQTT 3.1.1 §4.3.3: a QoS 2 message the gateway stores first: the publisher\'s PUBREC (so its PUBCOMP) comes once the store resolved', async () => {
     const { received, subscribe, outside, answer } = await setUp(true);
     await subscribe('held/+');
