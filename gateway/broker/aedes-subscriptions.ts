@@ -201,7 +201,7 @@ export class AedesSubscriptions implements InProcessSubscriber {
         done?.(qos);
         if (this.closed) return;
         for (const packet of retained) {
-          this.receive(packet.topic, packet.payload, Math.min(packet.qos, qos) as BrokerQoS, true);
+          this.receive(packet.topic, asBuffer(packet.payload), Math.min(packet.qos ?? 0, qos) as BrokerQoS, true);
         }
       },
       (err: unknown) => {
@@ -220,7 +220,7 @@ export class AedesSubscriptions implements InProcessSubscriber {
     if (message === this.lastMessage || this.closed) return done();
     this.lastMessage = message;
     const qos = Math.min((message.qos as number | undefined) ?? 0, granted) as BrokerQoS;
-    const stored = this.receive(message.topic, message.payload as Buffer, qos, false);
+    const stored = this.receive(message.topic, asBuffer(message.payload), qos, false);
     // Only a QoS 2 publisher waits for this callback (its PUBREC); aedes answers QoS 1 with PUBACK before routing it.
     if (stored === undefined || qos === 0 || message.qos !== 2) return done();
     if (this.holds.size >= this.maxHeld) {
@@ -260,9 +260,16 @@ export class AedesSubscriptions implements InProcessSubscriber {
   };
 }
 
+interface RetainedPacket { topic: string; payload: unknown; qos?: number }
+
 /** Every packet of a retained stream (the persistence's: objects with topic, payload and qos). */
-async function collect(stream: Readable): Promise<{ topic: string; payload: Buffer; qos: number }[]> {
-  const packets: { topic: string; payload: Buffer; qos: number }[] = [];
-  for await (const packet of stream) packets.push(packet as { topic: string; payload: Buffer; qos: number });
+async function collect(stream: Readable): Promise<RetainedPacket[]> {
+  const packets: RetainedPacket[] = [];
+  for await (const packet of stream) packets.push(packet as RetainedPacket);
   return packets;
+}
+
+/** aedes's own messages (and `aedes.publish` callers) may carry a string payload; the gateway takes bytes. */
+function asBuffer(payload: unknown): Buffer {
+  return Buffer.isBuffer(payload) ? payload : Buffer.from(typeof payload === 'string' ? payload : String(payload ?? ''));
 }

@@ -1,7 +1,8 @@
 /**
  * The embedded MQTT broker (aedes, in memory), started when gateway.yaml names no broker URL,
  * so a first run works with nothing else installed. Listens on loopback by default, for outside
- * clients; the gateway's own connection reaches it in memory (`connect()`), without TCP.
+ * clients; the gateway's own connection reaches it in memory (`connect()`), without TCP, and the gateway's
+ * broker subscriptions are registered with it in process (`subscriber()`), not sent as SUBSCRIBE packets.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';

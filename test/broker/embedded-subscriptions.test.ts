@@ -5,6 +5,8 @@
  * outside mqtt.js clients over TCP.
  */
 import type { Duplex } from 'node:stream';
+import { Aedes } from 'aedes';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
 import { MqttUpstream } from '../../gateway/broker/mqtt-upstream.js';
@@ -318,5 +320,46 @@ describe('embedded broker: the gateway\'s subscriptions', () => {
     await publisher.publish('re/after', 'a', 1);
     await until(() => on(received, 're/after').length === 1);
     expect(received.map((m) => m.topic)).toEqual(['re/before', 're/between', 're/after']);
+  });
+});
+
+describe('aedes as aedes-subscriptions.ts relies on it (fails if aedes changes under it)', () => {
+  /** A plain aedes on a TCP port, with one server-side subscription whose callback the test holds. */
+  async function plainAedes(): Promise<{ aedes: Aedes; url: string; calls: { topic: string; qos: number; message: unknown; done: () => void }[] }> {
+    const aedes = await Aedes.createBroker();
+    const server = createServer(aedes.handle);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); aedes.close(() => {}); }));
+    const calls: { topic: string; qos: number; message: unknown; done: () => void }[] = [];
+    const func = (message: { topic: string; qos: number }, done: () => void): void => { calls.push({ topic: message.topic, qos: message.qos, message, done }); };
+    await new Promise<void>((resolve) => aedes.subscribe('pin/#', func as never, resolve));
+    await new Promise<void>((resolve) => aedes.subscribe('pin/+', func as never, resolve));
+    return { aedes, url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, calls };
+  }
+
+  it('MQTT 3.1.1 §4.3.2: aedes answers a QoS 1 PUBLISH with PUBACK before its subscribers called back; a QoS 2 PUBLISH gets PUBREC only after', async () => {
+    const { url, calls } = await plainAedes();
+    const publisher = await Observer.connect(url);
+    cleanups.push(() => publisher.close());
+    await publisher.publish('pin/q1', 'one', 1); // acknowledged with both calls still held
+    expect(calls.filter((c) => c.topic === 'pin/q1')).toHaveLength(2);
+    let q2Acknowledged = false;
+    void publisher.publish('pin/q2', 'two', 2).then(() => { q2Acknowledged = true; });
+    await until(() => calls.filter((c) => c.topic === 'pin/q2').length === 2);
+    await publisher.publish('pin/later', 'marker', 1);
+    expect(q2Acknowledged).toBe(false);
+    for (const c of calls) c.done();
+    await until(() => q2Acknowledged);
+  });
+
+  it('a message matching several server-side subscriptions reaches each as the same object, one call after another, at the QoS published', async () => {
+    const { url, calls } = await plainAedes();
+    const publisher = await Observer.connect(url);
+    cleanups.push(() => publisher.close());
+    await publisher.publish('pin/x', 'x', 1);
+    await until(() => calls.length === 2);
+    expect(calls[0]!.message).toBe(calls[1]!.message);
+    expect(calls.map((c) => c.qos)).toEqual([1, 1]);
+    for (const c of calls) c.done();
   });
 });
