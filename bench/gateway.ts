@@ -500,7 +500,7 @@ async function crowdPhases(load: LoadGenerator, gateway: Gateway, target: Target
 
 /** QoS 0 messages the gateway handed to its embedded broker in process so far (0 against Mosquitto). */
 function embeddedInProcess(gateway: Gateway): number {
-  return (gateway as unknown as { embedded: { publishedInProcess: number } | undefined }).embedded?.publishedInProcess ?? 0;
+  return gateway.embeddedBroker?.publishedInProcess ?? 0;
 }
 
 /**

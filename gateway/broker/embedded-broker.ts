@@ -9,6 +9,7 @@ import type { Client } from 'aedes';
 import { AedesInProcess, aedesRefusal } from './aedes-in-process.js';
 import { duplexPair, type PairEnd } from './duplex-pair.js';
 import { LeanMemoryPersistence } from './lean-persistence.js';
+import type { RetainedSource } from './retained-source.js';
 
 export interface EmbeddedBrokerOptions {
   /** Address to listen on; 127.0.0.1 by default. */
@@ -43,6 +44,13 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
   /** SUBSCRIBEs whose retained messages needed a scan of every retained topic (filters with wildcards). */
   readonly retainedScans: number;
+  /** Retained messages the broker keeps in memory (those a RetainedSource renders are not among them). */
+  readonly retainedStored: number;
+  /**
+   * The retained messages of the topics `source` owns are rendered by it when a subscriber asks, never
+   * stored (the gateway's status topics: status/retained-status.ts).
+   */
+  serveRetained(source: RetainedSource): void;
 }
 
 /** aedes's default and ceiling (its topic router's limit); given explicitly so the in-process path checks the same. */
@@ -81,6 +89,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     get retainedScans() {
       return persistence.retainedScans;
     },
+    get retainedStored() {
+      return persistence.retainedStored;
+    },
+    serveRetained: (source) => persistence.serveRetained(source),
     get publishedInProcess() {
       return inProcess.published;
     },

@@ -712,6 +712,11 @@ export class GatewayCore {
     return [...this.sessionsById.values()].map((s) => this.clientInfo(s));
   }
 
+  /** The ClientIds of every session the gateway holds, without building a ClientInfo for each. */
+  clientIds(): IterableIterator<string> {
+    return this.sessionsById.keys();
+  }
+
   client(clientId: string): ClientInfo | undefined {
     const s = this.sessionsById.get(clientId);
     return s && this.clientInfo(s);
