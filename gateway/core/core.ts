@@ -301,6 +301,7 @@ export class GatewayCore {
         unreadable.push({ clientId, reason: err.message });
         continue;
       }
+      this.persistence.restored(clientId);
       const stored = session.state;
       session.state = 'disconnected';
       session.lastSeen = now;
