@@ -21,6 +21,7 @@ import { AccessRules } from './access/access-rules.js';
 import type { LevelSessionStore } from './store/level-store.js';
 import { formatMessage } from '../sn-codec/format.js';
 import { HttpServer } from './http/http-server.js';
+import { RetainedStatusSource } from './status/retained-status.js';
 import { gatewayStatusTopic, StatusPublisher } from './status/status-publisher.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
@@ -84,6 +85,11 @@ export class Gateway {
   /** The configuration in effect: the start-up one, with the live sections of every successful reload. */
   get config(): GatewayConfig {
     return this.running;
+  }
+
+  /** The embedded broker, when the config names no broker URL. */
+  get embeddedBroker(): EmbeddedBroker | undefined {
+    return this.embedded;
   }
 
   /** Broker URL in use: the configured one, or the embedded broker's. */
@@ -152,6 +158,8 @@ export class Gateway {
     if (config.status !== false) {
       gateway.status = new StatusPublisher(core, upstream, config.status.prefix);
       gateway.status.start();
+      // The embedded broker renders the status topics' retained messages from the sessions: nothing kept per sensor.
+      embedded?.serveRetained(new RetainedStatusSource(core, config.status.prefix));
     }
     if (store) {
       for (const { clientId, reason } of core.restore(records)) await store.setAside(clientId, reason);

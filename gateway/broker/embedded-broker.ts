@@ -12,6 +12,7 @@ import { AedesSubscriptions, type BrokerReceiver, type InProcessSubscriber } fro
 import { duplexPair, type PairEnd } from './duplex-pair.js';
 import { listenersOf } from './lean-mqemitter.js';
 import { LeanMemoryPersistence } from './lean-persistence.js';
+import type { RetainedSource } from './retained-source.js';
 
 export interface EmbeddedBrokerOptions {
   /** Address to listen on; 127.0.0.1 by default. */
@@ -53,6 +54,13 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
   /** SUBSCRIBEs whose retained messages needed a scan of every retained topic (filters with wildcards). */
   readonly retainedScans: number;
+  /** Retained messages the broker keeps in memory (those a RetainedSource renders are not among them). */
+  readonly retainedStored: number;
+  /**
+   * The retained messages of the topics `source` owns are rendered by it when a subscriber asks, never
+   * stored (the gateway's status topics: status/retained-status.ts).
+   */
+  serveRetained(source: RetainedSource): void;
 }
 
 /** aedes's default and ceiling (its topic router's limit); given explicitly so the in-process path checks the same. */
@@ -118,6 +126,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     get retainedScans() {
       return persistence.retainedScans;
     },
+    get retainedStored() {
+      return persistence.retainedStored;
+    },
+    serveRetained: (source) => persistence.serveRetained(source),
     get publishedInProcess() {
       return inProcess.published;
     },

@@ -20,8 +20,8 @@ afterEach(async () => {
 });
 
 /** The shipped config's shape: embedded broker, persistence on a stateDir; `port`: the UDP port (0: a free one). */
-function shippedLikeConfig(stateDir: string, port = 0): GatewayConfig {
-  const config = testConfig('mqtt://unused');
+function shippedLikeConfig(stateDir: string, port = 0, extraYaml = ''): GatewayConfig {
+  const config = testConfig('mqtt://unused', extraYaml);
   config.broker.url = undefined;
   config.broker.embedded = { host: '127.0.0.1', port: 0 };
   config.persistence = true;
@@ -142,6 +142,18 @@ describe('34 the embedded broker: the gateway\'s subscriptions in process', () =
     await until(() => watcher.messages.some((m) => m.payload.includes('announce/me')));
     const body = JSON.parse(watcher.messages.find((m) => m.payload.includes('announce/me'))!.payload) as unknown;
     expect(body).toEqual({ clientId: gw.gateway.config.broker.clientId, subs: [{ topic: 'announce/me', qos: 2 }] });
+  });
+
+  it('§6.9 status topics: a sensor subscribing to another sensor\'s status topic gets its current state as a retained message (rendered by the broker on demand)', async () => {
+    const gw = await up(shippedLikeConfig(newStateDir(), 0, 'status: { prefix: st/7/ }'));
+    const watched = await gw.sensor();
+    await connect(watched, 'watched-1');
+    const watcher = await gw.sensor();
+    await connect(watcher, 'watcher-1');
+    const { topicId } = await subscribe(watcher, 'st/7/clients/watched-1', 0);
+    const p = await receivePublish(watcher);
+    expect([p.topicId, p.retain]).toEqual([topicId, true]);
+    expect(JSON.parse(p.payload.toString())).toMatchObject({ clientId: 'watched-1', state: 'active' });
   });
 
   it('§6.14 a QoS 1 message from an outside publisher to a sleeping CleanSession=0 sensor survives a gateway restart', async () => {
