@@ -109,11 +109,6 @@ export class AedesSubscriptions implements InProcessSubscriber {
     return this.count;
   }
 
-  /** Store waits holding an emitter slot now. */
-  get held(): number {
-    return this.holds.size;
-  }
-
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void {
     this.inOrder(() => {
       const before = this.grantedFor(filter);
