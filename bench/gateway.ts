@@ -42,7 +42,7 @@
  *          PINGREQ), after 10 s of the same traffic to warm up (printed too: the first seconds after the idle
  *          phase cost up to twice as much while V8 compiles the publish path); then the floor: the same stream to a bare UDP socket in this process.
  *          `--ab=<what-if>` adds alternating windows with and without a what-if.
- *          `--broker=embedded` (crowd and census only): the shipped gateway.yaml as a Raspberry Pi user runs it (no broker
+ *          `--broker=embedded` (crowd, crowd100k, census and fanout only): the shipped gateway.yaml as a Raspberry Pi user runs it (no broker
  *          URL: the embedded aedes broker on a free loopback port, the gateway's connection to it in memory;
  *          persistence and the HTTP face on, as shipped; only ports and stateDir moved), no Mosquitto. aedes
  *          runs in the gateway's process, so the gateway's CPU figure includes it. The busy phase runs twice:
@@ -50,7 +50,8 @@
  *          over TCP to the embedded broker's port) on `crowd/#`, which takes all 1,000 msg/s and so makes
  *          aedes write each message to a socket.
  *  crowd100k  100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one
- *          subscription: heap and RSS per sensor.
+ *          subscription: heap and RSS per sensor. `--broker=embedded`: the shipped config, its
+ *          gateway.maxClients raised to let the crowd in.
  *  census  heap snapshots before and after the 10,000-sensor crowd, diffed: bytes per sensor by what each
  *          object is and what holds it (bench/lib/heap-census.ts); `--broker=embedded`: with the shipped
  *          config, the embedded aedes broker's objects counted among them.
@@ -156,8 +157,10 @@ let brokerColumn: string | undefined;
  * (on a free loopback port) and the in-memory connection to it. Only what would collide moves: ports
  * (UDP, embedded broker, HTTP) to free ones and stateDir to a fresh directory.
  */
-async function startShippedGateway(): Promise<{ gateway: Gateway; target: Target }> {
+async function startShippedGateway(maxClients?: number): Promise<{ gateway: Gateway; target: Target }> {
   const config = loadConfig('gateway.yaml');
+  // crowd100k only: the shipped limit (10,000) would refuse most of the crowd.
+  if (maxClients !== undefined) config.gateway.maxClients = maxClients;
   if (config.broker.url !== undefined) throw new Error('gateway.yaml names a broker URL: --broker=embedded measures the shipped config, which has none');
   (config.radios[0] as UdpRadioConfig).port = 0;
   config.broker.embedded.port = 0;
@@ -383,13 +386,15 @@ async function burst(load: LoadGenerator, brokerUrl: string): Promise<void> {
   }
 }
 
-async function fanout(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+async function fanout(load: LoadGenerator, broker: CrowdBroker): Promise<void> {
+  const brokerPid = broker.kind === 'mosquitto' ? broker.pid : undefined;
+  if (broker.kind === 'embedded') line('fanout', 'shipped gateway.yaml, embedded broker (aedes) in this process, the MQTT publisher in the load generator over TCP; aedes\'s CPU is in the gateway\'s figure');
   const runs: { sensors: number; messages: number; qos: 0 | 1; filter?: string }[] = [
     { sensors: SENSORS, messages: FANOUT.messages, qos: 0 },
     ...([0, 1] as const).flatMap((qos) => FANOUT.wideMessages.map((messages) => ({ sensors: FANOUT.wideSensors, messages, qos, filter: 'bench/fanout/#' }))),
   ];
   for (const run of runs) {
-    const { gateway, target } = await startGateway(brokerUrl);
+    const { gateway, target } = broker.kind === 'embedded' ? await startShippedGateway() : await startGateway(broker.url);
     const watch = new WindowWatch(brokerPid);
     const r = await load.run<FanoutResult>({ kind: 'fanout', target, ...run }, watch.onWindow);
     const on = run.filter ? `a wildcard subscription (${run.filter})` : 'one topic';
@@ -507,7 +512,7 @@ async function crowdPhases(load: LoadGenerator, gateway: Gateway, target: Target
 
 /** QoS 0 messages the gateway handed to its embedded broker in process so far (0 against Mosquitto). */
 function embeddedInProcess(gateway: Gateway): number {
-  return (gateway as unknown as { embedded: { publishedInProcess: number } | undefined }).embedded?.publishedInProcess ?? 0;
+  return gateway.embeddedBroker?.publishedInProcess ?? 0;
 }
 
 /**
@@ -563,8 +568,10 @@ async function crowdAb(load: LoadGenerator, gateway: Gateway, brokerPid: number 
  * 100,000 sensors behind 1,000 forwarders (§5.5), each with one REGISTERed topic and one subscription:
  * heap and RSS per sensor after a full GC (issue 13's per-sensor target at the larger scale).
  */
-async function crowd100k(load: LoadGenerator, brokerUrl: string): Promise<void> {
-  const { gateway, target } = await startGateway(brokerUrl, false, 'aggregating', CROWD_100K.sensors + 1000);
+async function crowd100k(load: LoadGenerator, broker: CrowdBroker): Promise<void> {
+  const maxClients = CROWD_100K.sensors + 1000;
+  if (broker.kind === 'embedded') line('crowd100k', `shipped gateway.yaml, embedded broker (aedes) in this process, gateway.maxClients raised from ${int(loadConfig('gateway.yaml').gateway.maxClients)} to ${int(maxClients)}`);
+  const { gateway, target } = broker.kind === 'mosquitto' ? await startGateway(broker.url, false, 'aggregating', maxClients) : await startShippedGateway(maxClients);
   await crowdMemory(load, gateway, target, CROWD_100K.sensors, CROWD_100K.forwarders);
   await load.run({ kind: 'releaseMany' });
   await gateway.stop();
@@ -763,9 +770,9 @@ async function main(): Promise<void> {
   // `--broker=embedded`: the crowd against the shipped config's embedded broker instead of Mosquitto.
   const brokerArg = process.argv.find((a) => a.startsWith('--broker='))?.slice('--broker='.length) ?? 'mosquitto';
   if (brokerArg !== 'mosquitto' && brokerArg !== 'embedded') throw new Error(`--broker takes mosquitto (default) or embedded, not ${brokerArg}`);
-  const embeddedScenarios: ScenarioName[] = ['crowd', 'census'];
+  const embeddedScenarios: ScenarioName[] = ['crowd', 'crowd100k', 'census', 'fanout'];
   if (brokerArg === 'embedded' && (asked.length === 0 || selected.some((s) => !embeddedScenarios.includes(s)))) {
-    throw new Error(`--broker=embedded runs ${embeddedScenarios.join(' and ')} only: npm run bench:gateway -- crowd --broker=embedded`);
+    throw new Error(`--broker=embedded runs ${embeddedScenarios.join(', ')} only: npm run bench:gateway -- crowd --broker=embedded`);
   }
 
   const cpus = os.cpus();
@@ -779,7 +786,9 @@ async function main(): Promise<void> {
     try {
       for (const scenario of selected) {
         if (scenario === 'crowd') await crowd(load, { kind: 'embedded' });
+        if (scenario === 'crowd100k') await crowd100k(load, { kind: 'embedded' });
         if (scenario === 'census') await census(load, { kind: 'embedded' });
+        if (scenario === 'fanout') await fanout(load, { kind: 'embedded' });
       }
     } finally {
       await load.stop();
@@ -802,13 +811,13 @@ async function main(): Promise<void> {
       if (scenario === 'footprint') await footprint();
       if (scenario === 'memory') await memory(load, broker.url);
       if (scenario === 'crowd') await crowd(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
-      if (scenario === 'crowd100k') await crowd100k(load, broker.url);
+      if (scenario === 'crowd100k') await crowd100k(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'census') await census(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'storm') await storm(load, broker.url, brokerPid);
       if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
       if (scenario === 'burst') await burst(load, broker.url);
-      if (scenario === 'fanout') await fanout(load, broker.url, brokerPid);
+      if (scenario === 'fanout') await fanout(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'kept') await kept(load, broker.url, brokerPid);
       if (scenario === 'modes') await modes(load, broker.url, brokerPid);
     }

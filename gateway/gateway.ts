@@ -21,6 +21,7 @@ import { AccessRules } from './access/access-rules.js';
 import type { LevelSessionStore } from './store/level-store.js';
 import { formatMessage } from '../sn-codec/format.js';
 import { HttpServer } from './http/http-server.js';
+import { RetainedStatusSource } from './status/retained-status.js';
 import { gatewayStatusTopic, StatusPublisher } from './status/status-publisher.js';
 
 export interface GatewayOptions extends RadioFactoryOptions {
@@ -86,6 +87,11 @@ export class Gateway {
     return this.running;
   }
 
+  /** The embedded broker, when the config names no broker URL. */
+  get embeddedBroker(): EmbeddedBroker | undefined {
+    return this.embedded;
+  }
+
   /** Broker URL in use: the configured one, or the embedded broker's. */
   get brokerUrl(): string {
     return this.config.broker.url ?? this.embedded!.url;
@@ -124,7 +130,7 @@ export class Gateway {
     const upstream: MqttUpstream | TransparentUpstream = config.broker.mode === 'transparent'
       ? new TransparentUpstream({ ...upstreamOptions, credentials: config.clients })
       // The embedded broker is reached in memory, not over loopback TCP (issue 13: less memory, fewer syscalls).
-      : new MqttUpstream({ ...upstreamOptions, connect: embedded?.connect, publishInProcess: embedded?.publishInProcess, refusesPublish: embedded?.refusesPublish, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
+      : new MqttUpstream({ ...upstreamOptions, connect: embedded?.connect, publishInProcess: embedded?.publishInProcess, subscriber: embedded?.subscriber, refusesPublish: embedded?.refusesPublish, persistentSession: store && { expiry: config.gateway.sessionExpiry } });
     const core = new GatewayCore({
       gateway: config.gateway,
       topics: config.topics,
@@ -152,6 +158,8 @@ export class Gateway {
     if (config.status !== false) {
       gateway.status = new StatusPublisher(core, upstream, config.status.prefix);
       gateway.status.start();
+      // The embedded broker renders the status topics' retained messages from the sessions: nothing kept per sensor.
+      embedded?.serveRetained(new RetainedStatusSource(core, config.status.prefix));
     }
     if (store) {
       for (const { clientId, reason } of core.restore(records)) await store.setAside(clientId, reason);

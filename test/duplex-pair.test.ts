@@ -5,6 +5,22 @@ import { duplexPair } from '../gateway/broker/duplex-pair.js';
 const nextEvent = (emitter: NodeJS.EventEmitter, event: string) => new Promise<void>((resolve) => emitter.once(event, () => resolve()));
 
 describe('duplexPair', () => {
+  it('counts the bytes one end wrote and how many of them the other end has read, backpressure included', async () => {
+    const [a, b] = duplexPair();
+    const chunk = Buffer.alloc(16 * 1024, 7);
+    for (let i = 0; i < 40; i++) a.write(chunk); // more than the reader's buffer takes: some wait at `a`
+    expect(a.written).toBe(40 * chunk.length);
+    expect(a.readByPeer).toBe(0);
+    b.read(chunk.length);
+    expect(a.readByPeer).toBe(chunk.length);
+    let read = chunk.length;
+    b.on('data', (c: Buffer) => { read += c.length; });
+    await new Promise<void>((resolve) => { const check = () => (read === 40 * chunk.length ? resolve() : setImmediate(check)); check(); });
+    expect(a.readByPeer).toBe(40 * chunk.length);
+    expect(a.written).toBe(40 * chunk.length);
+    expect(a.delivered).toBe(true);
+  });
+
   it('what one end writes the other reads, in order, both ways', async () => {
     const [a, b] = duplexPair();
     const atB: Buffer[] = [];

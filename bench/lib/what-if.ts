@@ -80,6 +80,14 @@ export const WHAT_IFS = {
     (gateway.upstream as unknown as { publishInProcess: unknown }).publishInProcess = undefined;
   },
   /**
+   * Against the embedded broker: the gateway's broker subscriptions as SUBSCRIBE packets over the in-memory
+   * connection, as before they were registered in process (gateway/broker/aedes-subscriptions.ts). Applied
+   * before any sensor subscribes. For before/after runs.
+   */
+  'wire-subscriptions': (gateway: Gateway) => {
+    (gateway.upstream as unknown as { inProcessSubscriber: unknown }).inProcessSubscriber = undefined;
+  },
+  /**
    * The per-message path as it was before pre-encoded packets: every publish through mqtt.js's publish()
    * (its packet ids, its store, mqtt-packet's writes), corked per event-loop turn. For before/after runs.
    */

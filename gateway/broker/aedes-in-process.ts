@@ -1,8 +1,9 @@
 /**
  * The gateway's QoS 0 publishes handed to the embedded aedes broker as objects, in process, instead of
  * being encoded, pushed through the in-memory pipe and parsed again by mqtt-packet (issue 13: the pipe
- * and the parser were about 40% of the busy CPU at 1,000 msg/s). Everything else (CONNECT, SUBSCRIBE,
- * QoS 1/2, keep-alive) still travels the pipe as MQTT.
+ * and the parser were about 40% of the busy CPU at 1,000 msg/s). The gateway's subscriptions are registered
+ * in process too (aedes-subscriptions.ts); everything else (CONNECT, QoS 1/2, keep-alive) still travels the
+ * pipe as MQTT.
  *
  * What outside clients see stays the same:
  * - the checks aedes's PUBLISH handler makes: a topic it would refuse (empty, with a wildcard, too many
@@ -88,6 +89,21 @@ export class AedesInProcess {
   /** Follows a connection of the gateway's (from `aedes.handle`), so that it can publish in process once connected. */
   track(client: Client): void {
     this.tracked.add(client);
+  }
+
+  /**
+   * Whether everything `client` wrote has reached aedes's subscribers: nothing in the pipe (`pipeEmpty`), and
+   * every PUBLISH aedes took from it emitted. A connection that is gone, or not yet connected, has nothing on its way.
+   */
+  settled(client: Client, pipeEmpty: boolean): boolean {
+    if (!client.connected || client.closed) return true;
+    const progress = this.progress.get(client.id);
+    return pipeEmpty && (progress === undefined || progress.taken === progress.emitted);
+  }
+
+  /** PUBLISH packets of `client`'s connection aedes took, and emitted, since it connected. */
+  progressOf(client: Client): Readonly<Progress> | undefined {
+    return this.progress.get(client.id);
   }
 
   /**

@@ -10,6 +10,10 @@ export class PairEnd extends Duplex {
   peer!: PairEnd;
   /** Our write waiting for the peer's reader: held while the peer's read buffer is full (backpressure). */
   private blockedWrite: (() => void) | undefined;
+  /** Bytes handed to the peer's read buffer so far. */
+  private pushed = 0;
+  /** Bytes of the write whose callback waits for the peer's reader (pushed, but still in writableLength). */
+  private blockedBytes = 0;
 
   constructor() {
     super({ allowHalfOpen: false }); // as a socket: when the peer ends, this end ends too
@@ -20,10 +24,25 @@ export class PairEnd extends Duplex {
     return this.writableLength === 0 && this.peer.readableLength === 0;
   }
 
+  /** Bytes written at this end so far, the ones still buffered here included (a count to compare with `readByPeer`). */
+  get written(): number {
+    return this.pushed + this.writableLength - this.blockedBytes;
+  }
+
+  /** Bytes the other end has read of what this end wrote. */
+  get readByPeer(): number {
+    return this.pushed - this.peer.readableLength;
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.peer.destroyed) return callback(new Error('the other end of the in-memory connection is closed'));
-    if (this.peer.push(chunk)) callback();
-    else this.peer.onNextRead(callback);
+    this.pushed += chunk.length;
+    if (this.peer.push(chunk)) return callback();
+    this.blockedBytes = chunk.length;
+    this.peer.onNextRead(() => {
+      this.blockedBytes = 0;
+      callback();
+    });
   }
 
   override _final(callback: (error?: Error | null) => void): void {

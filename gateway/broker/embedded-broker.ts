@@ -1,14 +1,18 @@
 /**
  * The embedded MQTT broker (aedes, in memory), started when gateway.yaml names no broker URL,
  * so a first run works with nothing else installed. Listens on loopback by default, for outside
- * clients; the gateway's own connection reaches it in memory (`connect()`), without TCP.
+ * clients; the gateway's own connection reaches it in memory (`connect()`), without TCP, and the gateway's
+ * broker subscriptions are registered with it in process (`subscriber()`), not sent as SUBSCRIBE packets.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Client } from 'aedes';
 import { AedesInProcess, aedesRefusal } from './aedes-in-process.js';
+import { AedesSubscriptions, type BrokerReceiver, type InProcessSubscriber } from './aedes-subscriptions.js';
 import { duplexPair, type PairEnd } from './duplex-pair.js';
+import { listenersOf } from './lean-mqemitter.js';
 import { LeanMemoryPersistence } from './lean-persistence.js';
+import type { RetainedSource } from './retained-source.js';
 
 export interface EmbeddedBrokerOptions {
   /** Address to listen on; 127.0.0.1 by default. */
@@ -38,17 +42,36 @@ export interface EmbeddedBroker {
    * so that one sensor's topic does not cut every sensor's messages off while its connection comes back.
    */
   refusesPublish(topic: string): string | undefined;
+  /**
+   * The gateway's broker subscriptions, registered with the broker in process (aedes-subscriptions.ts), not as
+   * SUBSCRIBE packets on its connection; their messages go to `receive`.
+   */
+  subscriber(receive: BrokerReceiver, clientId: string, log: (message: string) => void): InProcessSubscriber;
+  /** Filters registered by the subscribers that have not closed. */
+  readonly subscriptionsInProcess: number;
   /** QoS 0 messages taken by publishInProcess. */
   readonly publishedInProcess: number;
   close(): Promise<void>;
   /** SUBSCRIBEs whose retained messages needed a scan of every retained topic (filters with wildcards). */
   readonly retainedScans: number;
+  /** Retained messages the broker keeps in memory (those a RetainedSource renders are not among them). */
+  readonly retainedStored: number;
+  /**
+   * The retained messages of the topics `source` owns are rendered by it when a subscriber asks, never
+   * stored (the gateway's status topics: status/retained-status.ts).
+   */
+  serveRetained(source: RetainedSource): void;
 }
 
 /** aedes's default and ceiling (its topic router's limit); given explicitly so the in-process path checks the same. */
 const MAX_TOPIC_LEVELS = 100;
 /** aedes's default: messages its emitter delivers at once. */
 const CONCURRENCY = 100;
+/**
+ * Turns a subscription waits for the gateway's connection to be through (aedes-in-process.ts settled()): a
+ * count that never evens out (a QoS 2 duplicate aedes drops) must not hold subscriptions back for good.
+ */
+const SETTLE_TURNS = 1000;
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
@@ -62,6 +85,28 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   inProcess.attach(aedes);
   /** The broker's client of each in-memory connection, by the gateway's end of it. */
   const clients = new WeakMap<Duplex, { client: Client; end: PairEnd }>();
+  /** The latest in-memory connection: the gateway's (it has one at a time). */
+  let latest: { client: Client; end: PairEnd } | undefined;
+  /**
+   * Runs `fn` once what the gateway's connection wrote so far has reached aedes's subscribers: aedes has read
+   * those bytes, and emitted as many PUBLISH packets as it had taken by then (later traffic does not hold it up).
+   */
+  const whenSettled = (fn: () => void): void => {
+    const connection = latest;
+    if (!connection || inProcess.settled(connection.client, connection.end.delivered)) return fn();
+    const { client, end } = connection;
+    const bytes = end.written;
+    let taken: number | undefined;
+    let turns = 0;
+    const check = (): void => {
+      if (taken === undefined && (end.readByPeer >= bytes || end.delivered)) taken = inProcess.progressOf(client)?.taken ?? 0;
+      const through = taken !== undefined && (inProcess.progressOf(client)?.emitted ?? taken) >= taken;
+      if (through || !client.connected || client.closed || ++turns > SETTLE_TURNS) fn();
+      else setImmediate(check);
+    };
+    check();
+  };
+  const subscribers = new Set<AedesSubscriptions>();
   const server = createServer(aedes.handle);
   try {
     await listen(server, options.port, host);
@@ -81,6 +126,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     get retainedScans() {
       return persistence.retainedScans;
     },
+    get retainedStored() {
+      return persistence.retainedStored;
+    },
+    serveRetained: (source) => persistence.serveRetained(source),
     get publishedInProcess() {
       return inProcess.published;
     },
@@ -88,8 +137,28 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       const [end, broker] = duplexPair();
       const client = aedes.handle(broker);
       inProcess.track(client);
-      clients.set(end, { client, end });
+      latest = { client, end };
+      clients.set(end, latest);
       return end;
+    },
+    subscriber(receive, clientId, log) {
+      const subscriber = new AedesSubscriptions(aedes, receive, {
+        clientId, whenSettled, concurrency: CONCURRENCY, log, registered: (filter) => listenersOf(inProcess.mq, filter), retained: (filter) => persistence.createRetainedStreamCombi([filter]),
+      });
+      subscribers.add(subscriber);
+      return {
+        subscribe: (filter, qos, done) => subscriber.subscribe(filter, qos, done),
+        unsubscribe: (filter) => subscriber.unsubscribe(filter),
+        close: () => {
+          subscriber.close();
+          subscribers.delete(subscriber);
+        },
+      };
+    },
+    get subscriptionsInProcess() {
+      let count = 0;
+      for (const subscriber of subscribers) count += subscriber.size;
+      return count;
     },
     refusesPublish: (topic) => aedesRefusal(topic, MAX_TOPIC_LEVELS),
     publishInProcess(connection, topic, payload, retain) {

@@ -8,7 +8,8 @@
  * runs mqemitter's own abstract test suite on this emitter.
  */
 import mqemitter from 'mqemitter';
-import { TopicMatcher } from './topic-matcher.js';
+import { qlobberValuesOf, TopicMatcher } from './topic-matcher.js';
+import type { Qlobber } from 'qlobber';
 
 export type Listener = (message: mqemitter.Message, done: () => void) => void;
 
@@ -26,4 +27,15 @@ export function leanMqEmitter(options: LeanMqEmitterOptions = {}): mqemitter.MQE
     });
   }
   return emitter;
+}
+
+/**
+ * The listeners `emitter` holds for `filter` itself (those added with on(filter, …) and not yet removed), from its
+ * TopicMatcher, or from mqemitter's own qlobber where leanMqEmitter could not swap it.
+ */
+export function listenersOf(emitter: mqemitter.MQEmitter, filter: string): readonly Listener[] {
+  const matcher = (emitter as unknown as { _matcher?: unknown })._matcher;
+  if (matcher instanceof TopicMatcher) return (matcher as TopicMatcher<Listener>).valuesOf(filter);
+  if (matcher && typeof (matcher as Qlobber<Listener>).get_trie === 'function') return qlobberValuesOf(matcher as Qlobber<Listener>, filter, '/');
+  return [];
 }

@@ -19,11 +19,15 @@
  * with wildcards, only those, also in a topic matcher (topic-matcher.ts): subscriptionsByTopic lists them in
  * the parent's order. A client's own list is a pass over the filters, made only when aedes restores or
  * cleans a session of a client that has subscriptions (a clean CONNECT without any costs a lookup).
+ *
+ * A RetainedSource (retained-source.ts) may own some topics: those are never stored, and read back as the
+ * source renders them (the gateway's status topics: see status/retained-status.ts).
  */
 import { Readable } from 'node:stream';
 import MemoryPersistence from 'aedes-persistence/asyncPersistence.js';
 import { QlobberTrue } from 'qlobber';
 import { hasWildcard } from '../core/topics.js';
+import type { RetainedSource } from './retained-source.js';
 import { TopicMatcher } from './topic-matcher.js';
 
 /** aedes-persistence's trie options: MQTT's separator and wildcards. */
@@ -58,6 +62,11 @@ function readBack(topic: string, value: Retained): RetainedPacket {
   if (typeof value === 'string') return { cmd: 'publish', topic, payload: Buffer.from(value, 'latin1'), qos: 0, retain: true };
   if (value instanceof RetainedAtQos) return { cmd: 'publish', topic, payload: Buffer.from(value.payload, 'latin1'), qos: value.qos, retain: true };
   return value;
+}
+
+/** A source's retained message, as a QoS 0 PUBLISH (the gateway publishes its status topics at QoS 0). */
+function rendered(topic: string, payload: Buffer): RetainedPacket {
+  return { cmd: 'publish', topic, payload, qos: 0, retain: true };
 }
 
 /** A subscription's options as aedes hands them (MQTT 5's rh, rap, nl undefined under 3.1.1). */
@@ -114,9 +123,25 @@ export class LeanMemoryPersistence extends MemoryPersistence {
   private qosSubscriptions = 0;
   /** createRetainedStream(Combi) calls with a wildcard filter, which scan every retained topic. */
   retainedScans = 0;
+  /** Topics whose retained messages are rendered when read, not stored. */
+  private source: RetainedSource | undefined;
+
+  /** Retained messages stored (a source's are not). */
+  get retainedStored(): number {
+    return this.retained.size;
+  }
+
+  /**
+   * From now on `source` renders the retained messages of the topics it owns; any stored for them before
+   * are dropped (the source's word replaces them).
+   */
+  serveRetained(source: RetainedSource): void {
+    this.source = source;
+    for (const topic of this.retained.keys()) if (source.owns(topic)) this.retained.delete(topic);
+  }
 
   override async storeRetained(packet: RetainedPacket): Promise<void> {
-    if (packet.payload.length === 0) this.retained.delete(packet.topic);
+    if (packet.payload.length === 0 || this.source?.owns(packet.topic)) this.retained.delete(packet.topic);
     else this.retained.set(packet.topic, kept(packet));
   }
 
@@ -132,8 +157,14 @@ export class LeanMemoryPersistence extends MemoryPersistence {
   private retainedMatching(patterns: string[]): RetainedPacket[] {
     const found: RetainedPacket[] = [];
     let scanned = false;
+    const source = this.source;
     for (const pattern of patterns) {
       if (!hasWildcard(pattern)) {
+        if (source?.owns(pattern)) {
+          const payload = source.payload(pattern);
+          if (payload !== undefined) found.push(rendered(pattern, payload));
+          continue;
+        }
         const value = this.retained.get(pattern);
         if (value !== undefined) found.push(readBack(pattern, value));
         continue;
@@ -141,6 +172,13 @@ export class LeanMemoryPersistence extends MemoryPersistence {
       scanned = true;
       const matcher = new QlobberTrue(QLOBBER_OPTIONS).add(pattern);
       for (const [topic, value] of this.retained) if (matcher.test(topic)) found.push(readBack(topic, value));
+      if (source?.mayMatch(pattern)) {
+        for (const topic of source.topics()) {
+          if (!matcher.test(topic)) continue;
+          const payload = source.payload(topic);
+          if (payload !== undefined) found.push(rendered(topic, payload));
+        }
+      }
     }
     if (scanned) this.retainedScans++;
     return found;

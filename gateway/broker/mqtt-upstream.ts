@@ -18,6 +18,7 @@ import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { Backoff } from '../../common/backoff.js';
 import { RecentMap } from '../../common/recent-map.js';
 import type { BrokerSection } from '../config/config-types.js';
+import type { BrokerReceiver, InProcessSubscriber } from './aedes-subscriptions.js';
 import { publishResult } from './mqtt-results.js';
 import { InFlight } from './in-flight.js';
 import { PacketIds } from './packet-ids.js';
@@ -41,6 +42,11 @@ export interface MqttUpstreamOptions {
    * `$SYS/…`); undefined = it takes it. Such a message is refused here, as MQTT 5's 0x90 (topic name invalid).
    */
   refusesPublish?: (topic: string) => string | undefined;
+  /**
+   * With `connect`: the broker's subscriptions are registered with it in process (the embedded broker,
+   * aedes-subscriptions.ts), not as SUBSCRIBE/UNSUBSCRIBE packets on the connection.
+   */
+  subscriber?: (receive: BrokerReceiver, clientId: string, log: (message: string) => void) => InProcessSubscriber;
   broker: BrokerSection;
   maxQueued: number;
   /**
@@ -97,6 +103,8 @@ export class MqttUpstream implements Upstream {
   pubacksReadFirst = 0;
   /** Acknowledges the broker's packets when we have nothing to write (prompt-ack.ts); over TCP only, not in process. */
   readonly promptAck = new PromptAck(() => this.inFlight > 0, () => this.writePing());
+  /** The broker's subscriptions in process (options.subscriber), from start() to stop(). */
+  private inProcessSubscriber: InProcessSubscriber | undefined;
   /** options.publishInProcess (a field, so that bench/ can measure without it). */
   private publishInProcess: MqttUpstreamOptions['publishInProcess'];
   /** Seconds from publish to the broker's acknowledgement (QoS 1: PUBACK, QoS 2: PUBCOMP); set to measure. */
@@ -143,6 +151,11 @@ export class MqttUpstream implements Upstream {
   start(sink: UpstreamSink): Promise<void> {
     this.sink = sink;
     const b = this.options.broker;
+    this.inProcessSubscriber = this.options.subscriber?.(
+      (topic, payload, qos, retain) => sink.message(topic, payload, qos, retain),
+      b.clientId,
+      (message) => sink.log('warn', `broker: ${message}`),
+    );
     const clientOptions: IClientOptions = {
       clientId: b.clientId,
       username: b.username,
@@ -254,6 +267,8 @@ export class MqttUpstream implements Upstream {
     this.stopping = true;
     this.backoff.cancel();
     this.promptAck.stop();
+    this.inProcessSubscriber?.close();
+    this.inProcessSubscriber = undefined;
     const client = this.client;
     if (!client) return;
     this.flushBatch(client); // what was published this turn goes before the end
@@ -444,6 +459,8 @@ export class MqttUpstream implements Upstream {
 
   subscribe(filter: string, qos: BrokerQoS, done?: (granted: number) => void): void {
     if (this.client) this.flushBatch(this.client);
+    // In process: it takes effect once what was just written has reached the broker (aedes-subscriptions.ts).
+    if (this.inProcessSubscriber) return this.inProcessSubscriber.subscribe(filter, qos, done);
     this.client?.subscribe(filter, { qos }, (err, granted) => {
       if (err) this.sink?.log('warn', `broker: subscribe ${filter}: ${err.message}`);
       done?.(err ? 0x80 : (granted?.[0]?.qos ?? 0x80));
@@ -452,6 +469,7 @@ export class MqttUpstream implements Upstream {
 
   unsubscribe(filter: string): void {
     if (this.client) this.flushBatch(this.client);
+    if (this.inProcessSubscriber) return this.inProcessSubscriber.unsubscribe(filter);
     this.client?.unsubscribe(filter);
   }
 }

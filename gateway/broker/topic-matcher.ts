@@ -134,8 +134,27 @@ export class TopicMatcher<T extends NonNullable<unknown>> {
     return matches;
   }
 
+  /** The values added for `filter` itself (not the filters matching it as a topic), in the order added. */
+  valuesOf(filter: string): readonly T[] {
+    const kind = this.kind(filter);
+    if (kind === 'trie') return qlobberValuesOf(this.withPlus, filter, this.options.separator);
+    const held = kind === 'exact' ? this.exact.get(filter) : this.underPrefix.get(filter.slice(0, -this.options.wildcardSome.length));
+    return held === undefined ? [] : Array.isArray(held) ? held : [held];
+  }
+
   private firstLevel(topicOrFilter: string): string {
     const end = topicOrFilter.indexOf(this.options.separator);
     return end === -1 ? topicOrFilter : topicOrFilter.slice(0, end);
   }
+}
+
+/** The values a qlobber holds for `filter` itself, read off its trie (qlobber's documented get_trie()). */
+export function qlobberValuesOf<T>(qlobber: Qlobber<T>, filter: string, separator: string): readonly T[] {
+  let level: unknown = qlobber.get_trie();
+  for (const word of filter.split(separator)) {
+    if (!(level instanceof Map)) return [];
+    level = level.get(word);
+  }
+  const values: unknown = level instanceof Map ? level.get(separator) : undefined;
+  return Array.isArray(values) ? (values as T[]) : [];
 }

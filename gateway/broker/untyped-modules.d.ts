@@ -31,6 +31,8 @@ declare module 'qlobber' {
     remove(topic: string, value?: T): this;
     match(topic: string): T[];
     clear(): this;
+    /** Its trie: a Map per level (word → the next level's Map); the separator's key holds a filter's values. */
+    get_trie(): Map<string, unknown>;
   }
   export class QlobberTrue {
     constructor(options?: QlobberOptions);

@@ -301,6 +301,7 @@ export class GatewayCore {
         unreadable.push({ clientId, reason: err.message });
         continue;
       }
+      this.persistence.restored(clientId);
       const stored = session.state;
       session.state = 'disconnected';
       session.lastSeen = now;
@@ -733,6 +734,11 @@ export class GatewayCore {
 
   clients(): ClientInfo[] {
     return [...this.sessionsById.values()].map((s) => this.clientInfo(s));
+  }
+
+  /** The ClientIds of every session the gateway holds, without building a ClientInfo for each. */
+  clientIds(): IterableIterator<string> {
+    return this.sessionsById.keys();
   }
 
   client(clientId: string): ClientInfo | undefined {

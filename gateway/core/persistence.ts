@@ -17,6 +17,12 @@ export class SessionPersistence {
   private writing: Promise<void> | undefined;
   /** Sessions whose stored record holds a client message on its way to the broker. */
   private readonly storedWithPublishes = new WeakSet<Session>();
+  /**
+   * ClientIds with a record in the store (or in a write under way): only those need a delete. A
+   * CleanSession=1 client that never slept has none, so its CONNECT and DISCONNECT write nothing
+   * (issue 13: 100,000 such CONNECTs wrote 100,000 deletes, and LevelDB's memory grew by 0.8 KB a sensor).
+   */
+  private readonly storedIds = new Set<string>();
   /** Batches written, for tests and the status report. */
   commits = 0;
 
@@ -29,6 +35,11 @@ export class SessionPersistence {
 
   get enabled(): boolean {
     return this.store !== undefined;
+  }
+
+  /** A record read back from the store at start-up: it is there until deleted. */
+  restored(clientId: string): void {
+    this.storedIds.add(clientId);
   }
 
   changed(session: Session): void {
@@ -72,9 +83,10 @@ export class SessionPersistence {
         if (recordHoldsPublishes(record)) this.storedWithPublishes.add(session);
         else this.storedWithPublishes.delete(session);
         changes.push({ op: 'put', clientId: session.clientId, record });
+        this.storedIds.add(session.clientId);
       } else {
         this.storedWithPublishes.delete(session);
-        changes.push({ op: 'delete', clientId: session.clientId });
+        if (this.storedIds.delete(session.clientId)) changes.push({ op: 'delete', clientId: session.clientId });
       }
     }
     const waiting = this.waiting;
@@ -93,6 +105,8 @@ export class SessionPersistence {
         }
       },
       (err: unknown) => {
+        // Records this batch was to delete may still be there: deleted again with the next change.
+        for (const change of changes) if (change.op === 'delete') this.storedIds.add(change.clientId);
         // Nothing is acknowledged that is not stored: senders retry, the broker redelivers.
         this.log('error', `session store: write of ${changes.length} change(s) failed, ${waiting.length} acknowledgement(s) withheld: ${(err as Error).message}`);
       },

@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Qlobber } from 'qlobber';
-import { leanMqEmitter, type Listener } from '../../gateway/broker/lean-mqemitter.js';
+import mqemitter from 'mqemitter';
+import { leanMqEmitter, listenersOf, type Listener } from '../../gateway/broker/lean-mqemitter.js';
 import { TopicMatcher } from '../../gateway/broker/topic-matcher.js';
 import { nodeTest, type NodeTestContext } from '../support/node-test-context.js';
 
@@ -104,6 +105,31 @@ describe('leanMqEmitter beyond the abstract suite', () => {
       }
       for (const t of topics) expect(names(ours.match(t)), t).toEqual(names(stock.match(t)));
     }), { numRuns: 500 });
+  });
+
+  it('listenersOf(filter) names the listeners added for that filter itself and not removed, in order, in leanMqEmitter and in mqemitter\'s own (its qlobber\'s trie, read through get_trie())', () => {
+    const filter = fc.tuple(fc.array(fc.constantFrom('a', 'b', '', '+'), { minLength: 1, maxLength: 3 }), fc.boolean())
+      .map(([words, hash]) => (hash ? [...words.slice(0, -1), '#'] : words).join('/'));
+    const step = fc.record({ add: fc.boolean(), filter, listener: fc.integer({ min: 0, max: 2 }) });
+    fc.assert(fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
+      const listeners = [0, 1, 2].map((n) => named(`l${n}`));
+      const emitters = [leanMqEmitter(), mqemitter()];
+      const expected = new Map<string, Listener[]>();
+      for (const s of steps) {
+        const listener = listeners[s.listener]!;
+        const held = expected.get(s.filter) ?? [];
+        if (s.add) {
+          held.push(listener);
+          for (const e of emitters) (e as unknown as { _matcher: { add(f: string, l: Listener): void } })._matcher.add(s.filter, listener);
+        } else {
+          const at = held.lastIndexOf(listener);
+          if (at >= 0) held.splice(at, 1);
+          for (const e of emitters) (e as unknown as { _matcher: { remove(f: string, l: Listener): void } })._matcher.remove(s.filter, listener);
+        }
+        expected.set(s.filter, held);
+      }
+      for (const [f, held] of expected) for (const e of emitters) expect(names([...listenersOf(e, f)]), f).toEqual(names(held));
+    }), { numRuns: 300 });
   });
 
   it('delivers a message to an exact and a wildcard subscriber through emit', async () => {

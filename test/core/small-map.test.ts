@@ -3,7 +3,24 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SMALL_MAP_LIMIT, SmallMap } from '../../gateway/core/small-map.js';
 
+/** The array a SmallMap holds besides its fields (issue 13: one entry needs none). */
+class Peek<K, V> extends SmallMap<K, V> {
+  get arrayLength(): number {
+    return this.flat.length;
+  }
+}
+
 describe('SmallMap', () => {
+  it('holds one entry in fields, no array of its own; two or more in one array; one again back in the fields', () => {
+    const m = new Peek<string, number>();
+    m.set('a', 1);
+    expect([m.arrayLength, m.size, m.get('a')]).toEqual([0, 1, 1]);
+    m.set('b', 2);
+    expect([m.arrayLength, [...m]]).toEqual([4, [['a', 1], ['b', 2]]]);
+    m.delete('a');
+    expect([m.arrayLength, [...m]]).toEqual([0, [['b', 2]]]);
+  });
+
   it('keeps up to SMALL_MAP_LIMIT entries flat, then moves them into a Map, in the same order', () => {
     const m = new SmallMap<string, number>();
     for (let i = 0; i < SMALL_MAP_LIMIT; i++) m.set(`k${i}`, i);

@@ -7,7 +7,27 @@ import { TopicRegistry } from '../../gateway/core/topic-registry.js';
 
 const link = { radio: 'udp0', address: 'udp:127.0.0.1:1' };
 
+/** The array a TopicRegistry holds besides its fields (issue 13: two pairs need none). */
+class Peek extends TopicRegistry {
+  get arrayLength(): number {
+    return this.flat.length;
+  }
+}
+
 describe('TopicRegistry', () => {
+  it('§6.5 holds two pairs (a sensor\'s topic and its subscribed name) in fields, no array; a third moves all into one; two again back', () => {
+    const r = new Peek();
+    r.set('up', 1);
+    r.set('down', 2);
+    expect([r.arrayLength, [...r]]).toEqual([0, [['up', 1], ['down', 2]]]);
+    r.set('third', 3);
+    expect([r.arrayLength, r.nameOf(3)]).toEqual([6, 'third']);
+    r.deleteId(1);
+    expect([r.arrayLength, [...r]]).toEqual([0, [['down', 2], ['third', 3]]]);
+    expect(r.deleteId(2)).toBe('down');
+    expect([...r]).toEqual([['third', 3]]);
+  });
+
   it('keeps a sensor\'s few topics flat and moves past SMALL_MAP_LIMIT into Maps, both ways', () => {
     const r = new TopicRegistry();
     for (let i = 1; i <= SMALL_MAP_LIMIT; i++) r.set(`t/${i}`, i);

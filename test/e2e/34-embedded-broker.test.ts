@@ -114,21 +114,86 @@ describe('34 the shipped config\'s embedded broker', () => {
     await exact.expect('PINGRESP');
   });
 
-  it('status topics: a sensor\'s latest state is retained for a subscriber that comes later, by exact topic and by wildcard, as it was published', async () => {
+  it('status topics: a subscriber that comes later gets a sensor\'s state by exact topic and by wildcard, the fields as published, lastSeen as of then', async () => {
     const gw = await up(shippedLikeConfig(newStateDir()));
     const live = await observer(gw, `${PREFIX}clients/#`);
     const s = await sensor(gw);
     await connect(s, 'status-late');
     const topic = `${PREFIX}clients/status-late`;
     const [published] = await live.waitFor(1, topic);
-    expect(statusOf(published.payload)).toMatchObject({ clientId: 'status-late', state: 'active' });
+    const { lastSeen: publishedSeen, ...fields } = JSON.parse(published.payload) as Record<string, unknown>;
+    expect(fields).toMatchObject({ clientId: 'status-late', state: 'active' });
 
     const late = await observer(gw, topic, `${PREFIX}clients/+`);
     const retained = await late.waitFor(2, topic);
-    expect(retained).toEqual([
-      { topic, payload: published.payload, qos: 0, retain: true },
-      { topic, payload: published.payload, qos: 0, retain: true },
+    for (const message of retained) {
+      expect({ ...message, payload: '' }).toEqual({ topic, payload: '', qos: 0, retain: true });
+      const { lastSeen, ...rest } = JSON.parse(message.payload) as Record<string, unknown>;
+      expect(rest).toEqual(fields);
+      // Rendered from the session when asked: the same frame seen, the time read off the clock again.
+      expect(Date.parse(lastSeen as string)).toBeGreaterThanOrEqual(Date.parse(publishedSeen as string) - 1);
+    }
+  });
+
+  it('status topics: the broker stores none of them; a later subscriber gets each sensor\'s state now, one per session', async () => {
+    const gw = await up(shippedLikeConfig(newStateDir()));
+    const broker = gw.gateway.embeddedBroker!;
+    const live = await observer(gw, `${PREFIX}clients/+`);
+    const storedBefore = broker.retainedStored; // <prefix>status ("online"), the gateway's own
+    const sleeper = await sensor(gw);
+    await connect(sleeper, 'status-now-sleeper', { duration: 30 });
+    const awake = await sensor(gw);
+    await connect(awake, 'status-now-awake');
+    sleeper.send({ type: 'DISCONNECT', duration: 600 });
+    await sleeper.expect('DISCONNECT');
+    await until(() => live.messages.some((m) => m.topic.endsWith('/status-now-sleeper') && statusOf(m.payload).state === 'asleep'));
+    expect(broker.retainedStored).toBe(storedBefore);
+
+    const late = await observer(gw, `${PREFIX}clients/+`);
+    const retained = await late.waitFor(2);
+    expect(retained.map((m) => [m.topic, statusOf(m.payload).state, m.retain]).sort()).toEqual([
+      [`${PREFIX}clients/status-now-awake`, 'active', true],
+      [`${PREFIX}clients/status-now-sleeper`, 'asleep', true],
     ]);
+  });
+
+  it('status topics: a ClientId with "/" or "+" is found by its percent-encoded level, exactly and by wildcard; a level that only decodes to it is not its topic', async () => {
+    const gw = await up(shippedLikeConfig(newStateDir()));
+    const live = await observer(gw, `${PREFIX}clients/+`);
+    const s = await sensor(gw);
+    await connect(s, 'room/1+A');
+    const topic = `${PREFIX}clients/room%2F1%2BA`;
+    await live.waitFor(1, topic);
+    // `%72oom%2F1%2BA` (%72 is "r") decodes to the same ClientId but is not how its topic is written: the marker comes, nothing for it.
+    await live.publish('marker/encoded', 'marker', 1, true);
+    const late = await Observer.connect(gw.gateway.brokerUrl);
+    cleanups.push(() => late.close());
+    await late.client.subscribeAsync([topic, `${PREFIX}clients/%72oom%2F1%2BA`, `${PREFIX}clients/+`, 'marker/encoded'], { qos: 1 });
+    await late.waitFor(1, 'marker/encoded');
+    expect(late.messages.map((m) => m.topic)).toEqual([topic, topic, 'marker/encoded']);
+    expect(statusOf(late.messages[0].payload).clientId).toBe('room/1+A');
+  });
+
+  it('status topics: a retained message another client publishes under <prefix>clients/ is delivered live, not kept: the topic\'s retained message stays the gateway\'s', async () => {
+    const gw = await up(shippedLikeConfig(newStateDir()));
+    const live = await observer(gw, `${PREFIX}clients/+`);
+    const s = await sensor(gw);
+    await connect(s, 'status-owned');
+    const topic = `${PREFIX}clients/status-owned`;
+    await live.waitFor(1, topic);
+    const other = await observer(gw);
+    await other.publish(topic, 'not the gateway\'s', 1, true);
+    await other.publish(`${PREFIX}clients/no-such-sensor`, 'nor this', 1, true);
+    await live.waitFor(1, `${PREFIX}clients/no-such-sensor`);
+    expect(live.messages.filter((m) => m.topic === topic).map((m) => m.payload)).toContain('not the gateway\'s');
+
+    await other.publish('marker/owned', 'marker', 1, true);
+    const late = await Observer.connect(gw.gateway.brokerUrl);
+    cleanups.push(() => late.close());
+    await late.client.subscribeAsync([`${PREFIX}clients/+`, 'marker/owned'], { qos: 1 });
+    await late.waitFor(1, 'marker/owned');
+    expect(late.messages.map((m) => m.topic)).toEqual([topic, 'marker/owned']);
+    expect(statusOf(late.messages[0].payload)).toMatchObject({ clientId: 'status-owned', state: 'active' });
   });
 
   it('status topics: a forgotten session\'s retained state is cleared: a later subscriber gets none, only the retained message of the topic it asked for after it', async () => {

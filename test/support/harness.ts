@@ -139,9 +139,10 @@ export async function startGateway(config: GatewayConfig): Promise<GatewayUnderT
   const brokerMessages: BrokerMessage[] = [];
   const sink = gateway.core.upstreamSink;
   const deliver = sink.message;
-  sink.message = (topic, payload, qos, retain) => {
+  // Recorded on the way; the core's answer (a promise: acknowledge once stored) goes back to the upstream as shipped.
+  sink.message = (topic, payload, qos, retain, delivery) => {
     brokerMessages.push({ topic, payload: payload.toString(), qos, retain });
-    deliver(topic, payload, qos, retain);
+    return deliver(topic, payload, qos, retain, delivery);
   };
   await until(() => gateway.upstream.connected, WAIT_MS, () => 'gateway connected to the broker');
   return {

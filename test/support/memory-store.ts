@@ -14,6 +14,8 @@ export class MemoryStore {
   /** ClientId → the record as JSON, as committed. */
   readonly committed = new Map<string, string>();
   readonly setAside: string[] = [];
+  /** Every change handed to write(), in order, committed or not. */
+  readonly changesWritten: StoreChange[] = [];
   private current: Handle | undefined;
 
   /** A store for one core's life; the previous one's writes stop counting (the process died). */
@@ -33,6 +35,7 @@ class Handle implements SessionStore {
   }
 
   async write(changes: StoreChange[]): Promise<void> {
+    this.disk.changesWritten.push(...changes);
     // Serialised now, committed a turn later: a crash in between loses the batch.
     const batch = changes.map((c) => (c.op === 'put' ? { id: c.clientId, json: JSON.stringify(c.record) } : { id: c.clientId, json: undefined }));
     await new Promise((resolve) => setImmediate(resolve));
