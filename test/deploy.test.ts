@@ -29,14 +29,6 @@ describe('deploy/ systemd unit and installer', () => {
     expect(one('Restart')).toBe('on-failure');
   });
 
-  it('runs with two malloc arenas, as `npm start` does (RSS per sensor, issue 13)', () => {
-    expect(unit.get('Environment')).toContain('MALLOC_ARENA_MAX=2');
-    const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    expect(scripts.start).toMatch(/^MALLOC_ARENA_MAX=2 node bin\/mqtt-sn-gateway\.js /);
-    // The bench measures the gateway as it ships.
-    expect(scripts['bench:gateway']).toMatch(/^MALLOC_ARENA_MAX=2 /);
-  });
-
   it('is confined: ProtectSystem=strict, NoNewPrivileges, and writes only its state directory', () => {
     expect(one('ProtectSystem')).toBe('strict');
     expect(one('NoNewPrivileges')).toBe('true');
