@@ -4,16 +4,13 @@
  * TCP. What they see must not depend on how the embedded broker keeps its subscriptions and retained
  * messages (gateway/broker/lean-persistence.ts, lean-mqemitter.ts; issue 13's per-sensor memory).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import type { GatewayConfig } from '../../gateway/config/config-types.js';
 import { ENDED_SESSION_KEPT_MS } from '../../gateway/core/core.js';
-import type { UdpRadioConfig } from '../../radios/udp.js';
 import { receivePublish, subscribe } from '../support/flows.js';
-import { connect, Observer, startGateway, testConfig, until, type GatewayUnderTest } from '../support/harness.js';
+import * as fixture from '../support/embedded-gateway.js';
+import { connect, Observer, until, type GatewayUnderTest } from '../support/harness.js';
 
 const PREFIX = 'mqtt-sn/7/';
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -21,43 +18,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** The shipped config's shape: embedded broker, persistence on a stateDir, status topics; `port`: the UDP port (0: a free one). */
-function shippedLikeConfig(stateDir: string, port = 0): GatewayConfig {
-  const config = testConfig('mqtt://unused', `status: { prefix: ${PREFIX} }`);
-  config.broker.url = undefined;
-  config.broker.embedded = { host: '127.0.0.1', port: 0 };
-  config.persistence = true;
-  config.stateDir = stateDir;
-  (config.radios[0] as UdpRadioConfig).port = port;
-  return config;
-}
-
-function newStateDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-embedded-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Starts the gateway; stopped after the test unless the test stops it itself. */
-async function up(config: GatewayConfig): Promise<GatewayUnderTest> {
-  const gw = await startGateway(config);
-  let stopped = false;
-  const stop = gw.stop.bind(gw);
-  gw.stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await stop();
-  };
-  cleanups.push(() => gw.stop());
-  return gw;
-}
-
-async function observer(gw: GatewayUnderTest, ...filters: string[]): Promise<Observer> {
-  const o = await Observer.connect(gw.gateway.brokerUrl);
-  cleanups.push(() => o.close());
-  for (const filter of filters) await o.subscribe(filter, 1);
-  return o;
-}
+/** The shipped config's shape, with status topics under PREFIX. */
+const shippedLikeConfig = (stateDir: string, port = 0) => fixture.shippedLikeConfig(stateDir, port, `status: { prefix: ${PREFIX} }`);
+const newStateDir = () => fixture.newStateDir(cleanups);
+const up = (config: GatewayConfig) => fixture.up(cleanups, config);
+const observer = (gw: GatewayUnderTest, ...filters: string[]) => fixture.observer(cleanups, gw, ...filters);
 
 async function sensor(gw: GatewayUnderTest): Promise<SnUdpPeer> {
   return gw.sensor();

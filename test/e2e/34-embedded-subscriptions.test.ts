@@ -4,58 +4,22 @@
  * SUBSCRIBE packets over the in-memory connection. Real parts: the gateway with its embedded broker,
  * persistence on, real UDP sensors, plain MQTT clients of that broker over TCP.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import type { GatewayConfig } from '../../gateway/config/config-types.js';
-import type { UdpRadioConfig } from '../../radios/udp.js';
 import { receivePublish, settled, subscribe } from '../support/flows.js';
-import { connect, Observer, startGateway, testConfig, until, type GatewayUnderTest } from '../support/harness.js';
+import * as fixture from '../support/embedded-gateway.js';
+import { connect, Observer, until, type GatewayUnderTest } from '../support/harness.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** The shipped config's shape: embedded broker, persistence on a stateDir; `port`: the UDP port (0: a free one). */
-function shippedLikeConfig(stateDir: string, port = 0, extraYaml = ''): GatewayConfig {
-  const config = testConfig('mqtt://unused', extraYaml);
-  config.broker.url = undefined;
-  config.broker.embedded = { host: '127.0.0.1', port: 0 };
-  config.persistence = true;
-  config.stateDir = stateDir;
-  (config.radios[0] as UdpRadioConfig).port = port;
-  return config;
-}
-
-function newStateDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-embedded-subs-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Starts the gateway; stopped after the test unless the test stops it itself. */
-async function up(config: GatewayConfig): Promise<GatewayUnderTest> {
-  const gw = await startGateway(config);
-  let stopped = false;
-  const stop = gw.stop.bind(gw);
-  gw.stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await stop();
-  };
-  cleanups.push(() => gw.stop());
-  return gw;
-}
-
-async function outside(gw: GatewayUnderTest, ...filters: string[]): Promise<Observer> {
-  const o = await Observer.connect(gw.gateway.brokerUrl);
-  cleanups.push(() => o.close());
-  for (const filter of filters) await o.subscribe(filter, 1);
-  return o;
-}
+const { shippedLikeConfig } = fixture;
+const newStateDir = () => fixture.newStateDir(cleanups);
+const up = (config: GatewayConfig) => fixture.up(cleanups, config);
+const outside = (gw: GatewayUnderTest, ...filters: string[]) => fixture.observer(cleanups, gw, ...filters);
 
 /** The sensor's next PUBLISH, after answering the REGISTER a wildcard subscription brings first (§6.5). */
 async function nextOnWildcard(s: SnUdpPeer, topicName: string): Promise<{ payload: string; qos: number; retain: boolean }> {

@@ -1,0 +1,52 @@
+/**
+ * The gateway as the shipped gateway.yaml runs it, for e2e tests: no broker URL (its own embedded aedes
+ * broker, reached in memory), persistence on a fresh stateDir, real UDP sensors, and plain MQTT clients
+ * of that broker over TCP. Everything a test starts is ended after it (`cleanups`, run by the test file).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GatewayConfig } from '../../gateway/config/config-types.js';
+import type { UdpRadioConfig } from '../../radios/udp.js';
+import { Observer, startGateway, testConfig, type GatewayUnderTest } from './harness.js';
+
+export type Cleanups = (() => Promise<unknown> | unknown)[];
+
+/** The shipped config's shape: embedded broker, persistence on `stateDir`; `port`: the UDP port (0: a free one). */
+export function shippedLikeConfig(stateDir: string, port = 0, extraYaml = ''): GatewayConfig {
+  const config = testConfig('mqtt://unused', extraYaml);
+  config.broker.url = undefined;
+  config.broker.embedded = { host: '127.0.0.1', port: 0 };
+  config.persistence = true;
+  config.stateDir = stateDir;
+  (config.radios[0] as UdpRadioConfig).port = port;
+  return config;
+}
+
+export function newStateDir(cleanups: Cleanups): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-embedded-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts the gateway; stopped after the test unless the test stops it itself (a second stop does nothing). */
+export async function up(cleanups: Cleanups, config: GatewayConfig): Promise<GatewayUnderTest> {
+  const gw = await startGateway(config);
+  let stopped = false;
+  const stop = gw.stop.bind(gw);
+  gw.stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stop();
+  };
+  cleanups.push(() => gw.stop());
+  return gw;
+}
+
+/** A plain MQTT client of the embedded broker, subscribed to `filters` at QoS 1. */
+export async function observer(cleanups: Cleanups, gw: GatewayUnderTest, ...filters: string[]): Promise<Observer> {
+  const o = await Observer.connect(gw.gateway.brokerUrl);
+  cleanups.push(() => o.close());
+  for (const filter of filters) await o.subscribe(filter, 1);
+  return o;
+}
