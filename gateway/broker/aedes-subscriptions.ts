@@ -25,7 +25,6 @@
  * broker's emitter (`concurrency` messages at once, for every client): at most half of them are held, and none
  * longer than `holdLimitMs` (a failing store never resolves); past either, the message is acknowledged at once.
  */
-import type { Readable } from 'node:stream';
 import type { Aedes } from 'aedes';
 import type mqemitter from 'mqemitter';
 import type { BrokerQoS } from './upstream.js';
@@ -52,8 +51,8 @@ export interface AedesSubscriptionsOptions {
   registered: (filter: string) => readonly unknown[];
   /** Runs `fn` once what the gateway's connection wrote so far has reached the broker's subscribers. */
   whenSettled: (fn: () => void) => void;
-  /** The broker's retained messages matching `filter` (its persistence's createRetainedStreamCombi, as aedes reads them). */
-  retained: (filter: string) => Readable;
+  /** The broker's retained messages matching `filter` (its persistence's, as aedes's createRetainedStreamCombi reads them). */
+  retained: (filter: string) => readonly RetainedPacket[];
   /** The broker emitter's concurrency: at most half of it is held by acknowledgements waiting for the store. */
   concurrency: number;
   /** Longest wait for the store before a message is acknowledged all the same. */
@@ -191,19 +190,12 @@ export class AedesSubscriptions implements InProcessSubscriber {
    */
   private granted(filter: string, qos: BrokerQoS, done: ((granted: number) => void) | undefined): void {
     this.announce('subscribes', { clientId: this.options.clientId, subs: [{ topic: filter, qos }] });
-    void collect(this.options.retained(filter)).then(
-      (retained) => {
-        done?.(qos);
-        if (this.closed) return;
-        for (const packet of retained) {
-          this.receive(packet.topic, asBuffer(packet.payload), Math.min(packet.qos ?? 0, qos) as BrokerQoS, true);
-        }
-      },
-      (err: unknown) => {
-        this.options.log(`retained messages for ${filter}: ${(err as Error).message}`);
-        done?.(qos);
-      },
-    );
+    const retained = this.options.retained(filter);
+    done?.(qos);
+    if (this.closed) return;
+    for (const packet of retained) {
+      this.receive(packet.topic, asBuffer(packet.payload), Math.min(packet.qos ?? 0, qos) as BrokerQoS, true);
+    }
   }
 
   private announce(what: 'subscribes' | 'unsubscribes', body: unknown): void {
@@ -255,14 +247,8 @@ export class AedesSubscriptions implements InProcessSubscriber {
   };
 }
 
-interface RetainedPacket { topic: string; payload: unknown; qos?: number }
-
-/** Every packet of a retained stream (the persistence's: objects with topic, payload and qos). */
-async function collect(stream: Readable): Promise<RetainedPacket[]> {
-  const packets: RetainedPacket[] = [];
-  for await (const packet of stream) packets.push(packet as RetainedPacket);
-  return packets;
-}
+/** A retained message as the persistence hands it over. */
+export interface RetainedPacket { topic: string; payload: unknown; qos?: number }
 
 /** aedes's own messages (and `aedes.publish` callers) may carry a string payload; the gateway takes bytes. */
 function asBuffer(payload: unknown): Buffer {

@@ -143,7 +143,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     },
     subscriber(receive, clientId, log) {
       const subscriber = new AedesSubscriptions(aedes, receive, {
-        clientId, whenSettled, concurrency: CONCURRENCY, log, registered: (filter) => listenersOf(inProcess.mq, filter), retained: (filter) => persistence.createRetainedStreamCombi([filter]),
+        clientId, whenSettled, concurrency: CONCURRENCY, log, registered: (filter) => listenersOf(inProcess.mq, filter), retained: (filter) => persistence.retainedMatching([filter]),
       });
       subscribers.add(subscriber);
       return {

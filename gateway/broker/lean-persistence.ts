@@ -153,8 +153,11 @@ export class LeanMemoryPersistence extends MemoryPersistence {
     return this.createRetainedStreamCombi([pattern]);
   }
 
-  /** Each pattern's matches in turn (a message matching two patterns comes twice, as from the parent). */
-  private retainedMatching(patterns: string[]): RetainedPacket[] {
+  /**
+   * Each pattern's matches in turn (a message matching two patterns comes twice, as from the parent): what
+   * createRetainedStreamCombi streams, as an array, for a caller in this process (aedes-subscriptions.ts).
+   */
+  retainedMatching(patterns: string[]): RetainedPacket[] {
     const found: RetainedPacket[] = [];
     let scanned = false;
     const source = this.source;
