@@ -14,7 +14,7 @@ export class BenchSensor {
   onFrame: ((frame: Buffer) => void) | undefined;
   private waiting: { type: number; resolve(frame: Buffer): void } | undefined;
 
-  private constructor(private readonly socket: dgram.Socket, private readonly gatewayPort: number) {
+  private constructor(private readonly socket: dgram.Socket) {
     socket.on('message', (frame: Buffer) => {
       const waiting = this.waiting;
       if (waiting && frame[1] === waiting.type) {
@@ -26,21 +26,28 @@ export class BenchSensor {
     });
   }
 
+  /**
+   * The socket is connected to the gateway, as a sensor that only ever talks to its gateway would be:
+   * a send then skips the address lookup an unconnected send makes (dns.lookup answers even a literal
+   * on the next tick), which the gateway's own UDP radio avoids too (radios/udp.ts, lookupUdpAddress).
+   */
   static async open(gatewayPort: number, bigBuffers = true): Promise<BenchSensor> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(0, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
+        socket.connect(gatewayPort, '127.0.0.1', () => {
+          socket.off('error', reject);
+          resolve();
+        });
       });
     });
     if (bigBuffers) socket.setRecvBufferSize(RECV_BUFFER_BYTES);
-    return new BenchSensor(socket, gatewayPort);
+    return new BenchSensor(socket);
   }
 
   send(frame: Buffer): void {
-    this.socket.send(frame, this.gatewayPort, '127.0.0.1');
+    this.socket.send(frame);
   }
 
   /** Sends `message` and waits for the first reply of `replyType`, resending on time-out; the reply is decoded. */
