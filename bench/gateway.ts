@@ -87,6 +87,7 @@ import { measureFootprint } from './lib/footprint.js';
 import { growth, takeCensus } from './lib/heap-census.js';
 import { measureTick } from './lib/timer-tick.js';
 import { measureUpstreamPath } from './lib/upstream-path.js';
+import { ResidenceProbe } from './lib/residence-probe.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
 import { sleep, waitUntil } from './lib/timing.js';
 import { applyWhatIfs, parseWhatIfs, UNDOABLE, undoWhatIfs, WHAT_IFS, type WhatIf } from './lib/what-if.js';
@@ -330,13 +331,21 @@ async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
   for (const rate of [...(pacedOnly ? [] : [undefined]), ...QOS1.pacedRates]) {
     const { gateway, target } = await startGateway(brokerUrl);
     const watch = new WindowWatch(brokerPid, rate === undefined ? 'qos1' : `qos1-paced-${rate}`);
+    const residence = new ResidenceProbe(gateway);
     const sensors = rate === undefined ? SENSORS : QOS1.pacedSensors;
-    const r = await load.run<Qos1Result>({ kind: 'qos1', target, sensors, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs, rate }, watch.onWindow);
+    const onWindow = (phase: 'start' | 'end'): void => {
+      residence.onWindow(phase);
+      watch.onWindow(phase);
+    };
+    const r = await load.run<Qos1Result>({ kind: 'qos1', target, sensors, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs, rate }, onWindow);
     const how = rate === undefined ? '1 in flight each' : `paced at ${int(rate)} msg/s in total, 1 in flight each`;
     line('qos1', `${sensors} sensors, ${how}, ${r.seconds.toFixed(1)} s: ${qos1Line(r)}` +
       ` [whole run: ${int(r.ackedTotal)} acked, ${int(r.deliveredTotal)} delivered, ${r.rejected} rejected, ${r.stalled} stalled` +
       `${rate === undefined ? '' : `, ${int(r.skipped)} skipped (no sensor free or a late pacer)`}; gateway congestion ${gateway.core.stats.congestion}; ` +
       `PINGREQs for a prompt TCP acknowledgement ${int((gateway.upstream as MqttUpstream).promptAck.sent)}]`);
+    const inGateway = residence.figures();
+    line('', `in the gateway, frame read → PUBACK sent (Mosquitto's round trip included; not the wait in the socket before the read): ` +
+      `p50 ${ms(inGateway.p50)} ms, p99 ${ms(inGateway.p99)} ms, p99.9 ${ms(inGateway.p999)} ms, max ${ms(inGateway.max)} ms [${int(inGateway.samples)} messages]`);
     cpuLine(watch.figures!, r.cpuMs, undefined, r.acked);
     line('', formatHeapFigures(watch.heapFigures!, r.acked));
     await watch.printProfile(r.acked);
