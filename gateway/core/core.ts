@@ -814,8 +814,8 @@ export class GatewayCore {
     const state = session.state;
     const limit = Math.max(1, this.config.sleepBuffer);
     this.changed(session);
-    if (session.subscribing > 0 && state !== 'lost' && state !== 'disconnected') {
-      // A SUBACK is on its way: the client must learn the topic id before a PUBLISH uses it.
+    if (session.acksOwed > 0 && state !== 'lost' && state !== 'disconnected') {
+      // A SUBACK or CONNACK is on its way: the client must learn the topic id, or that it is connected, first.
       this.enqueue(session, (session.held ??= []), message, limit, 'client queue full');
       return;
     }
@@ -834,11 +834,11 @@ export class GatewayCore {
     }
   }
 
-  /** The broker answered one of the client's SUBSCRIBEs; with none left waiting, held messages go on. */
-  subscribeAnswered(session: Session): void {
+  /** A SUBACK or CONNACK the client was owed has gone; with none left owed, held messages go on. */
+  ackSent(session: Session): void {
     this.changed(session);
-    session.subscribing = Math.max(0, session.subscribing - 1);
-    if (session.subscribing > 0 || !session.held) return;
+    session.acksOwed = Math.max(0, session.acksOwed - 1);
+    if (session.acksOwed > 0 || !session.held) return;
     const held = session.held;
     session.held = undefined;
     for (const message of held) this.deliver(session, message);

@@ -108,9 +108,12 @@ export interface Session {
   incoming: IncomingPublishes | undefined;
   /** QoS 2 deliveries whose PUBREL was sent but not completed when the client slept or went away. */
   pendingPubrel: number[] | undefined;
-  /** SUBSCRIBEs waiting for the broker's SUBACK: deliveries are held meanwhile, so SUBACK comes first. */
-  subscribing: number;
-  /** Broker messages that arrived while `subscribing`. */
+  /**
+   * SUBACKs and CONNACKs not sent yet (waiting for the broker's SUBACK, or for the store): deliveries are
+   * held meanwhile, so the client learns its topic id, or that it is connected, before a PUBLISH comes.
+   */
+  acksOwed: number;
+  /** Broker messages that arrived while `acksOwed`. */
   held: OutboundMessage[] | undefined;
   /** Messages dropped for this client (buffer full), for the operator. */
   dropped: number;
@@ -150,7 +153,7 @@ export function newSession(clientId: string, link: Link, now: number): Session {
     nextMsgId: 1,
     incoming: undefined,
     pendingPubrel: undefined,
-    subscribing: 0,
+    acksOwed: 0,
     held: undefined,
     dropped: 0,
     counted: false,

@@ -1,7 +1,8 @@
 /**
- * A kept session's promises leave only once the store holds them: the REGACK for a topic id and the
- * DISCONNECT that lets a sensor sleep are sent after the transaction with the change has committed, so a
- * crash between the two can never leave a sensor relying on state the restarted gateway does not have.
+ * A kept session's promises leave only once the store holds them: the REGACK for a topic id, the SUBACK
+ * and UNSUBACK, the answers to a will update, the CONNACK, and the DISCONNECT that lets a sensor sleep are
+ * sent after the transaction with the change has committed, so a crash between the two can never leave a
+ * sensor relying on state the restarted gateway does not have.
  * (PUBREC and the broker's acknowledgements are covered by persistence-model.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
@@ -51,5 +52,123 @@ describe('acknowledgements of kept-session state wait for the store (persistence
     expect(r.radio.takeOfType(SENSOR, 'DISCONNECT')).toHaveLength(1);
     const again = await boot(disk);
     expect(again.core.sessionsById.get('kept')?.state).toBe('asleep');
+  });
+
+  it('§6.9 SUBACK is sent only after the subscription is committed; restarted, the gateway still holds it', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 7, topic: { topicIdType: 'normal', topicName: 'kept/in' } });
+    r.upstream.grantAll(); // the broker answers at once: only the store is left to wait for
+    expect(r.radio.takeOfType(SENSOR, 'SUBACK')).toEqual([]);
+    expect(disk.committed.get('kept') ?? '').not.toContain('kept/in');
+    await turns();
+    const [suback] = r.radio.takeOfType(SENSOR, 'SUBACK');
+    expect(suback).toMatchObject({ msgId: 7, qos: 1, returnCode: 0 });
+    expect(disk.committed.get('kept')).toContain('kept/in');
+
+    // Restarted on what the store holds: the subscription is there, and so is the topic id the SUBACK gave.
+    const again = await boot(disk);
+    const kept = again.core.sessionsById.get('kept')!;
+    expect([...kept.subscriptions.keys()]).toEqual(['kept/in']);
+    expect(kept.topics.nameOf(suback.topicId)).toBe('kept/in');
+  });
+
+  it('§6.9 a broker message that arrives before the SUBACK leaves waits for it: SUBACK first, then the PUBLISH', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 8, topic: { topicIdType: 'normal', topicName: 'kept/first' } });
+    r.upstream.grantAll();
+    r.upstream.deliver('kept/first', 'retained', 0, true);
+    expect(r.radio.take(SENSOR).map((m) => m.type)).toEqual([]);
+    await turns();
+    expect(r.radio.take(SENSOR).map((m) => m.type)).toEqual(['SUBACK', 'PUBLISH']);
+  });
+
+  it('§6.9 UNSUBACK is sent only after the removal is committed; restarted, the subscription stays gone', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/gone' } });
+    r.upstream.grantAll();
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'SUBACK')).toHaveLength(1);
+    const storedFilters = () => (JSON.parse(disk.committed.get('kept')!) as { subscriptions: { filter: string }[] }).subscriptions.map((sub) => sub.filter);
+    expect(storedFilters()).toEqual(['kept/gone']);
+
+    r.radio.inject(SENSOR, { type: 'UNSUBSCRIBE', msgId: 2, topic: { topicIdType: 'normal', topicName: 'kept/gone' } });
+    expect(r.radio.takeOfType(SENSOR, 'UNSUBACK')).toEqual([]);
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'UNSUBACK')).toMatchObject([{ msgId: 2 }]);
+    expect(storedFilters()).toEqual([]);
+
+    const again = await boot(disk);
+    expect(again.core.sessionsById.get('kept')?.subscriptions.size).toBe(0);
+    expect(again.upstream.subscribes.map((s) => s.filter)).not.toContain('kept/gone');
+  });
+
+  it('§6.4 WILLTOPICRESP and WILLMSGRESP are sent only after the updated will is committed; restarted, the gateway holds it', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    const storedWill = () => (JSON.parse(disk.committed.get('kept')!) as { will?: { topic: string; message: string } }).will;
+    r.radio.inject(SENSOR, { type: 'WILLTOPICUPD', qos: 1, retain: false, willTopic: 'kept/will' });
+    expect(r.radio.takeOfType(SENSOR, 'WILLTOPICRESP')).toEqual([]);
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'WILLTOPICRESP')).toMatchObject([{ returnCode: 0 }]);
+    expect(storedWill()?.topic).toBe('kept/will');
+
+    r.radio.inject(SENSOR, { type: 'WILLMSGUPD', willMsg: Buffer.from('gone') });
+    expect(r.radio.takeOfType(SENSOR, 'WILLMSGRESP')).toEqual([]);
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'WILLMSGRESP')).toMatchObject([{ returnCode: 0 }]);
+
+    const again = await boot(disk);
+    const will = again.core.sessionsById.get('kept')?.will;
+    expect(will?.topic).toBe('kept/will');
+    expect(will?.message.toString()).toBe('gone');
+  });
+
+  it('§6.2 the CONNACK of a kept session is sent only after the session is committed; restarted, it is there', async () => {
+    const disk = new MemoryStore();
+    const r = await boot(disk);
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
+    expect(r.radio.takeOfType(SENSOR, 'CONNACK')).toEqual([]);
+    expect(disk.committed.has('kept')).toBe(false);
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'CONNACK')).toMatchObject([{ returnCode: 0 }]);
+    expect(disk.committed.has('kept')).toBe(true);
+    const again = await boot(disk);
+    expect(again.core.sessionsById.get('kept')?.state).toBe('active');
+  });
+
+  it('§6.2 CleanSession=1 over a kept session: the CONNACK waits for the old session\'s removal; restarted, it does not come back', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/old' } });
+    r.upstream.grantAll();
+    await turns();
+    expect(disk.committed.has('kept')).toBe(true);
+
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'kept' });
+    expect(r.radio.takeOfType(SENSOR, 'CONNACK')).toEqual([]);
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'CONNACK')).toMatchObject([{ returnCode: 0 }]);
+    expect(disk.committed.has('kept')).toBe(false);
+    const again = await boot(disk);
+    expect(again.core.sessionsById.has('kept')).toBe(false);
+    expect(again.upstream.subscribes.map((sub) => sub.filter)).not.toContain('kept/old');
+  });
+
+  it('§6.2 a broker message for a kept session while its CONNACK waits for the store goes after the CONNACK', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/news' } });
+    r.upstream.grantAll();
+    await turns();
+    r.radio.take(SENSOR);
+
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
+    r.upstream.deliver('kept/news', 'now');
+    expect(r.radio.take(SENSOR)).toEqual([]);
+    await turns();
+    expect(r.radio.take(SENSOR).map((m) => m.type)).toEqual(['CONNACK', 'PUBLISH']);
   });
 });

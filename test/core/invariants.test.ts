@@ -150,7 +150,7 @@ function checkInvariants(core: GatewayCore, radio: MemoryRadio): void {
     // (Messages in flight when a client sleeps or goes away come back to the queue on top of the bound.)
     expect(s.queue.length).toBeLessThanOrEqual(Math.max(1, BASE.gateway.sleepBuffer) + BASE.gateway.maxInflightPerClient);
     expect(s.held?.length ?? 0).toBeLessThanOrEqual(Math.max(1, BASE.gateway.sleepBuffer));
-    expect(s.subscribing).toBeGreaterThanOrEqual(0);
+    expect(s.acksOwed).toBeGreaterThanOrEqual(0);
     // Topic names and ids are each other's inverse.
     for (const [name, id] of s.topics) {
       expect(s.topics.nameOf(id)).toBe(name);

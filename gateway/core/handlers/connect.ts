@@ -90,8 +90,19 @@ export function completeConnect(core: GatewayCore, session: Session): void {
   else activate(core, session);
 }
 
+/**
+ * The CONNACK goes once the session as connected is stored (at once without a store): a crash right after
+ * it must not bring back, at restart, a session the sensor was told is gone (CleanSession=1), nor lose one
+ * it was told is kept. Meanwhile the session is already active (and stored so), but owes its CONNACK:
+ * broker messages are held behind it, as behind a SUBACK.
+ */
 function activate(core: GatewayCore, session: Session): void {
   core.setState(session, 'active');
-  core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
-  core.pump(session);
+  session.acksOwed++;
+  core.afterCommit(() => {
+    // A DISCONNECT (or a loss) in between: the client no longer waits for it.
+    if (session.state === 'active') core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
+    core.ackSent(session);
+    core.pump(session);
+  });
 }

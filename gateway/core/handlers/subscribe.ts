@@ -55,16 +55,23 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
   setSubscription(session, topic.topicIdType === 'predefined'
     ? { filter, qos, topicIdType: 'predefined', topicId: topic.topicId }
     : { filter, qos, topicIdType: topic.topicIdType });
-  session.subscribing++;
+  session.acksOwed++;
   core.addSubscription(session, filter, qos, (granted) => {
     if (granted >= 0x80) {
       // The broker refused (e.g. its ACL): undo, and tell the client.
       session.subscriptions.delete(filter);
       core.dropSubscription(session, filter);
       core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported });
-    } else {
-      core.send(session, { type: 'SUBACK', qos, topicId, msgId, returnCode: ReturnCode.Accepted });
+      core.ackSent(session);
+      return;
     }
-    core.subscribeAnswered(session);
+    // A kept session's subscription is promised only once it is stored, as a REGACK's topic id is: a crash
+    // right after the SUBACK must not leave the sensor waiting for what the restarted gateway would not send.
+    // Broker messages for it stay held until subscribeAnswered, so the SUBACK still goes first.
+    core.changed(session);
+    core.afterCommit(() => {
+      core.send(session, { type: 'SUBACK', qos, topicId, msgId, returnCode: ReturnCode.Accepted });
+      core.ackSent(session);
+    });
   });
 }

@@ -12,9 +12,13 @@ export function handleUnsubscribe(core: GatewayCore, peer: Peer, message: Unsubs
     return;
   }
   const filter = subscribedFilter(session, message.topic) ?? filterOf(core, session, message.topic);
-  if (filter !== undefined && session.subscriptions.delete(filter)) core.dropSubscription(session, filter);
-  // UNSUBACK either way: the client is not subscribed to it afterwards.
-  core.send(session, { type: 'UNSUBACK', msgId: message.msgId });
+  if (filter !== undefined && session.subscriptions.delete(filter)) {
+    core.dropSubscription(session, filter);
+    core.changed(session);
+  }
+  // UNSUBACK either way: the client is not subscribed to it afterwards. For a kept session, once that is
+  // stored: restarted, the gateway must not subscribe it again behind the sensor's back.
+  core.afterCommit(() => core.send(session, { type: 'UNSUBACK', msgId: message.msgId }));
 }
 
 /** A subscription made by this predefined id: its topic may differ from what the id means now (reload, {address}). */

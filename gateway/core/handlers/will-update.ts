@@ -36,7 +36,9 @@ export function handleWillTopicUpd(core: GatewayCore, peer: Peer, message: WillT
       retain: message.retain,
     };
   }
-  core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.Accepted });
+  // A kept session's will is what the restarted gateway publishes if the sensor is lost: answered once stored.
+  core.changed(session);
+  core.afterCommit(() => core.send(session, { type: 'WILLTOPICRESP', returnCode: ReturnCode.Accepted }));
 }
 
 export function handleWillMsgUpd(core: GatewayCore, peer: Peer, message: WillMsgUpdMessage, atPeer: Session | undefined): void {
@@ -51,5 +53,6 @@ export function handleWillMsgUpd(core: GatewayCore, peer: Peer, message: WillMsg
     return;
   }
   session.will.message = Buffer.from(message.willMsg);
-  core.send(session, { type: 'WILLMSGRESP', returnCode: ReturnCode.Accepted });
+  core.changed(session);
+  core.afterCommit(() => core.send(session, { type: 'WILLMSGRESP', returnCode: ReturnCode.Accepted }));
 }
