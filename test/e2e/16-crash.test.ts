@@ -212,4 +212,29 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('16 daemon stopped by %s during t
     expect(observer.messages.filter((m) => m.topic === topic).map((m) => m.payload)).toEqual(['exactly-once', 'next']);
     await stopDaemon(daemon, 'SIGTERM');
   }, CRASH_TEST_MS);
+
+  it(`§6.9 a SUBACK and an UNSUBACK the sensor got just before the ${how} hold after the restart: messages on the one, none on the other`, async () => {
+    const site = await newSite(`sub-${how}`);
+    let daemon = await startDaemon(site);
+    const s = await sensor(site);
+    await connect(s, 'crash-subscriber', { cleanSession: false });
+    const kept = `crash/down/kept-${how}`;
+    const dropped = `crash/down/dropped-${how}`;
+    await subscribe(s, dropped, 1, 1);
+    s.send({ type: 'UNSUBSCRIBE', msgId: 2, topic: { topicIdType: 'normal', topicName: dropped } });
+    expect(await s.expect('UNSUBACK')).toMatchObject({ msgId: 2 });
+    const { topicId } = await subscribe(s, kept, 1, 3);
+    await stopDaemon(daemon, how); // the moment the SUBACK is in: the sensor relies on it from now on
+
+    daemon = await startDaemon(site);
+    await observer.publish(dropped, 'unwanted', 1);
+    await observer.publish(kept, 'wanted', 1);
+    // The sensor was active at the stop and is active after it (README, Restarts): no CONNECT, no SUBSCRIBE.
+    const publish = await receivePublish(s);
+    expect(publish.payload.toString(), daemon.log()).toBe('wanted');
+    expect(publish.topicId).toBe(topicId);
+    // Had the UNSUBSCRIBE been forgotten, 'unwanted' (published first, same QoS) would have come before it.
+    await stopDaemon(daemon, 'SIGTERM');
+    expect(s.drain().filter((m) => m.type === 'PUBLISH')).toEqual([]);
+  }, CRASH_TEST_MS);
 });
