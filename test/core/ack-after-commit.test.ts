@@ -171,4 +171,26 @@ describe('acknowledgements of kept-session state wait for the store (persistence
     await turns();
     expect(r.radio.take(SENSOR).map((m) => m.type)).toEqual(['CONNACK', 'PUBLISH']);
   });
+
+  it('§6.14 a sensor that sleeps before its CONNACK left gets no CONNACK then, and its messages stay buffered until it wakes', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/wake' } });
+    r.upstream.grantAll();
+    await turns();
+    r.radio.take(SENSOR);
+
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
+    r.upstream.deliver('kept/wake', 'for later', 1);
+    r.radio.inject(SENSOR, { type: 'DISCONNECT', duration: 600 });
+    await turns();
+    expect(r.radio.take(SENSOR).map((m) => m.type)).toEqual(['DISCONNECT']);
+    expect(r.core.sessionsById.get('kept')?.state).toBe('asleep');
+
+    r.radio.inject(SENSOR, { type: 'PINGREQ', clientId: 'kept' });
+    await turns();
+    const [publish, pingresp] = r.radio.take(SENSOR);
+    expect(publish).toMatchObject({ type: 'PUBLISH', payload: Buffer.from('for later') });
+    expect(pingresp).toBeUndefined(); // PINGRESP waits for the PUBLISH's PUBACK (§6.14)
+  });
 });

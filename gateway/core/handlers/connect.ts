@@ -100,9 +100,10 @@ function activate(core: GatewayCore, session: Session): void {
   core.setState(session, 'active');
   session.acksOwed++;
   core.afterCommit(() => {
-    // A DISCONNECT (or a loss) in between: the client no longer waits for it.
-    if (session.state === 'active') core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
+    // A DISCONNECT (or a loss) in between: the client no longer waits for it, and what is queued stays.
+    const active = session.state === 'active';
+    if (active) core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
     core.ackSent(session);
-    core.pump(session);
+    if (active) core.pump(session);
   });
 }
