@@ -5,7 +5,7 @@
  * CPU figures are not those of the gateway as shipped; compare shares, not totals.
  */
 import { Session } from 'node:inspector/promises';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { formatSummary, summarise, type Profile } from './cpuprofile-top.js';
 
 export class WindowProfiler {
@@ -29,7 +29,10 @@ export class WindowProfiler {
     const { profile } = (await s.post('Profiler.stop')) as { profile: Profile };
     s.disconnect();
     this.session = undefined;
-    if (this.dir) writeFileSync(`${this.dir}/${name}.cpuprofile`, JSON.stringify(profile));
+    if (this.dir) {
+      mkdirSync(this.dir, { recursive: true });
+      writeFileSync(`${this.dir}/${name}.cpuprofile`, JSON.stringify(profile));
+    }
     const summary = summarise(profile);
     return [`profile of the window: ${(summary.busyUs / 1000).toFixed(0)} ms busy`, ...formatSummary(summary, this.top)];
   }
