@@ -26,6 +26,17 @@ async function connected(disk: MemoryStore) {
   return r;
 }
 
+/** A kept sensor subscribed to `topicName`: the broker granted it, and the SUBACK is in (and taken). */
+async function subscribed(disk: MemoryStore, topicName: string, qos: 0 | 1 = 0) {
+  const r = await connected(disk);
+  r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos, msgId: 1, topic: { topicIdType: 'normal', topicName } });
+  r.upstream.grantAll();
+  await turns();
+  expect(r.radio.takeOfType(SENSOR, 'SUBACK')).toMatchObject([{ msgId: 1, returnCode: 0 }]);
+  r.radio.take(SENSOR);
+  return r;
+}
+
 describe('acknowledgements of kept-session state wait for the store (persistence)', () => {
   it('§6.5 REGACK is sent only after the topic id is committed; a crash before that leaves no promise behind', async () => {
     const disk = new MemoryStore();
@@ -86,11 +97,7 @@ describe('acknowledgements of kept-session state wait for the store (persistence
 
   it('§6.9 UNSUBACK is sent only after the removal is committed; restarted, the subscription stays gone', async () => {
     const disk = new MemoryStore();
-    const r = await connected(disk);
-    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/gone' } });
-    r.upstream.grantAll();
-    await turns();
-    expect(r.radio.takeOfType(SENSOR, 'SUBACK')).toHaveLength(1);
+    const r = await subscribed(disk, 'kept/gone');
     const storedFilters = () => (JSON.parse(disk.committed.get('kept')!) as { subscriptions: { filter: string }[] }).subscriptions.map((sub) => sub.filter);
     expect(storedFilters()).toEqual(['kept/gone']);
 
@@ -141,10 +148,7 @@ describe('acknowledgements of kept-session state wait for the store (persistence
 
   it('§6.2 CleanSession=1 over a kept session: the CONNACK waits for the old session\'s removal; restarted, it does not come back', async () => {
     const disk = new MemoryStore();
-    const r = await connected(disk);
-    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/old' } });
-    r.upstream.grantAll();
-    await turns();
+    const r = await subscribed(disk, 'kept/old');
     expect(disk.committed.has('kept')).toBe(true);
 
     r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'kept' });
@@ -159,11 +163,7 @@ describe('acknowledgements of kept-session state wait for the store (persistence
 
   it('§6.2 a broker message for a kept session while its CONNACK waits for the store goes after the CONNACK', async () => {
     const disk = new MemoryStore();
-    const r = await connected(disk);
-    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/news' } });
-    r.upstream.grantAll();
-    await turns();
-    r.radio.take(SENSOR);
+    const r = await subscribed(disk, 'kept/news');
 
     r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
     r.upstream.deliver('kept/news', 'now');
@@ -174,11 +174,7 @@ describe('acknowledgements of kept-session state wait for the store (persistence
 
   it('§6.14 a sensor that sleeps before its CONNACK left gets no CONNACK then, and its messages stay buffered until it wakes', async () => {
     const disk = new MemoryStore();
-    const r = await connected(disk);
-    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/wake' } });
-    r.upstream.grantAll();
-    await turns();
-    r.radio.take(SENSOR);
+    const r = await subscribed(disk, 'kept/wake', 1);
 
     r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
     r.upstream.deliver('kept/wake', 'for later', 1);
