@@ -22,6 +22,7 @@
  *          one in flight each, and the gateway / direct ratio (issue 13's target: ≥ 1.0).
  *  ratio   qos1's closed loop and `direct` in 6 alternated rounds of 4 s each (the order swapped each round):
  *          each round's ratio and CPU per message of each side's processes, and the median ratio.
+ *          `--broker=aedes` runs qos1 and ratio against aedes in a process of its own instead of Mosquitto.
  *  qos0    50 sensors, QoS 0 paced at 20,000 then 50,000 msg/s for 5 s each: sent, delivered, %.
  *  burst   2, then 10 sensors PUBLISH QoS 1 in the same instant, round after round (the next 1 ms after
  *          the last PUBACK): PUBACK latency, as shipped and without the prompt TCP acknowledgement
@@ -69,11 +70,13 @@
  * Each also prints the CPU used over its measuring window (percent of one core) by the gateway, the
  * load generator and Mosquitto, and the kernel's UDP receive-buffer drops.
  */
+import { fork } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
+import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { loadConfig, parseConfig } from '../gateway/config/config.js';
 import type { UdpRadioConfig } from '../radios/udp.js';
@@ -156,6 +159,8 @@ type CrowdBroker = { kind: 'mosquitto'; url: string; pid: number | undefined } |
 
 /** What cpuLine says in Mosquitto's column when the broker is the embedded one, which has no CPU figure of its own. */
 let brokerColumn: string | undefined;
+/** The broker the gateway and the direct clients reach: Mosquitto, or aedes in its own process (`--broker=aedes`). */
+let brokerLabel = 'mosquitto';
 
 /**
  * The shipped gateway.yaml as `npm start` runs it, in this process: no broker URL, so the embedded broker
@@ -215,7 +220,7 @@ function cpuLine(figures: WindowFigures, loadCpuMs: number | undefined, busySeco
   // CPU per message holds up better than msg/s on a machine shared with other work.
   const perMessage = (cpuMs: number | undefined): string => (cpuMs === undefined || !messages ? '' : ` (${((1000 * cpuMs) / messages).toFixed(1)} µs/msg)`);
   line('', `cpu over ${busySeconds.toFixed(1)} s: gateway ${share(figures.gatewayCpuMs)}${perMessage(figures.gatewayCpuMs)}, load generator ${share(loadCpuMs)}${perMessage(loadCpuMs)}, ` +
-    `${brokerColumn ?? `mosquitto ${share(figures.brokerCpuMs)}${perMessage(figures.brokerCpuMs)}`}; UDP datagrams dropped for a full receive buffer: ${figures.udpDrops ?? '?'}`);
+    `${brokerColumn ?? `${brokerLabel} ${share(figures.brokerCpuMs)}${perMessage(figures.brokerCpuMs)}`}; UDP datagrams dropped for a full receive buffer: ${figures.udpDrops ?? '?'}`);
 }
 
 /** `--profile[=dir]`: profile each measuring window (bench/lib/window-profiler.ts); the directory keeps the .cpuprofile files. */
@@ -344,7 +349,7 @@ async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
       `${rate === undefined ? '' : `, ${int(r.skipped)} skipped (no sensor free or a late pacer)`}; gateway congestion ${gateway.core.stats.congestion}; ` +
       `PINGREQs for a prompt TCP acknowledgement ${int((gateway.upstream as MqttUpstream).promptAck.sent)}]`);
     const inGateway = residence.figures();
-    line('', `in the gateway, frame read → PUBACK sent (Mosquitto's round trip included; not the wait in the socket before the read): ` +
+    line('', `in the gateway, frame read → PUBACK sent (the broker's round trip included; not the wait in the socket before the read): ` +
       `p50 ${ms(inGateway.p50)} ms, p99 ${ms(inGateway.p99)} ms, p99.9 ${ms(inGateway.p999)} ms, max ${ms(inGateway.max)} ms [${int(inGateway.samples)} messages]`);
     cpuLine(watch.figures!, r.cpuMs, undefined, r.acked);
     line('', formatHeapFigures(watch.heapFigures!, r.acked));
@@ -358,7 +363,7 @@ async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
 async function direct(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined, viaGateway: Qos1Result): Promise<void> {
   const watch = new WindowWatch(brokerPid);
   const r = await load.run<Qos1Result>({ kind: 'direct', target: { brokerUrl, gatewayPort: 0 }, clients: SENSORS, warmupMs: QOS1.warmupMs, durationMs: QOS1.durationMs }, watch.onWindow);
-  line('direct', `${SENSORS} MQTT clients straight to mosquitto, QoS 1, 1 in flight each, ${r.seconds.toFixed(1)} s: ${qos1Line(r)}`);
+  line('direct', `${SENSORS} MQTT clients straight to ${brokerLabel}, QoS 1, 1 in flight each, ${r.seconds.toFixed(1)} s: ${qos1Line(r)}`);
   cpuLine(watch.figures!, r.cpuMs, undefined, r.acked);
   await watch.printProfile();
   const ratio = (viaGateway.acked / viaGateway.seconds) / (r.acked / r.seconds);
@@ -405,8 +410,8 @@ async function ratio(load: LoadGenerator, brokerUrl: string, brokerPid: number |
     pathCpu.gateway.push(sensorsUs + gatewayUs + brokerUs);
     pathCpu.direct.push(clientsUs + directBrokerUs);
     line('ratio', `round ${round} (${gatewayFirst ? 'gateway first' : 'direct first'}, load average ${loadAverage.toFixed(1)}): ` +
-      `gateway ${int(g.acked / g.seconds)} msg/s, p99 ${ms(g.latencyMs.p99)} ms, CPU µs/msg sensors ${sensorsUs.toFixed(1)} + gateway ${gatewayUs.toFixed(1)} + mosquitto ${brokerUs.toFixed(1)}` +
-      ` = ${(sensorsUs + gatewayUs + brokerUs).toFixed(1)}; direct ${int(d.acked / d.seconds)} msg/s, p99 ${ms(d.latencyMs.p99)} ms, clients ${clientsUs.toFixed(1)} + mosquitto ${directBrokerUs.toFixed(1)}` +
+      `gateway ${int(g.acked / g.seconds)} msg/s, p99 ${ms(g.latencyMs.p99)} ms, CPU µs/msg sensors ${sensorsUs.toFixed(1)} + gateway ${gatewayUs.toFixed(1)} + ${brokerLabel} ${brokerUs.toFixed(1)}` +
+      ` = ${(sensorsUs + gatewayUs + brokerUs).toFixed(1)}; direct ${int(d.acked / d.seconds)} msg/s, p99 ${ms(d.latencyMs.p99)} ms, clients ${clientsUs.toFixed(1)} + ${brokerLabel} ${directBrokerUs.toFixed(1)}` +
       ` = ${(clientsUs + directBrokerUs).toFixed(1)}: ${r.toFixed(2)}×`);
   }
   const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
@@ -837,7 +842,12 @@ async function main(): Promise<void> {
   const selected = asked.length ? ALL.filter((s) => asked.includes(s)) : ALL;
   // `--broker=embedded`: the crowd against the shipped config's embedded broker instead of Mosquitto.
   const brokerArg = process.argv.find((a) => a.startsWith('--broker='))?.slice('--broker='.length) ?? 'mosquitto';
-  if (brokerArg !== 'mosquitto' && brokerArg !== 'embedded') throw new Error(`--broker takes mosquitto (default) or embedded, not ${brokerArg}`);
+  if (brokerArg !== 'mosquitto' && brokerArg !== 'embedded' && brokerArg !== 'aedes') throw new Error(`--broker takes mosquitto (default), embedded or aedes, not ${brokerArg}`);
+  // `--broker=aedes`: qos1 and ratio against aedes in a process of its own (bench/lib/aedes-standalone.mjs).
+  const aedesScenarios: ScenarioName[] = ['qos1', 'ratio'];
+  if (brokerArg === 'aedes' && (asked.length === 0 || selected.some((s) => !aedesScenarios.includes(s)))) {
+    throw new Error(`--broker=aedes runs ${aedesScenarios.join(', ')} only: npm run bench:gateway -- ratio --broker=aedes`);
+  }
   const embeddedScenarios: ScenarioName[] = ['crowd', 'crowd100k', 'census', 'fanout'];
   if (brokerArg === 'embedded' && (asked.length === 0 || selected.some((s) => !embeddedScenarios.includes(s)))) {
     throw new Error(`--broker=embedded runs ${embeddedScenarios.join(', ')} only: npm run bench:gateway -- crowd --broker=embedded`);
@@ -866,11 +876,14 @@ async function main(): Promise<void> {
   // `--broker-nodelay`: Mosquitto with TCP_NODELAY on its client sockets (off by default in Mosquitto 2.0),
   // which the gateway path and the direct path both go through.
   const brokerNoDelay = process.argv.includes('--broker-nodelay');
-  const broker = await startMosquitto(brokerNoDelay ? { extraLines: () => ['set_tcp_nodelay true'] } : {});
+  const broker = brokerArg === 'aedes'
+    ? await startAedesProcess()
+    : await startMosquitto(brokerNoDelay ? { extraLines: () => ['set_tcp_nodelay true'] } : {});
   if (brokerNoDelay) console.log('Mosquitto with set_tcp_nodelay true');
-  const brokerPid = findChildPid('mosquitto');
+  if (brokerArg === 'aedes') brokerLabel = 'aedes';
+  const brokerPid = 'pid' in broker ? broker.pid : findChildPid('mosquitto');
   const load = LoadGenerator.start();
-  console.log(`mosquitto on ${broker.url}; sensors and MQTT clients in a child process (pid ${process.pid} is the gateway)`);
+  console.log(`${brokerLabel} on ${broker.url}${brokerArg === 'aedes' ? ' (a process of its own, aedes\'s defaults)' : ''}; sensors and MQTT clients in a child process (pid ${process.pid} is the gateway)`);
   try {
     for (const scenario of selected) {
       if (scenario === 'alloc') await allocation(broker.url);
@@ -894,6 +907,23 @@ async function main(): Promise<void> {
     await load.stop();
     await broker.stop();
   }
+}
+
+/** aedes on a free loopback port in a child process (`--broker=aedes`). */
+async function startAedesProcess(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const child = fork(fileURLToPath(new URL('./lib/aedes-standalone.mjs', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { port: number }));
+    child.once('exit', (code) => reject(new Error(`aedes exited (${code}) before listening`)));
+  });
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.send('stop');
+    }),
+  };
 }
 
 main().catch((err: unknown) => {
