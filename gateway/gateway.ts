@@ -190,6 +190,7 @@ export class Gateway {
         core,
         radios: this.radios,
         broker: upstream,
+        embeddedBroker: this.embeddedBroker,
         observeAcknowledgements: (observe) => { upstream.onAcknowledged = observe; },
         reload: this.options.configPath === undefined ? undefined : async () => ({ ...(await this.reload()) }),
       },

@@ -106,6 +106,16 @@ async function createRegistry(sources: HttpSources, labels: Record<string, strin
     if (metric) fromStats(metric[0], metric[1], key);
   }
 
+  const embedded = sources.embeddedBroker;
+  if (embedded) {
+    new Counter({
+      name: 'mqttsn_embedded_broker_early_acks_total',
+      help: 'QoS 2 messages from MQTT clients of the embedded broker acknowledged before the session store held them (too many waiting, or one waited 10 s)',
+      registers,
+      collect() { this.reset(); this.inc(embedded.acknowledgedEarly); },
+    });
+  }
+
   new Counter({
     name: 'mqttsn_messages_dropped_total',
     help: 'Broker messages dropped for a sensor, by reason',

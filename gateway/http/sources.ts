@@ -16,6 +16,8 @@ export interface HttpSources {
   core: GatewayCore;
   radios: readonly Radio[];
   broker: BrokerLink;
+  /** The embedded broker, when the gateway runs one (no `broker.url`). */
+  embeddedBroker?: { readonly acknowledgedEarly: number };
   /** Lets /metrics observe the broker's acknowledgement latency (seconds). */
   observeAcknowledgements(observe: (seconds: number) => void): void;
   /** Re-reads the configuration (`POST /api/reload`); absent where the gateway cannot reload. */

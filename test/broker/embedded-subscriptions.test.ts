@@ -242,13 +242,15 @@ describe('embedded broker: the gateway\'s subscriptions', () => {
   });
 
   it('MQTT 3.1.1 §4.3.3: store waits hold at most half of the broker\'s emitter: with the store stuck for 120 QoS 2 messages, other clients\' messages still flow', async () => {
-    const { received, subscribe, outside, answer } = await setUp(true);
+    const { broker, received, subscribe, outside, answer } = await setUp(true);
     await subscribe('stuck/+');
     answer.next = (m) => (m.topic === 'stuck/q2' ? new Promise<void>(() => {}) : undefined);
     const publisher = await outside();
     // More than aedes's emitter takes at once (100): held, they would stop every message of the broker.
     for (let i = 0; i < 120; i++) void publisher.publish('stuck/q2', String(i), 2).catch(() => {});
     await until(() => received.length === 120);
+    // Half the emitter (50) waits for the store; the other 70 were acknowledged at once, and counted.
+    expect(broker.acknowledgedEarly).toBe(70);
     const bystander = await outside();
     await bystander.subscribe('elsewhere/#', 1);
     const other = await outside();
@@ -256,6 +258,7 @@ describe('embedded broker: the gateway\'s subscriptions', () => {
     await bystander.waitFor(1, 'elsewhere/x');
     await other.publish('stuck/free', 'to the gateway too, acknowledged', 2);
     expect(on(received, 'stuck/free')).toHaveLength(1);
+    expect(broker.acknowledgedEarly).toBe(70); // nothing waited for it: not early
   });
 
   it('after the upstream\'s stop, nothing more reaches the gateway', async () => {

@@ -128,6 +128,7 @@ describe('30 HTTP face with mosquitto', () => {
     expect(res.body).toContain('# TYPE mqttsn_frames_received_total counter');
     expect(metric(res.body, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(metric(res.body, 'mqttsn_broker_up')).toBe(1);
+    expect(res.body).not.toContain('mqttsn_embedded_broker_early_acks_total'); // Mosquitto here: no embedded broker
     expect(metric(res.body, 'mqttsn_radio_up', { radio: 'udp0', kind: 'udp' })).toBe(1);
   });
 

@@ -11,6 +11,7 @@ import { ENDED_SESSION_KEPT_MS } from '../../gateway/core/core.js';
 import { receivePublish, subscribe } from '../support/flows.js';
 import * as fixture from '../support/embedded-gateway.js';
 import { connect, Observer, until, type GatewayUnderTest } from '../support/harness.js';
+import { metric, scrape } from '../support/http.js';
 
 const PREFIX = 'mqtt-sn/7/';
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -197,5 +198,16 @@ describe('34 the shipped config\'s embedded broker', () => {
     const got = new Promise<{ payload: Buffer; qos: number; retain: boolean }>((resolve) => late.client.once('message', (_t, payload, packet) => resolve({ payload, qos: packet.qos, retain: packet.retain })));
     await late.subscribe('sn/retained/+', 1);
     expect(await got).toEqual({ payload: bytes, qos: 1, retain: true });
+  });
+
+  it('/metrics of the shipped config counts the embedded broker\'s early QoS 2 acknowledgements, as the broker does', async () => {
+    const config = shippedLikeConfig(newStateDir());
+    config.http = { host: '127.0.0.1', port: 0 };
+    const gw = await up(config);
+    const publisher = await observer(gw);
+    await publisher.publish('early/none', 'stored in time', 2);
+    const text = await scrape(gw);
+    expect(text).toContain('# TYPE mqttsn_embedded_broker_early_acks_total counter');
+    expect(metric(text, 'mqttsn_embedded_broker_early_acks_total')).toBe(gw.gateway.embeddedBroker!.acknowledgedEarly);
   });
 });
