@@ -332,9 +332,11 @@ function qos1Line(r: Qos1Result): string {
     `PUBACK latency p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms, p99.9 ${ms(r.latencyMs.p999)} ms, max ${ms(r.latencyMs.max)} ms`;
 }
 
-async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | undefined): Promise<void> {
+/** broker 'embedded': the shipped config (its own aedes, reached in memory), and no `direct` to compare with. */
+async function qos1(load: LoadGenerator, broker: CrowdBroker): Promise<void> {
+  const brokerPid = broker.kind === 'mosquitto' ? broker.pid : undefined;
   for (const rate of [...(pacedOnly ? [] : [undefined]), ...QOS1.pacedRates]) {
-    const { gateway, target } = await startGateway(brokerUrl);
+    const { gateway, target } = broker.kind === 'embedded' ? await startShippedGateway() : await startGateway(broker.url);
     const watch = new WindowWatch(brokerPid, rate === undefined ? 'qos1' : `qos1-paced-${rate}`);
     const residence = new ResidenceProbe(gateway);
     const sensors = rate === undefined ? SENSORS : QOS1.pacedSensors;
@@ -355,7 +357,7 @@ async function qos1(load: LoadGenerator, brokerUrl: string, brokerPid: number | 
     line('', formatHeapFigures(watch.heapFigures!, r.acked));
     await watch.printProfile(r.acked);
     await gateway.stop();
-    if (rate === undefined) await direct(load, target.brokerUrl, brokerPid, r);
+    if (rate === undefined && broker.kind === 'mosquitto') await direct(load, target.brokerUrl, brokerPid, r);
   }
 }
 
@@ -848,7 +850,7 @@ async function main(): Promise<void> {
   if (brokerArg === 'aedes' && (asked.length === 0 || selected.some((s) => !aedesScenarios.includes(s)))) {
     throw new Error(`--broker=aedes runs ${aedesScenarios.join(', ')} only: npm run bench:gateway -- ratio --broker=aedes`);
   }
-  const embeddedScenarios: ScenarioName[] = ['crowd', 'crowd100k', 'census', 'fanout'];
+  const embeddedScenarios: ScenarioName[] = ['crowd', 'crowd100k', 'census', 'fanout', 'qos1'];
   if (brokerArg === 'embedded' && (asked.length === 0 || selected.some((s) => !embeddedScenarios.includes(s)))) {
     throw new Error(`--broker=embedded runs ${embeddedScenarios.join(', ')} only: npm run bench:gateway -- crowd --broker=embedded`);
   }
@@ -867,6 +869,7 @@ async function main(): Promise<void> {
         if (scenario === 'crowd100k') await crowd100k(load, { kind: 'embedded' });
         if (scenario === 'census') await census(load, { kind: 'embedded' });
         if (scenario === 'fanout') await fanout(load, { kind: 'embedded' });
+        if (scenario === 'qos1') await qos1(load, { kind: 'embedded' });
       }
     } finally {
       await load.stop();
@@ -895,7 +898,7 @@ async function main(): Promise<void> {
       if (scenario === 'crowd100k') await crowd100k(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'census') await census(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'storm') await storm(load, broker.url, brokerPid);
-      if (scenario === 'qos1') await qos1(load, broker.url, brokerPid);
+      if (scenario === 'qos1') await qos1(load, { kind: 'mosquitto', url: broker.url, pid: brokerPid });
       if (scenario === 'ratio') await ratio(load, broker.url, brokerPid);
       if (scenario === 'qos0') await qos0(load, broker.url, brokerPid);
       if (scenario === 'burst') await burst(load, broker.url);
