@@ -13,6 +13,7 @@ import type { Session } from '../../gateway/core/session.js';
 import type { LimitsSection } from '../../gateway/config/config-types.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ACCEPTED, reportPublished, type Upstream } from '../../gateway/broker/upstream.js';
+import type { MqttUpstreamOptions } from '../../gateway/broker/mqtt-upstream.js';
 
 export const WHAT_IFS = {
   /** One writev per event-loop turn to the broker instead of one per message: cork until setImmediate. */
@@ -76,9 +77,12 @@ export const WHAT_IFS = {
    * Against the embedded broker: QoS 0 encoded and sent through the in-memory connection, parsed again by
    * aedes, as before the in-process path (gateway/broker/aedes-in-process.ts). For before/after runs.
    */
-  'wire-qos0': (gateway: Gateway) => {
-    (gateway.upstream as unknown as { publishInProcess: unknown }).publishInProcess = undefined;
-  },
+  'wire-qos0': (gateway: Gateway) => inProcessExcept(gateway, 0),
+  /**
+   * Against the embedded broker: QoS 1 encoded and sent through the in-memory connection, aedes's PUBACK read
+   * back, as before QoS 1 was taken in process too. For before/after runs.
+   */
+  'wire-qos1': (gateway: Gateway) => inProcessExcept(gateway, 1),
   /**
    * Against the embedded broker: the gateway's broker subscriptions as SUBSCRIBE packets over the in-memory
    * connection, as before they were registered in process (gateway/broker/aedes-subscriptions.ts). Applied
@@ -178,7 +182,17 @@ export function applyWhatIfs(gateway: Gateway, whatIfs: WhatIf[]): void {
 }
 
 /** What-ifs that only replace the upstream's methods on the instance, and so can be taken back (`--ab`). */
-export const UNDOABLE: WhatIf[] = ['few-names', 'rate-limit-maps', 'old-sender-path', 'wire-qos0', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+export const UNDOABLE: WhatIf[] = ['few-names', 'rate-limit-maps', 'old-sender-path', 'wire-qos0', 'wire-qos1', 'no-rate-limit', 'cork-1ms', 'cork-5ms', 'cork-50ms', 'drop-publishes', 'mqttjs-publish', 'udp-pause-2ms', 'udp-pause-5ms'];
+
+/** The upstream's in-process publishing as shipped, but never for `qos`: those go through the in-memory connection. */
+function inProcessExcept(gateway: Gateway, qos: 0 | 1): void {
+  type PublishInProcess = NonNullable<MqttUpstreamOptions['publishInProcess']>;
+  const upstream = gateway.upstream as unknown as { publishInProcess: PublishInProcess | undefined; options: MqttUpstreamOptions };
+  const shipped = upstream.options.publishInProcess;
+  if (!shipped) throw new Error(`what-if wire-qos${qos}: the gateway has no embedded broker (--broker=embedded)`);
+  upstream.publishInProcess = (connection, topic, payload, retain, messageQos, accepted) =>
+    (messageQos ?? 0) !== qos && shipped(connection, topic, payload, retain, messageQos, accepted);
+}
 
 /** Takes back the UNDOABLE what-ifs: the upstream's own methods (from its prototype) are in force again. */
 export function undoWhatIfs(gateway: Gateway): void {

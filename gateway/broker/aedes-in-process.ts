@@ -1,9 +1,10 @@
 /**
- * The gateway's QoS 0 publishes handed to the embedded aedes broker as objects, in process, instead of
- * being encoded, pushed through the in-memory pipe and parsed again by mqtt-packet (issue 13: the pipe
- * and the parser were about 40% of the busy CPU at 1,000 msg/s). The gateway's subscriptions are registered
- * in process too (aedes-subscriptions.ts); everything else (CONNECT, QoS 1/2, keep-alive) still travels the
- * pipe as MQTT.
+ * The gateway's QoS 0 and QoS 1 publishes handed to the embedded aedes broker as objects, in process, instead
+ * of being encoded, pushed through the in-memory pipe and parsed again by mqtt-packet (issue 13: the pipe
+ * and the parser were about 40% of the busy CPU at 1,000 msg/s; for QoS 1, aedes's PUBACK written, read and
+ * matched too). A QoS 1 message is acknowledged when aedes's PUBLISH handler would write its PUBACK: once
+ * authorised, before routing. The gateway's subscriptions are registered in process too
+ * (aedes-subscriptions.ts); everything else (CONNECT, QoS 2, keep-alive) still travels the pipe as MQTT.
  *
  * What outside clients see stays the same:
  * - the checks aedes's PUBLISH handler makes: a topic it would refuse (empty, with a wildcard, too many
@@ -13,8 +14,9 @@
  *   a publish is taken here only when every PUBLISH of this ClientId that aedes took (counted at its
  *   `authorizePublish` hook) has been emitted (counted on the `mq`, which aedes takes as an option), and
  *   nothing the connection wrote is still in the pipe; otherwise it goes down the pipe behind the others.
- *   A count that never evens out (a QoS 2 duplicate aedes drops) only sends QoS 0 down the pipe, as before,
- *   until the next connection.
+ *   A count that never evens out (a QoS 2 duplicate aedes drops) only sends QoS 0 and 1 down the pipe, as
+ *   before, until the next connection. The upstream adds its own condition for QoS 1: no QoS 1 message of
+ *   its own still owed a PUBACK (one written to a connection since lost goes again first).
  *
  * aedes's documented `publish(packet, callback)` publishes as the broker itself (no client); its PUBLISH
  * handler calls `publish(packet, client, callback)` so that the `publish` event, the `published` hook and
@@ -54,7 +56,7 @@ export class AedesInProcess {
   private readonly tracked = new WeakSet<Client>();
   private aedes: Aedes | undefined;
   private publishAsClient: PublishAsClient | undefined;
-  /** QoS 0 messages handed over in process (the rest of the connection's PUBLISH packets went down the pipe). */
+  /** QoS 0 and 1 messages handed over in process (the rest of the connection's PUBLISH packets went down the pipe). */
   published = 0;
 
   constructor(private readonly maxTopicLevels: number, concurrency: number) {
@@ -107,19 +109,26 @@ export class AedesInProcess {
   }
 
   /**
-   * Publishes a QoS 0 message as `client`, in process, when that keeps order and aedes's checks (see
-   * above); false = not taken: write it to the connection as usual. `pipeEmpty`: nothing the client
-   * wrote is still on its way to aedes.
+   * Publishes a QoS 0 or QoS 1 message as `client`, in process, when that keeps order and aedes's checks
+   * (see above); false = not taken: write it to the connection as usual. `pipeEmpty`: nothing the client
+   * wrote is still on its way to aedes. QoS 1: `accepted` is called when aedes's PUBLISH handler would
+   * write its PUBACK (authorised, before routing: lib/handlers/publish.js), maybe before this returns;
+   * with an error when aedes would close the connection instead (it is closed here too).
    */
-  publish(client: Client, pipeEmpty: boolean, topic: string, payload: Buffer, retain: boolean): boolean {
+  publish(client: Client, pipeEmpty: boolean, topic: string, payload: Buffer, retain: boolean, qos: 0 | 1 = 0, accepted?: (refused?: Error) => void): boolean {
     const aedes = this.aedes;
     if (!aedes || !pipeEmpty || !client.connected || client.closed || !this.tracked.has(client)) return false;
     const progress = this.progress.get(client.id);
     if (!progress || progress.taken !== progress.emitted || aedesRefusal(topic, this.maxTopicLevels) !== undefined) return false;
-    const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: 0, retain, dup: false };
+    const packet: PublishPacket = { cmd: 'publish', topic, payload, qos, retain, dup: false };
     aedes.authorizePublish(client, packet, (refused) => {
       // As aedes does for a refused PUBLISH on the wire: the connection ends (the gateway reconnects).
-      if (refused) return void client.conn.destroy(refused);
+      if (refused) {
+        client.conn.destroy(refused);
+        accepted?.(refused);
+        return;
+      }
+      accepted?.();
       this.publishAsClient!(packet, client, () => {});
     });
     this.published++;

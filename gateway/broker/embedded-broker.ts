@@ -31,11 +31,12 @@ export interface EmbeddedBroker {
    */
   connect(): Duplex;
   /**
-   * Publishes a QoS 0 message on a connection from `connect()` in process, as an object, without
+   * Publishes a QoS 0 or QoS 1 message on a connection from `connect()` in process, as an object, without
    * MQTT's encoding and parsing (aedes-in-process.ts); false = not taken (it must keep its place behind
    * what is still on its way, or aedes would refuse its topic): write it to the connection as usual.
+   * QoS 1: `accepted` is called where aedes would write the PUBACK, maybe before this returns.
    */
-  publishInProcess(connection: Duplex, topic: string, payload: Buffer, retain: boolean): boolean;
+  publishInProcess(connection: Duplex, topic: string, payload: Buffer, retain: boolean, qos?: 0 | 1, accepted?: (refused?: Error) => void): boolean;
   /**
    * Why the broker would refuse a PUBLISH to `topic` by closing the connection that sent it (aedes, MQTT
    * 3.1.1: `$SYS/…`, too many levels); undefined = it takes it. The gateway refuses such a message itself,
@@ -49,7 +50,7 @@ export interface EmbeddedBroker {
   subscriber(receive: BrokerReceiver, clientId: string, log: (message: string) => void): InProcessSubscriber;
   /** Filters registered by the subscribers that have not closed. */
   readonly subscriptionsInProcess: number;
-  /** QoS 0 messages taken by publishInProcess. */
+  /** QoS 0 and 1 messages taken by publishInProcess. */
   readonly publishedInProcess: number;
   /**
    * QoS 2 messages from the broker's clients acknowledged to their publisher (PUBREC) before the gateway's
@@ -173,9 +174,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return count;
     },
     refusesPublish: (topic) => aedesRefusal(topic, MAX_TOPIC_LEVELS),
-    publishInProcess(connection, topic, payload, retain) {
+    publishInProcess(connection, topic, payload, retain, qos, accepted) {
       const known = clients.get(connection);
-      return known !== undefined && inProcess.publish(known.client, known.end.delivered, topic, payload, retain);
+      return known !== undefined && inProcess.publish(known.client, known.end.delivered, topic, payload, retain, qos, accepted);
     },
     close() {
       // Stop accepting first, then let aedes end the open connections so server.close() can finish.

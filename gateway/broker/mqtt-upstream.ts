@@ -36,7 +36,7 @@ export interface MqttUpstreamOptions {
    * With `connect`: hands a QoS 0 message to the broker on that connection in process, without encoding
    * it (the embedded broker); false = not taken, written to the connection as usual.
    */
-  publishInProcess?: (connection: Duplex, topic: string, payload: Buffer, retain: boolean) => boolean;
+  publishInProcess?: (connection: Duplex, topic: string, payload: Buffer, retain: boolean, qos?: 0 | 1, accepted?: (refused?: Error) => void) => boolean;
   /**
    * Why the broker would answer a PUBLISH to `topic` by closing the connection (the embedded broker:
    * `$SYS/…`); undefined = it takes it. Such a message is refused here, as MQTT 5's 0x90 (topic name invalid).
@@ -328,7 +328,12 @@ export class MqttUpstream implements Upstream {
     }
     const client = this.client;
     if (!client || this.inFlight >= this.options.maxQueued) return false;
-    if (qos === 1) return this.publishOwnQos1(client, topic, payload, retain, done);
+    if (qos === 1) {
+      // In process only behind nothing: no batch of this turn, no QoS 1 message still owed its PUBACK
+      // (one written to a connection since lost goes again, first).
+      if (this.publishInProcess && this.awaitingAck.size === 0 && this.batch.size === 0 && this.publishQos1InProcess(client, topic, payload, retain, done)) return true;
+      return this.publishOwnQos1(client, topic, payload, retain, done);
+    }
     const stream = this.writableStream(client);
     if (qos === 0 && stream) {
       // In process only when nothing of this turn's batch waits to be written: it must not overtake that.
@@ -360,6 +365,30 @@ export class MqttUpstream implements Upstream {
   private writableStream(client: MqttClient): MqttClient['stream'] | undefined {
     const stream = client.stream;
     return client.connected && stream && !stream.destroyed && stream.writable ? stream : undefined;
+  }
+
+  /**
+   * A method of its own so that publish() holds no closure: V8 would allocate a context for one on every
+   * call, embedded broker or not (test/e2e/02-publish-allocation.test.ts).
+   */
+  private publishQos1InProcess(client: MqttClient, topic: string, payload: Buffer, retain: boolean, done: PublishDone | undefined): boolean {
+    const stream = this.writableStream(client);
+    return stream !== undefined && this.publishInProcess!(stream as unknown as Duplex, topic, payload, retain, 1, (refused) => this.acceptedInProcess(client, topic, payload, retain, done, refused));
+  }
+
+  /**
+   * The embedded broker took a QoS 1 message in process, at the moment it would have written its PUBACK.
+   * Reported on a microtask, as a broker's answer would come after publish() returns (the caller records
+   * the message then). Refused (aedes would have closed the connection): it waits for the connection
+   * again like one sent on it, as on the wire.
+   */
+  private acceptedInProcess(client: MqttClient, topic: string, payload: Buffer, retain: boolean, done: PublishDone | undefined, refused: Error | undefined): void {
+    if (refused) {
+      this.publishOwnQos1(client, topic, payload, retain, done);
+      return;
+    }
+    this.onAcknowledged?.(0);
+    queueMicrotask(() => reportPublished(done, ACCEPTED));
   }
 
   /** QoS 1 under a packet id of ours; held (and counted in `pending`) until its PUBACK, written now or on reconnect. */

@@ -1,6 +1,6 @@
 /**
- * QoS 0 publishes handed to the embedded broker in process (gateway/broker/aedes-in-process.ts): what an
- * outside MQTT client sees is what it saw when they travelled the in-memory connection as MQTT bytes.
+ * QoS 0 and QoS 1 publishes handed to the embedded broker in process (gateway/broker/aedes-in-process.ts): what
+ * an outside MQTT client sees is what it saw when they travelled the in-memory connection as MQTT bytes.
  * Real parts: the embedded aedes broker, the gateway's MqttUpstream over its in-memory connection, a plain
  * mqtt.js subscriber over TCP, and (last test) the whole gateway with a UDP sensor.
  */
@@ -45,7 +45,7 @@ async function setUp(statusTopic?: string): Promise<{ broker: EmbeddedBroker; up
   return { broker, upstream, observer, connections, warnings };
 }
 
-describe('embedded broker: QoS 0 in process', () => {
+describe('embedded broker: QoS 0 and 1 in process', () => {
   it('MQTT 3.1.1 §3.3: a QoS 0 publish reaches an outside subscriber with its topic, payload and retain flag, taken in process', async () => {
     const { broker, upstream, observer } = await setUp();
     expect(upstream.publish('home/kitchen/temp', Buffer.from('21.5'), 0, false)).toBe(true);
@@ -82,20 +82,60 @@ describe('embedded broker: QoS 0 in process', () => {
     expect(got.map((m) => m.payload)).toEqual(['first, retained', 'second']);
   });
 
-  it('MQTT 3.1.1 §4.6: a QoS 0 publish while a QoS 1 one is still in the connection goes down the connection too; once aedes has emitted everything, QoS 0 is taken in process again', async () => {
+  it('MQTT 3.1.1 §4.6: a QoS 0 publish while a QoS 2 one is still in the connection goes down the connection too; once aedes has emitted everything, QoS 0 is taken in process again', async () => {
     const { broker, upstream, observer } = await setUp();
     let acknowledged = false;
-    upstream.publish('order/q1', Buffer.from('QoS 1'), 1, false, () => { acknowledged = true; });
+    upstream.publish('order/q2', Buffer.from('QoS 2'), 2, false, () => { acknowledged = true; });
     upstream.publish('order/q0', Buffer.from('QoS 0'), 0, false);
     expect(broker.publishedInProcess).toBe(0);
     await observer.waitFor(1, 'order/q0');
-    await observer.waitFor(1, 'order/q1');
+    await observer.waitFor(1, 'order/q2');
     await until(() => acknowledged);
     await until(() => {
       upstream.publish('order/later', Buffer.from('x'), 0, false);
       return broker.publishedInProcess > 0;
     });
     await observer.waitFor(1, 'order/later');
+  });
+
+  it('MQTT 3.1.1 §4.3.2: a QoS 1 publish with nothing ahead of it is taken in process; it is acknowledged after publish() returns and reaches a subscriber at QoS 1', async () => {
+    const { broker, upstream, observer } = await setUp();
+    const results: unknown[] = [];
+    expect(upstream.publish('q1/in', Buffer.from('one'), 1, false, (result) => results.push(result))).toBe(true);
+    expect(broker.publishedInProcess).toBe(1);
+    expect(results).toEqual([]); // the caller records the message first, as for a PUBACK read later
+    await Promise.resolve();
+    expect(results).toEqual([{}]);
+    expect(await observer.waitFor(1, 'q1/in')).toMatchObject([{ payload: 'one', qos: 1, retain: false }]);
+  });
+
+  it('a QoS 1 publish behind a QoS 2 one still in the connection goes down the connection too (aedes orders messages only within a QoS, MQTT 3.1.1 §4.6)', async () => {
+    const { broker, upstream, observer } = await setUp();
+    const acknowledged: string[] = [];
+    upstream.publish('order/first', Buffer.from('QoS 2'), 2, false, () => acknowledged.push('first'));
+    upstream.publish('order/second', Buffer.from('QoS 1'), 1, false, () => acknowledged.push('second'));
+    expect(broker.publishedInProcess).toBe(0);
+    await observer.waitFor(1, 'order/first');
+    await observer.waitFor(1, 'order/second');
+    await until(() => acknowledged.length === 2);
+  });
+
+  it('MQTT 3.1.1 §4.6: QoS 1 publishes in one turn: the first in process, the rest down the connection behind it (aedes has not emitted it yet), all in order; in later turns in process again', async () => {
+    const { broker, upstream, observer } = await setUp();
+    let acknowledged = 0;
+    for (let i = 0; i < 10; i++) upstream.publish('burst/q1', Buffer.from(String(i)), 1, false, () => { acknowledged++; });
+    expect(broker.publishedInProcess).toBe(1);
+    const got = await observer.waitFor(10, 'burst/q1');
+    expect(got.map((m) => Number(m.payload))).toEqual([...Array(10).keys()]);
+    await until(() => acknowledged === 10);
+    // Each in a turn of its own, with nothing owed on the connection: each in process.
+    for (let i = 10; i < 15; i++) {
+      upstream.publish('burst/q1', Buffer.from(String(i)), 1, false, () => { acknowledged++; });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(broker.publishedInProcess).toBe(6);
+    expect((await observer.waitFor(15, 'burst/q1')).map((m) => Number(m.payload))).toEqual([...Array(15).keys()]);
+    await until(() => acknowledged === 15);
   });
 
   it('MQTT 3.1.1 §4.6: consecutive QoS 0 publishes in one turn all go in process, in order', async () => {
@@ -123,7 +163,7 @@ describe('embedded broker: QoS 0 in process', () => {
     upstream.publish('after/refusal', Buffer.from('y'), 1, false);
     await observer.waitFor(1, 'after/refusal');
     expect(connections).toEqual([true]); // never closed by aedes, never reconnected
-    expect(broker.publishedInProcess).toBe(0); // the QoS 1 went over the connection; neither $SYS message anywhere
+    expect(broker.publishedInProcess).toBe(1); // only after/refusal (QoS 1, in process); neither $SYS message anywhere
     expect(observer.messages.some((m) => m.topic.startsWith('$SYS/gw'))).toBe(false);
   });
 
@@ -138,6 +178,34 @@ describe('embedded broker: QoS 0 in process', () => {
 });
 
 describe('aedes as aedes-in-process.ts relies on it (fails if aedes changes under it)', () => {
+  it('MQTT 3.1.1 §4.3.2: a QoS 1 message in process is accepted when authorizePublish allows it, before aedes routes it; refused, the connection ends as aedes ends it for a PUBLISH on the wire', async () => {
+    const inProcess = new AedesInProcess(100, 100);
+    const aedes = await Aedes.createBroker({ mq: inProcess.mq });
+    cleanups.push(() => new Promise<void>((resolve) => aedes.close(() => resolve())));
+    inProcess.attach(aedes);
+    const [end, brokerEnd] = duplexPair();
+    const client: Client = aedes.handle(brokerEnd);
+    inProcess.track(client);
+    const authorize = aedes.authorizePublish;
+    aedes.authorizePublish = (c, packet, callback) => (packet.topic.startsWith('denied/') ? callback(new Error('not for you')) : authorize.call(aedes, c, packet, callback));
+    const events: string[] = [];
+    aedes.on('publish', (packet) => { if (!packet.topic.startsWith('$SYS/')) events.push(`routed ${packet.topic} qos ${packet.qos}`); });
+    const mqttClient = new MqttClient(() => end, { clientId: 'q1-check', reconnectPeriod: 0 });
+    cleanups.push(() => mqttClient.endAsync(true));
+    await new Promise((resolve) => mqttClient.once('connect', resolve));
+    await until(() => client.connected); // aedes marks it once its CONNACK is written
+
+    expect(inProcess.publish(client, end.delivered, 'allowed/x', Buffer.from('a'), false, 1, (refused) => events.push(`accepted ${refused ?? 'ok'}`))).toBe(true);
+    await until(() => events.length === 2);
+    expect(events).toEqual(['accepted ok', 'routed allowed/x qos 1']);
+
+    const closed = new Promise<void>((resolve) => mqttClient.once('close', () => resolve()));
+    expect(inProcess.publish(client, end.delivered, 'denied/x', Buffer.from('d'), false, 1, (refused) => events.push(`accepted ${refused?.message}`))).toBe(true);
+    expect(events.slice(2)).toEqual(['accepted not for you']);
+    await closed;
+    expect(events).not.toContain('routed denied/x qos 1');
+  });
+
   it('its PUBLISH handler asks authorizePublish with the connection\'s client, and publish(packet, client, cb) reports that client in the publish event', async () => {
     const inProcess = new AedesInProcess(100, 100);
     const aedes = await Aedes.createBroker({ mq: inProcess.mq });
@@ -211,6 +279,18 @@ describe('the gateway with the shipped config\'s embedded broker', () => {
     const before = embedded.publishedInProcess;
     sensor.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId, msgId: 0, payload: Buffer.from('19.5') });
     expect(await observer.waitFor(1, 'sn/in-process/t')).toEqual([{ topic: 'sn/in-process/t', payload: '19.5', qos: 0, retain: false }]);
+    expect(embedded.publishedInProcess).toBe(before + 1);
+  });
+
+  it('§6.6 a sensor\'s QoS 1 PUBLISH is handed over in process: PUBACK 0x00 once the embedded broker accepted it, and an MQTT subscriber gets it at QoS 1', async () => {
+    const { gw, observer, sensor } = await shippedLikeGatewayObserving('sn/in-process-q1/#', 1);
+    await connect(sensor, 'in-process-q1');
+    const topicId = await register(sensor, 'sn/in-process-q1/t');
+    const embedded = (gw.gateway as unknown as { embedded: EmbeddedBroker }).embedded;
+    const before = embedded.publishedInProcess;
+    sensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 11, payload: Buffer.from('20.5') });
+    expect(await sensor.expect('PUBACK')).toMatchObject({ msgId: 11, topicId, returnCode: 0 });
+    expect(await observer.waitFor(1, 'sn/in-process-q1/t')).toEqual([{ topic: 'sn/in-process-q1/t', payload: '20.5', qos: 1, retain: false }]);
     expect(embedded.publishedInProcess).toBe(before + 1);
   });
 
