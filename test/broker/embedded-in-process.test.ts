@@ -177,23 +177,29 @@ describe('embedded broker: QoS 0 and 1 in process', () => {
   });
 });
 
+/** A plain aedes with AedesInProcess attached, and a connection to it over a stream pair, tracked and connected. */
+async function trackedConnection(clientId: string) {
+  const inProcess = new AedesInProcess(100, 100);
+  const aedes = await Aedes.createBroker({ mq: inProcess.mq });
+  cleanups.push(() => new Promise<void>((resolve) => aedes.close(() => resolve())));
+  inProcess.attach(aedes);
+  const [end, brokerEnd] = duplexPair();
+  const client: Client = aedes.handle(brokerEnd);
+  inProcess.track(client);
+  const mqttClient = new MqttClient(() => end, { clientId, reconnectPeriod: 0 });
+  cleanups.push(() => mqttClient.endAsync(true));
+  await new Promise((resolve) => mqttClient.once('connect', resolve));
+  await until(() => client.connected); // aedes marks it once its CONNACK is written
+  return { inProcess, aedes, end, client, mqttClient };
+}
+
 describe('aedes as aedes-in-process.ts relies on it (fails if aedes changes under it)', () => {
   it('MQTT 3.1.1 §4.3.2: a QoS 1 message in process is accepted when authorizePublish allows it, before aedes routes it; refused, the connection ends as aedes ends it for a PUBLISH on the wire', async () => {
-    const inProcess = new AedesInProcess(100, 100);
-    const aedes = await Aedes.createBroker({ mq: inProcess.mq });
-    cleanups.push(() => new Promise<void>((resolve) => aedes.close(() => resolve())));
-    inProcess.attach(aedes);
-    const [end, brokerEnd] = duplexPair();
-    const client: Client = aedes.handle(brokerEnd);
-    inProcess.track(client);
+    const { inProcess, aedes, end, client, mqttClient } = await trackedConnection('q1-check');
     const authorize = aedes.authorizePublish;
     aedes.authorizePublish = (c, packet, callback) => (packet.topic.startsWith('denied/') ? callback(new Error('not for you')) : authorize.call(aedes, c, packet, callback));
     const events: string[] = [];
     aedes.on('publish', (packet) => { if (!packet.topic.startsWith('$SYS/')) events.push(`routed ${packet.topic} qos ${packet.qos}`); });
-    const mqttClient = new MqttClient(() => end, { clientId: 'q1-check', reconnectPeriod: 0 });
-    cleanups.push(() => mqttClient.endAsync(true));
-    await new Promise((resolve) => mqttClient.once('connect', resolve));
-    await until(() => client.connected); // aedes marks it once its CONNACK is written
 
     expect(inProcess.publish(client, end.delivered, 'allowed/x', Buffer.from('a'), false, 1, (refused) => events.push(`accepted ${refused ?? 'ok'}`))).toBe(true);
     await until(() => events.length === 2);
@@ -207,13 +213,7 @@ describe('aedes as aedes-in-process.ts relies on it (fails if aedes changes unde
   });
 
   it('its PUBLISH handler asks authorizePublish with the connection\'s client, and publish(packet, client, cb) reports that client in the publish event', async () => {
-    const inProcess = new AedesInProcess(100, 100);
-    const aedes = await Aedes.createBroker({ mq: inProcess.mq });
-    cleanups.push(() => new Promise<void>((resolve) => aedes.close(() => resolve())));
-    inProcess.attach(aedes);
-    const [end, brokerEnd] = duplexPair();
-    const client: Client = aedes.handle(brokerEnd);
-    inProcess.track(client);
+    const { inProcess, aedes, end, client, mqttClient } = await trackedConnection('lib-check');
     const authorizedFor: (Client | null)[] = [];
     const authorize = aedes.authorizePublish;
     aedes.authorizePublish = (c, packet, callback) => {
@@ -222,9 +222,6 @@ describe('aedes as aedes-in-process.ts relies on it (fails if aedes changes unde
     };
     const publishedBy: [string, Client | null][] = [];
     aedes.on('publish', (packet, c) => { if (!packet.topic.startsWith('$SYS/')) publishedBy.push([packet.topic, c]); });
-    const mqttClient = new MqttClient(() => end, { clientId: 'lib-check', reconnectPeriod: 0 });
-    cleanups.push(() => mqttClient.endAsync(true));
-    await new Promise((resolve) => mqttClient.once('connect', resolve));
 
     await mqttClient.publishAsync('over/the/wire', 'w', { qos: 1 });
     await until(() => publishedBy.length === 1);
@@ -271,26 +268,16 @@ async function shippedLikeGatewayObserving(filter: string, qos: 0 | 1, persisten
 }
 
 describe('the gateway with the shipped config\'s embedded broker', () => {
-  it('§6.6 a sensor\'s QoS 0 PUBLISH reaches an MQTT subscriber of the embedded broker, handed over in process', async () => {
-    const { gw, observer, sensor } = await shippedLikeGatewayObserving('sn/in-process/#', 0);
-    await connect(sensor, 'in-process-1');
-    const topicId = await register(sensor, 'sn/in-process/t');
+  it.each([0, 1] as const)('§6.6 a sensor\'s QoS %i PUBLISH reaches an MQTT subscriber of the embedded broker at its QoS, handed over in process (QoS 1: PUBACK 0x00 once the broker accepted it)', async (qos) => {
+    const { gw, observer, sensor } = await shippedLikeGatewayObserving(`sn/in-process-${qos}/#`, qos);
+    await connect(sensor, `in-process-${qos}`);
+    const topic = `sn/in-process-${qos}/t`;
+    const topicId = await register(sensor, topic);
     const embedded = (gw.gateway as unknown as { embedded: EmbeddedBroker }).embedded;
     const before = embedded.publishedInProcess;
-    sensor.send({ type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 'normal', topicId, msgId: 0, payload: Buffer.from('19.5') });
-    expect(await observer.waitFor(1, 'sn/in-process/t')).toEqual([{ topic: 'sn/in-process/t', payload: '19.5', qos: 0, retain: false }]);
-    expect(embedded.publishedInProcess).toBe(before + 1);
-  });
-
-  it('§6.6 a sensor\'s QoS 1 PUBLISH is handed over in process: PUBACK 0x00 once the embedded broker accepted it, and an MQTT subscriber gets it at QoS 1', async () => {
-    const { gw, observer, sensor } = await shippedLikeGatewayObserving('sn/in-process-q1/#', 1);
-    await connect(sensor, 'in-process-q1');
-    const topicId = await register(sensor, 'sn/in-process-q1/t');
-    const embedded = (gw.gateway as unknown as { embedded: EmbeddedBroker }).embedded;
-    const before = embedded.publishedInProcess;
-    sensor.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 'normal', topicId, msgId: 11, payload: Buffer.from('20.5') });
-    expect(await sensor.expect('PUBACK')).toMatchObject({ msgId: 11, topicId, returnCode: 0 });
-    expect(await observer.waitFor(1, 'sn/in-process-q1/t')).toEqual([{ topic: 'sn/in-process-q1/t', payload: '20.5', qos: 1, retain: false }]);
+    sensor.send({ type: 'PUBLISH', dup: false, qos, retain: false, topicIdType: 'normal', topicId, msgId: qos === 0 ? 0 : 11, payload: Buffer.from('19.5') });
+    if (qos === 1) expect(await sensor.expect('PUBACK')).toMatchObject({ msgId: 11, topicId, returnCode: 0 });
+    expect(await observer.waitFor(1, topic)).toEqual([{ topic, payload: '19.5', qos, retain: false }]);
     expect(embedded.publishedInProcess).toBe(before + 1);
   });
 
