@@ -30,6 +30,10 @@ import { hasWildcard } from '../core/topics.js';
 import type { RetainedSource } from './retained-source.js';
 import { TopicMatcher } from './topic-matcher.js';
 
+/** subscriptionsByTopic's answer when nobody holds a QoS > 0 subscription; aedes only reads it. */
+const NO_SUBSCRIPTIONS: Promise<never[]> = Promise.resolve(Object.freeze([]) as unknown as never[]);
+const NOTHING_TO_DO: Promise<void> = Promise.resolve();
+
 /** aedes-persistence's trie options: MQTT's separator and wildcards. */
 const QLOBBER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/' };
 
@@ -222,8 +226,21 @@ export class LeanMemoryPersistence extends MemoryPersistence {
     return { subsCount: this.qosSubscriptions, clientsCount: this.clients.size };
   }
 
-  /** The QoS > 0 subscriptions matching a topic: for aedes, who gets a QoS 1/2 message queued. */
-  override async subscriptionsByTopic(topic: string): Promise<(SubscriptionOptions & { clientId: string; topic: string })[]> {
+  /**
+   * The QoS > 0 subscriptions matching a topic: for aedes, who gets a QoS 1/2 message queued. aedes asks for
+   * every QoS 1/2 message; with no QoS > 0 subscription anywhere the answer is the same empty list, shared.
+   */
+  override subscriptionsByTopic(topic: string): Promise<(SubscriptionOptions & { clientId: string; topic: string })[]> {
+    if (this.qosSubscriptions === 0) return NO_SUBSCRIPTIONS;
+    return this.matchingSubscriptions(topic);
+  }
+
+  /** What aedes queues a QoS 1/2 message for: nothing, when subscriptionsByTopic found nobody. */
+  override outgoingEnqueueCombi(subs: { clientId: string }[], packet: object): Promise<void> {
+    return subs.length === 0 ? NOTHING_TO_DO : super.outgoingEnqueueCombi(subs, packet);
+  }
+
+  private async matchingSubscriptions(topic: string): Promise<(SubscriptionOptions & { clientId: string; topic: string })[]> {
     const found: (SubscriptionOptions & { clientId: string; topic: string })[] = [];
     const add = (filter: string): void => {
       for (const [clientId, options] of this.holdersOf(filter)) {

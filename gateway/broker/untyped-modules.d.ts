@@ -15,6 +15,7 @@ declare module 'aedes-persistence/asyncPersistence.js' {
     subscriptionsByClient(client: { id: string }): Promise<object[]>;
     countOffline(): Promise<{ subsCount: number; clientsCount: number }>;
     subscriptionsByTopic(topic: string): Promise<object[]>;
+    outgoingEnqueueCombi(subs: { clientId: string }[], packet: object): Promise<void>;
     cleanSubscriptions(client: { id: string }): Promise<void>;
     getClientList(topic: string): Readable;
     destroy(): Promise<void>;

@@ -66,6 +66,18 @@ describe('LeanMemoryPersistence beyond the abstract suite', () => {
     expect(await store.subscriptionsByTopic('b/1')).toEqual([{ clientId: 'k', topic: 'b/#', qos: 1, rh: 1, rap: true, nl: false }]);
   });
 
+  it('MQTT 3.1.1 §4.3: with no QoS > 0 subscription anywhere, every QoS 1/2 message gets the same empty answer, with nothing built for it; a QoS 1 one is found again once made', async () => {
+    const store = new LeanMemoryPersistence();
+    await store.addSubscriptions({ id: 'zero' }, [{ topic: 'q/#', qos: 0 }]);
+    const first = store.subscriptionsByTopic('q/1');
+    expect(store.subscriptionsByTopic('q/2')).toBe(first);
+    expect(await first).toEqual([]);
+    await store.addSubscriptions({ id: 'one' }, [{ topic: 'q/#', qos: 1 }]);
+    expect((await store.subscriptionsByTopic('q/1')).map((sub) => sub.clientId)).toEqual(['one']);
+    await store.removeSubscriptions({ id: 'one' }, ['q/#']);
+    expect(store.subscriptionsByTopic('q/3')).toBe(first);
+  });
+
   it('a filter held by two clients, then by one, then by none: each step lists the right clients and the wildcard stops matching', async () => {
     const store = new LeanMemoryPersistence();
     await store.addSubscriptions({ id: 'one' }, [{ topic: 'x/#', qos: 1 }]);
