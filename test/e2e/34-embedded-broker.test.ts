@@ -210,4 +210,20 @@ describe('34 the shipped config\'s embedded broker', () => {
     expect(text).toContain('# TYPE mqttsn_embedded_broker_early_acks_total counter');
     expect(metric(text, 'mqttsn_embedded_broker_early_acks_total')).toBe(gw.gateway.embeddedBroker!.acknowledgedEarly);
   });
+
+  it('the embedded broker keeps MQTT clients\' retained messages in memory only: after a restart a new subscriber gets the gateway\'s own status, not a retained message a client published before', async () => {
+    const stateDir = newStateDir();
+    const first = await up(shippedLikeConfig(stateDir));
+    const publisher = await observer(first);
+    await publisher.publish('house/mode', 'away', 1, true);
+    const meanwhile = await observer(first, 'house/mode');
+    expect(await meanwhile.waitFor(1, 'house/mode')).toMatchObject([{ payload: 'away', retain: true }]);
+    await first.stop();
+
+    const second = await up(shippedLikeConfig(stateDir, first.port));
+    // Retained messages come right after their SUBACK, subscription by subscription: house/mode's would come first.
+    const later = await observer(second, 'house/mode', `${PREFIX}status`);
+    expect(await later.waitFor(1, `${PREFIX}status`)).toMatchObject([{ payload: 'online', retain: true }]);
+    expect(later.messages.filter((m) => m.topic === 'house/mode')).toEqual([]);
+  });
 });
