@@ -1,6 +1,6 @@
 /**
  * Whole-gateway benchmarks: real UDP sensors → the gateway → a real Mosquitto → an MQTT subscriber,
- * and back. Run with `npm run bench:gateway` (all scenarios, under a minute), or pick some:
+ * and back. Run with `npm run bench:gateway` (all scenarios, about ten minutes), or pick some:
  * `npm run bench:gateway -- memory qos1`. Figures are printed, nothing is asserted.
  * `--what-if=batch-writes,rcvbuf,...` measures a suspected bottleneck fixed from outside (bench/lib/what-if.ts).
  *
