@@ -101,8 +101,11 @@ describe('embedded broker: QoS 0 and 1 in process', () => {
   it('MQTT 3.1.1 §4.3.2: a QoS 1 publish with nothing ahead of it is taken in process; it is acknowledged after publish() returns and reaches a subscriber at QoS 1', async () => {
     const { broker, upstream, observer } = await setUp();
     const results: unknown[] = [];
+    const latencies: number[] = [];
+    upstream.onAcknowledged = (seconds) => latencies.push(seconds);
     expect(upstream.publish('q1/in', Buffer.from('one'), 1, false, (result) => results.push(result))).toBe(true);
     expect(broker.publishedInProcess).toBe(1);
+    expect(latencies).toEqual([0]); // /metrics' acknowledgement histogram: no round trip to wait for
     expect(results).toEqual([]); // the caller records the message first, as for a PUBACK read later
     await Promise.resolve();
     expect(results).toEqual([{}]);
