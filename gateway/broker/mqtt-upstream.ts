@@ -33,8 +33,9 @@ export interface MqttUpstreamOptions {
   /** Opens each connection instead of dialing `url` (the embedded broker, in memory); `url` then only names it in logs. */
   connect?: () => Duplex;
   /**
-   * With `connect`: hands a QoS 0 message to the broker on that connection in process, without encoding
-   * it (the embedded broker); false = not taken, written to the connection as usual.
+   * With `connect`: hands a QoS 0 or QoS 1 message to the broker on that connection in process, without
+   * encoding it (the embedded broker); false = not taken, written to the connection as usual. QoS 1:
+   * `accepted` is called where the broker would send its PUBACK (with an error if it refused the message).
    */
   publishInProcess?: (connection: Duplex, topic: string, payload: Buffer, retain: boolean, qos?: 0 | 1, accepted?: (refused?: Error) => void) => boolean;
   /**
