@@ -279,9 +279,12 @@ export class GatewayCore {
     this.persistence.changedIfKept(session);
   }
 
-  /** Runs `fn` (an acknowledgement) once the changes made so far are committed; at once without a store. */
-  afterCommit(fn: () => void): void {
-    this.persistence.afterCommit(fn);
+  /**
+   * Runs `fn` (an acknowledgement) once the changes made so far are committed; at once without a store;
+   * `failed` instead if that commit fails.
+   */
+  afterCommit(fn: () => void, failed?: () => void): void {
+    this.persistence.afterCommit(fn, failed);
   }
 
   /**

@@ -13,6 +13,8 @@ import { recordHoldsPublishes, toRecord } from './session-record.js';
 export class SessionPersistence {
   private dirty = new Set<Session>();
   private waiting: (() => void)[] = [];
+  /** What to do instead of each `waiting` entry (same index) if its transaction fails; undefined = nothing. */
+  private ifFailed: ((() => void) | undefined)[] = [];
   private scheduled = false;
   private writing: Promise<void> | undefined;
   /** Sessions whose stored record holds a client message on its way to the broker. */
@@ -53,13 +55,17 @@ export class SessionPersistence {
     if (this.store && this.storedWithPublishes.has(session)) this.changed(session);
   }
 
-  /** Runs `fn` once everything changed so far is committed; at once without a store. */
-  afterCommit(fn: () => void): void {
+  /**
+   * Runs `fn` once everything changed so far is committed; at once without a store. If that transaction
+   * fails, `fn` never runs (nothing is acknowledged that is not stored) and `failed` runs instead.
+   */
+  afterCommit(fn: () => void, failed?: () => void): void {
     if (!this.store) {
       fn();
       return;
     }
     this.waiting.push(fn);
+    this.ifFailed.push(failed);
     this.schedule();
   }
 
@@ -90,8 +96,10 @@ export class SessionPersistence {
       }
     }
     const waiting = this.waiting;
+    const ifFailed = this.ifFailed;
     this.dirty = new Set();
     this.waiting = [];
+    this.ifFailed = [];
     const write = changes.length ? this.store.write(changes) : Promise.resolve();
     this.writing = write.then(
       () => {
@@ -109,6 +117,13 @@ export class SessionPersistence {
         for (const change of changes) if (change.op === 'delete') this.storedIds.add(change.clientId);
         // Nothing is acknowledged that is not stored: senders retry, the broker redelivers.
         this.log('error', `session store: write of ${changes.length} change(s) failed, ${waiting.length} acknowledgement(s) withheld: ${(err as Error).message}`);
+        for (const failed of ifFailed) {
+          try {
+            failed?.();
+          } catch (failure) {
+            this.log('error', `after a failed commit: ${(failure as Error).stack ?? failure}`);
+          }
+        }
       },
     ).finally(() => {
       this.writing = undefined;

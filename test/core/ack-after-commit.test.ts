@@ -189,4 +189,41 @@ describe('acknowledgements of kept-session state wait for the store (persistence
     expect(publish).toMatchObject({ type: 'PUBLISH', payload: Buffer.from('for later') });
     expect(pingresp).toBeUndefined(); // PINGRESP waits for the PUBLISH's PUBACK (§6.14)
   });
+
+  it('§6.9 a SUBACK the store could not commit is withheld, and the sensor\'s messages are not held for good: SUBSCRIBE again, SUBACK, deliveries', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    disk.failWrites = true;
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/disk' } });
+    r.upstream.grantAll();
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'SUBACK')).toEqual([]);
+    expect(r.core.sessionsById.get('kept')?.acksOwed).toBe(0);
+
+    disk.failWrites = false;
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: true, qos: 0, msgId: 1, topic: { topicIdType: 'normal', topicName: 'kept/disk' } });
+    r.upstream.grantAll();
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'SUBACK')).toMatchObject([{ msgId: 1, returnCode: 0 }]);
+    r.radio.take(SENSOR);
+    r.upstream.deliver('kept/disk', 'after');
+    expect(r.radio.take(SENSOR)).toMatchObject([{ type: 'PUBLISH', payload: Buffer.from('after') }]);
+  });
+
+  it('§6.2 a CONNACK the store could not commit is withheld and the session is not connected yet; messages wait in its queue until the CONNECT that gets one', async () => {
+    const disk = new MemoryStore();
+    const r = await subscribed(disk, 'kept/later');
+    disk.failWrites = true;
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'CONNACK')).toEqual([]);
+    expect(r.core.sessionsById.get('kept')).toMatchObject({ state: 'connecting', acksOwed: 0 });
+    r.upstream.deliver('kept/later', 'queued');
+    expect(r.radio.take(SENSOR)).toEqual([]);
+
+    disk.failWrites = false;
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
+    await turns();
+    expect(r.radio.take(SENSOR).map((m) => m.type)).toEqual(['CONNACK', 'PUBLISH']);
+  });
 });

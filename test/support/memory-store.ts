@@ -16,6 +16,8 @@ export class MemoryStore {
   readonly setAside: string[] = [];
   /** Every change handed to write(), in order, committed or not. */
   readonly changesWritten: StoreChange[] = [];
+  /** While set, every write fails as a full or broken disk would: nothing of it is committed. */
+  failWrites = false;
   private current: Handle | undefined;
 
   /** A store for one core's life; the previous one's writes stop counting (the process died). */
@@ -40,6 +42,7 @@ class Handle implements SessionStore {
     const batch = changes.map((c) => (c.op === 'put' ? { id: c.clientId, json: JSON.stringify(c.record) } : { id: c.clientId, json: undefined }));
     await new Promise((resolve) => setImmediate(resolve));
     if (this.dead) throw new Error('the process is gone');
+    if (this.disk.failWrites) throw new Error('ENOSPC: no space left on device');
     for (const { id, json } of batch) {
       if (json === undefined) this.disk.committed.delete(id);
       else this.disk.committed.set(id, json);

@@ -105,5 +105,10 @@ function activate(core: GatewayCore, session: Session): void {
     if (active) core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
     core.ackSent(session);
     if (active) core.pump(session);
+  }, () => {
+    // The store failed: no CONNACK, so the client is not connected yet (it will CONNECT again); what was
+    // held behind the CONNACK waits in its queue for the next one instead of being held for good.
+    if (session.state === 'active') core.setState(session, 'connecting');
+    core.ackSent(session);
   });
 }

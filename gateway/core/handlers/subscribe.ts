@@ -67,11 +67,12 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
     }
     // A kept session's subscription is promised only once it is stored, as a REGACK's topic id is: a crash
     // right after the SUBACK must not leave the sensor waiting for what the restarted gateway would not send.
-    // Broker messages for it stay held until ackSent, so the SUBACK still goes first.
+    // Broker messages for it stay held until ackSent, so the SUBACK still goes first. A store that fails
+    // withholds the SUBACK (the client will SUBSCRIBE again) but must not hold the client's messages for good.
     core.changed(session);
     core.afterCommit(() => {
       core.send(session, { type: 'SUBACK', qos, topicId, msgId, returnCode: ReturnCode.Accepted });
       core.ackSent(session);
-    });
+    }, () => core.ackSent(session));
   });
 }
