@@ -12,6 +12,7 @@ import { bootKeptCore, MemoryStore } from '../support/memory-store.js';
 const CONFIG = parseConfig('gateway: { advertiseInterval: 0 }\n');
 const SENSOR = 'udp:127.0.0.1:1';
 
+const turn = () => new Promise((r) => setImmediate(r));
 const turns = async (n = 3) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
@@ -225,5 +226,47 @@ describe('acknowledgements of kept-session state wait for the store (persistence
     r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
     await turns();
     expect(r.radio.take(SENSOR).map((m) => m.type)).toEqual(['CONNACK', 'PUBLISH']);
+  });
+
+  it('§6.2 a CONNECT sent again with CleanSession=1 while the first is being stored is answered once, after it is stored itself: a crash right after that CONNACK brings back no old subscription', async () => {
+    const disk = new MemoryStore();
+    const r = await subscribed(disk, 'kept/old');
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
+    await turn(); // the first CONNECT's transaction is being written
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'kept' });
+    await turn(); // ... and committed: it answers nothing now
+    expect(r.radio.takeOfType(SENSOR, 'CONNACK')).toEqual([]);
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'CONNACK')).toHaveLength(1);
+    const again = await boot(disk); // a crash right after the CONNACK
+    expect(again.core.sessionsById.get('kept')).toBeUndefined();
+    expect(again.upstream.subscribes.map((sub) => sub.filter)).not.toContain('kept/old');
+  });
+
+  it('§6.2 the first CONNECT\'s failed transaction does not undo a second CONNECT: the second still gets its CONNACK once stored', async () => {
+    const disk = new MemoryStore();
+    const r = await subscribed(disk, 'kept/again');
+    disk.failWrites = true;
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
+    await turn(); // the first CONNECT's transaction is being written
+    r.radio.inject(SENSOR, { type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'kept' });
+    await turn(); // ... and fails
+    disk.failWrites = false;
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'CONNACK')).toHaveLength(1);
+    expect(r.core.sessionsById.get('kept')).toMatchObject({ state: 'active', acksOwed: 0 });
+  });
+
+  it('§6.9 a SUBACK refusing what the broker refused waits for the undo to be stored: restarted, the gateway does not hold the refused subscription', async () => {
+    const disk = new MemoryStore();
+    const r = await connected(disk);
+    r.radio.inject(SENSOR, { type: 'SUBSCRIBE', dup: false, qos: 1, msgId: 4, topic: { topicIdType: 'normal', topicName: 'kept/refused' } });
+    await turns(); // the tentative subscription is stored meanwhile
+    r.upstream.subscribes.at(-1)!.grant(0x80);
+    expect(r.radio.takeOfType(SENSOR, 'SUBACK')).toEqual([]);
+    await turns();
+    expect(r.radio.takeOfType(SENSOR, 'SUBACK')).toMatchObject([{ msgId: 4, returnCode: 3 }]);
+    const again = await boot(disk);
+    expect(again.core.sessionsById.get('kept')?.subscriptions.size).toBe(0);
   });
 });

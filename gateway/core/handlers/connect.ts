@@ -91,6 +91,14 @@ export function completeConnect(core: GatewayCore, session: Session): void {
 }
 
 /**
+ * The latest CONNECT of each session still waiting for its CONNACK (a token per CONNECT). A CONNECT sent
+ * again while the first is being stored (maybe with other flags) is answered once, after it is stored
+ * itself; the earlier one's commit or failure then sends nothing and changes nothing. Kept here, not in the
+ * session: only CONNECTs in flight have an entry.
+ */
+const latestConnect = new WeakMap<Session, object>();
+
+/**
  * The CONNACK goes once the session as connected is stored (at once without a store): a crash right after
  * it must not bring back, at restart, a session the sensor was told is gone (CleanSession=1), nor lose one
  * it was told is kept. Meanwhile the session is already active (and stored so), but owes its CONNACK:
@@ -99,16 +107,23 @@ export function completeConnect(core: GatewayCore, session: Session): void {
 function activate(core: GatewayCore, session: Session): void {
   core.setState(session, 'active');
   session.acksOwed++;
+  const connect = {};
+  latestConnect.set(session, connect);
+  const latest = (): boolean => {
+    if (latestConnect.get(session) !== connect) return false;
+    latestConnect.delete(session);
+    return true;
+  };
   core.afterCommit(() => {
     // A DISCONNECT (or a loss) in between: the client no longer waits for it, and what is queued stays.
-    const active = session.state === 'active';
+    const active = latest() && session.state === 'active';
     if (active) core.send(session, { type: 'CONNACK', returnCode: ReturnCode.Accepted });
     core.ackSent(session);
     if (active) core.pump(session);
   }, () => {
     // The store failed: no CONNACK, so the client is not connected yet (it will CONNECT again); what was
     // held behind the CONNACK waits in its queue for the next one instead of being held for good.
-    if (session.state === 'active') core.setState(session, 'connecting');
+    if (latest() && session.state === 'active') core.setState(session, 'connecting');
     core.ackSent(session);
   });
 }

@@ -58,11 +58,15 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
   session.acksOwed++;
   core.addSubscription(session, filter, qos, (granted) => {
     if (granted >= 0x80) {
-      // The broker refused (e.g. its ACL): undo, and tell the client.
+      // The broker refused (e.g. its ACL): undo, and tell the client once the undo is stored (the
+      // subscription may have been stored meanwhile, and must not come back at a restart).
       session.subscriptions.delete(filter);
       core.dropSubscription(session, filter);
-      core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported });
-      core.ackSent(session);
+      core.changed(session);
+      core.afterCommit(() => {
+        core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported });
+        core.ackSent(session);
+      }, () => core.ackSent(session));
       return;
     }
     // A kept session's subscription is promised only once it is stored, as a REGACK's topic id is: a crash
