@@ -95,10 +95,12 @@ export class AedesInProcess {
 
   /**
    * Whether everything `client` wrote has reached aedes's subscribers: nothing in the pipe (`pipeEmpty`), and
-   * every PUBLISH aedes took from it emitted. A connection that is gone, or not yet connected, has nothing on its way.
+   * every PUBLISH aedes took from it emitted. A connection that is gone has nothing on its way; one aedes has
+   * not marked connected yet may have PUBLISH packets waiting in aedes's queue, not yet counted: not settled.
    */
   settled(client: Client, pipeEmpty: boolean): boolean {
-    if (!client.connected || client.closed) return true;
+    if (client.closed) return true;
+    if (!client.connected) return false;
     const progress = this.progress.get(client.id);
     return pipeEmpty && (progress === undefined || progress.taken === progress.emitted);
   }

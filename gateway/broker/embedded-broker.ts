@@ -105,10 +105,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     let taken: number | undefined;
     let turns = 0;
     const check = (): void => {
-      if (taken === undefined && (end.readByPeer >= bytes || end.delivered)) taken = inProcess.progressOf(client)?.taken ?? 0;
-      const through = taken !== undefined && (inProcess.progressOf(client)?.emitted ?? taken) >= taken;
-      if (through || !client.connected || client.closed || ++turns > SETTLE_TURNS) fn();
-      else setImmediate(check);
+      if (client.closed || ++turns > SETTLE_TURNS) return fn();
+      // Not yet connected (aedes marks it at the end of its CONNECT handling): PUBLISH packets read meanwhile
+      // may still be waiting in aedes's queue, uncounted. Once connected, aedes has handled them.
+      if (client.connected) {
+        if (taken === undefined && (end.readByPeer >= bytes || end.delivered)) taken = inProcess.progressOf(client)?.taken ?? 0;
+        if (taken !== undefined && (inProcess.progressOf(client)?.emitted ?? taken) >= taken) return fn();
+      }
+      setImmediate(check);
     };
     check();
   };

@@ -215,6 +215,21 @@ describe('aedes as aedes-in-process.ts relies on it (fails if aedes changes unde
     expect(events).not.toContain('routed denied/x qos 1');
   });
 
+  it('a connection aedes has not marked connected yet is not settled (PUBLISH packets read meanwhile wait in aedes\'s queue, uncounted); a closed one is', async () => {
+    const inProcess = new AedesInProcess(100, 100);
+    const aedes = await Aedes.createBroker({ mq: inProcess.mq });
+    cleanups.push(() => new Promise<void>((resolve) => aedes.close(() => resolve())));
+    inProcess.attach(aedes);
+    const [end, brokerEnd] = duplexPair();
+    const client: Client = aedes.handle(brokerEnd);
+    inProcess.track(client);
+    expect(client.connected).toBe(false);
+    expect(inProcess.settled(client, true)).toBe(false);
+    end.destroy();
+    await until(() => client.closed);
+    expect(inProcess.settled(client, true)).toBe(true);
+  });
+
   it('its PUBLISH handler asks authorizePublish with the connection\'s client, and publish(packet, client, cb) reports that client in the publish event', async () => {
     const { inProcess, aedes, end, client, mqttClient } = await trackedConnection('lib-check');
     const authorizedFor: (Client | null)[] = [];
