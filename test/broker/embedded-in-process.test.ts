@@ -180,8 +180,8 @@ describe('embedded broker: QoS 0 and 1 in process', () => {
   });
 });
 
-/** A plain aedes with AedesInProcess attached, and a connection to it over a stream pair, tracked and connected. */
-async function trackedConnection(clientId: string) {
+/** A plain aedes with AedesInProcess attached, and a connection to it over a stream pair, tracked (no CONNECT yet). */
+async function trackedPipe() {
   const inProcess = new AedesInProcess(100, 100);
   const aedes = await Aedes.createBroker({ mq: inProcess.mq });
   cleanups.push(() => new Promise<void>((resolve) => aedes.close(() => resolve())));
@@ -189,6 +189,12 @@ async function trackedConnection(clientId: string) {
   const [end, brokerEnd] = duplexPair();
   const client: Client = aedes.handle(brokerEnd);
   inProcess.track(client);
+  return { inProcess, aedes, end, client };
+}
+
+/** The same, connected by an mqtt.js client. */
+async function trackedConnection(clientId: string) {
+  const { inProcess, aedes, end, client } = await trackedPipe();
   const mqttClient = new MqttClient(() => end, { clientId, reconnectPeriod: 0 });
   cleanups.push(() => mqttClient.endAsync(true));
   await new Promise((resolve) => mqttClient.once('connect', resolve));
@@ -216,13 +222,7 @@ describe('aedes as aedes-in-process.ts relies on it (fails if aedes changes unde
   });
 
   it('a connection aedes has not marked connected yet is not settled (PUBLISH packets read meanwhile wait in aedes\'s queue, uncounted); a closed one is', async () => {
-    const inProcess = new AedesInProcess(100, 100);
-    const aedes = await Aedes.createBroker({ mq: inProcess.mq });
-    cleanups.push(() => new Promise<void>((resolve) => aedes.close(() => resolve())));
-    inProcess.attach(aedes);
-    const [end, brokerEnd] = duplexPair();
-    const client: Client = aedes.handle(brokerEnd);
-    inProcess.track(client);
+    const { inProcess, end, client } = await trackedPipe();
     expect(client.connected).toBe(false);
     expect(inProcess.settled(client, true)).toBe(false);
     end.destroy();
