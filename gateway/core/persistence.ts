@@ -13,8 +13,8 @@ import { recordHoldsPublishes, toRecord } from './session-record.js';
 export class SessionPersistence {
   private dirty = new Set<Session>();
   private waiting: (() => void)[] = [];
-  /** What to do instead of each `waiting` entry (same index) if its transaction fails; undefined = nothing. */
-  private ifFailed: ((() => void) | undefined)[] = [];
+  /** What to do instead, for those of `waiting` that said, if their transaction fails. */
+  private ifFailed: (() => void)[] = [];
   private scheduled = false;
   private writing: Promise<void> | undefined;
   /** Sessions whose stored record holds a client message on its way to the broker. */
@@ -65,7 +65,7 @@ export class SessionPersistence {
       return;
     }
     this.waiting.push(fn);
-    this.ifFailed.push(failed);
+    if (failed) this.ifFailed.push(failed);
     this.schedule();
   }
 
@@ -104,31 +104,30 @@ export class SessionPersistence {
     this.writing = write.then(
       () => {
         this.commits++;
-        for (const fn of waiting) {
-          try {
-            fn();
-          } catch (err) {
-            this.log('error', `after commit: ${(err as Error).stack ?? err}`);
-          }
-        }
+        this.runEach(waiting, 'after commit');
       },
       (err: unknown) => {
         // Records this batch was to delete may still be there: deleted again with the next change.
         for (const change of changes) if (change.op === 'delete') this.storedIds.add(change.clientId);
         // Nothing is acknowledged that is not stored: senders retry, the broker redelivers.
         this.log('error', `session store: write of ${changes.length} change(s) failed, ${waiting.length} acknowledgement(s) withheld: ${(err as Error).message}`);
-        for (const failed of ifFailed) {
-          try {
-            failed?.();
-          } catch (failure) {
-            this.log('error', `after a failed commit: ${(failure as Error).stack ?? failure}`);
-          }
-        }
+        this.runEach(ifFailed, 'after a failed commit');
       },
     ).finally(() => {
       this.writing = undefined;
       if (this.dirty.size || this.waiting.length) this.schedule();
     });
     await this.writing;
+  }
+
+  /** Runs each of `fns`; one that throws is logged and the others still run. */
+  private runEach(fns: (() => void)[], when: string): void {
+    for (const fn of fns) {
+      try {
+        fn();
+      } catch (err) {
+        this.log('error', `${when}: ${(err as Error).stack ?? err}`);
+      }
+    }
   }
 }
