@@ -57,25 +57,22 @@ export function handleSubscribe(core: GatewayCore, peer: Peer, message: Subscrib
     : { filter, qos, topicIdType: topic.topicIdType });
   session.acksOwed++;
   core.addSubscription(session, filter, qos, (granted) => {
-    if (granted >= 0x80) {
-      // The broker refused (e.g. its ACL): undo, and tell the client once the undo is stored (the
-      // subscription may have been stored meanwhile, and must not come back at a restart).
+    const refused = granted >= 0x80;
+    if (refused) {
+      // The broker refused (e.g. its ACL): undo, and tell the client.
       session.subscriptions.delete(filter);
       core.dropSubscription(session, filter);
-      core.changed(session);
-      core.afterCommit(() => {
-        core.send(session, { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported });
-        core.ackSent(session);
-      }, () => core.ackSent(session));
-      return;
     }
-    // A kept session's subscription is promised only once it is stored, as a REGACK's topic id is: a crash
-    // right after the SUBACK must not leave the sensor waiting for what the restarted gateway would not send.
-    // Broker messages for it stay held until ackSent, so the SUBACK still goes first. A store that fails
-    // withholds the SUBACK (the client will SUBSCRIBE again) but must not hold the client's messages for good.
+    // The answer is given once the session as it now stands is stored, as a REGACK's topic id is: a crash right
+    // after a SUBACK must not leave the sensor waiting for what the restarted gateway would not send, nor bring
+    // back a subscription it was told was refused. Broker messages for it stay held until ackSent, so the SUBACK
+    // goes first. A store that fails withholds the SUBACK (the client will SUBSCRIBE again) but must not hold
+    // the client's messages for good.
     core.changed(session);
     core.afterCommit(() => {
-      core.send(session, { type: 'SUBACK', qos, topicId, msgId, returnCode: ReturnCode.Accepted });
+      core.send(session, refused
+        ? { type: 'SUBACK', qos: 0, topicId, msgId, returnCode: ReturnCode.NotSupported }
+        : { type: 'SUBACK', qos, topicId, msgId, returnCode: ReturnCode.Accepted });
       core.ackSent(session);
     }, () => core.ackSent(session));
   });
