@@ -57,7 +57,7 @@ export class RateLimiter {
       }
       this.current.set(sender, bucket);
     }
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate);
+    bucket.tokens = Math.min(this.burst, this.refilled(bucket.tokens, bucket.at, now));
     bucket.at = now;
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
@@ -66,7 +66,7 @@ export class RateLimiter {
 
   /** take() for a sender whose bucket `holder` keeps (attached). */
   takeHeld(holder: BucketHolder, now: number): boolean {
-    const tokens = Math.min(this.burst, holder.rateTokens + ((now - holder.rateAt) / 1000) * this.rate);
+    const tokens = Math.min(this.burst, this.refilled(holder.rateTokens, holder.rateAt, now));
     holder.rateAt = now;
     if (tokens < 1) {
       holder.rateTokens = tokens;
@@ -96,11 +96,16 @@ export class RateLimiter {
 
   /** `holder` no longer speaks for `sender`: its bucket goes back to the maps, unless it has refilled. */
   detach(sender: string, holder: BucketHolder, now: number): void {
-    if (holder.rateTokens + ((now - holder.rateAt) / 1000) * this.rate >= this.burst) return;
+    if (this.refilled(holder.rateTokens, holder.rateAt, now) >= this.burst) return;
     if (now - this.rotatedAt >= this.refillMs) this.rotate(now);
     if (this.size >= this.maxSenders) this.evictIdle(now);
     this.previous.delete(sender);
     this.current.set(sender, { tokens: holder.rateTokens, at: holder.rateAt });
+  }
+
+  /** A bucket's tokens at `now`, before the cap at `burst`: what it had at `at`, plus the refill since. */
+  private refilled(tokens: number, at: number, now: number): number {
+    return tokens + ((now - at) / 1000) * this.rate;
   }
 
   /** Everything in `previous` was last touched before the last rotation, at least refillMs ago: full, forgotten. */
@@ -114,7 +119,7 @@ export class RateLimiter {
   private evictIdle(now: number): void {
     for (const buckets of [this.previous, this.current]) {
       for (const [sender, bucket] of buckets) {
-        if (bucket.tokens + ((now - bucket.at) / 1000) * this.rate >= this.burst) buckets.delete(sender);
+        if (this.refilled(bucket.tokens, bucket.at, now) >= this.burst) buckets.delete(sender);
       }
     }
     if (this.size >= this.maxSenders) {
