@@ -36,11 +36,7 @@ describe('34 the shipped config\'s embedded broker', () => {
     const stateDir = newStateDir();
     const first = await up(shippedLikeConfig(stateDir));
     const port = first.port;
-    // Its own socket, open across the restart: the restored session sends to the same address.
-    const s = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port } });
-    cleanups.push(() => s.close());
-    await connect(s, 'kept-sub', { cleanSession: false });
-    const { topicId } = await subscribe(s, 'cmd/kept-sub/set', 1);
+    const { sensor: s, topicId } = await fixture.keptSubscriber(cleanups, first, 'kept-sub', 'cmd/kept-sub/set', 1);
     await first.stop();
 
     const second = await up(shippedLikeConfig(stateDir, port));

@@ -124,11 +124,7 @@ describe('34 the embedded broker: the gateway\'s subscriptions in process', () =
     const stateDir = newStateDir();
     const first = await up(shippedLikeConfig(stateDir));
     const port = first.port;
-    // Its own socket, open across the restart: the restored session sends to the same address.
-    const s = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port } });
-    cleanups.push(() => s.close());
-    await connect(s, 'sleeper-e', { cleanSession: false });
-    const { topicId } = await subscribe(s, 'cmd/sleeper-e', 1);
+    const { sensor: s, topicId } = await fixture.keptSubscriber(cleanups, first, 'sleeper-e', 'cmd/sleeper-e', 1);
     s.send({ type: 'DISCONNECT', duration: 600 });
     await s.expect('DISCONNECT');
     const publisher = await outside(first);

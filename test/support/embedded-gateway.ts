@@ -6,9 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SnUdpPeer } from '../../client/udp-peer.js';
 import type { GatewayConfig } from '../../gateway/config/config-types.js';
 import type { UdpRadioConfig } from '../../radios/udp.js';
-import { Observer, startGateway, testConfig, type GatewayUnderTest } from './harness.js';
+import { subscribe } from './flows.js';
+import { connect, Observer, startGateway, testConfig, type GatewayUnderTest } from './harness.js';
 
 export type Cleanups = (() => Promise<unknown> | unknown)[];
 
@@ -49,4 +51,16 @@ export async function observer(cleanups: Cleanups, gw: GatewayUnderTest, ...filt
   cleanups.push(() => o.close());
   for (const filter of filters) await o.subscribe(filter, 1);
   return o;
+}
+
+/**
+ * A CleanSession=0 sensor of `gw`, subscribed to `topic`, on a socket of its own that stays open across a
+ * restart of the gateway on the same port: the restored session sends to the same address.
+ */
+export async function keptSubscriber(cleanups: Cleanups, gw: GatewayUnderTest, clientId: string, topic: string, qos: 0 | 1 | 2): Promise<{ sensor: SnUdpPeer; topicId: number }> {
+  const sensor = await SnUdpPeer.open({ gateway: { host: '127.0.0.1', port: gw.port } });
+  cleanups.push(() => sensor.close());
+  await connect(sensor, clientId, { cleanSession: false });
+  const { topicId } = await subscribe(sensor, topic, qos);
+  return { sensor, topicId };
 }
