@@ -327,9 +327,13 @@ async function allocation(brokerUrl: string): Promise<void> {
   await gateway.stop();
 }
 
+function percentilesText(p: { p50: number; p99: number; p999: number; max: number }): string {
+  return `p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, p99.9 ${ms(p.p999)} ms, max ${ms(p.max)} ms`;
+}
+
 function qos1Line(r: Qos1Result): string {
   return `${int(r.acked / r.seconds)} msg/s acknowledged, ${int(r.delivered / r.seconds)} msg/s delivered; ` +
-    `PUBACK latency p50 ${ms(r.latencyMs.p50)} ms, p99 ${ms(r.latencyMs.p99)} ms, p99.9 ${ms(r.latencyMs.p999)} ms, max ${ms(r.latencyMs.max)} ms`;
+    `PUBACK latency ${percentilesText(r.latencyMs)}`;
 }
 
 /** broker 'embedded': the shipped config (its own aedes, reached in memory), and no `direct` to compare with. */
@@ -352,7 +356,10 @@ async function qos1(load: LoadGenerator, broker: CrowdBroker): Promise<void> {
       `PINGREQs for a prompt TCP acknowledgement ${int((gateway.upstream as MqttUpstream).promptAck.sent)}]`);
     const inGateway = residence.figures();
     line('', `in the gateway, frame read → PUBACK sent (the broker's round trip included; not the wait in the socket before the read): ` +
-      `p50 ${ms(inGateway.p50)} ms, p99 ${ms(inGateway.p99)} ms, p99.9 ${ms(inGateway.p999)} ms, max ${ms(inGateway.max)} ms [${int(inGateway.samples)} messages]`);
+      `${percentilesText(inGateway)} [${int(inGateway.samples)} messages]`);
+    line('', `sensor's send → the gateway's read (the kernel's hand-over, the wait in the gateway's socket): ${percentilesText(inGateway.beforeRead)}; ` +
+      `sensor's send → PUBACK handed to the kernel: ${percentilesText(inGateway.toPuback)} (the sensors' round trip beyond this is the PUBACK waiting for their own process)`);
+    if (r.deliveryMs) line('', `sensor's send → the MQTT subscriber's receipt: ${percentilesText(r.deliveryMs)}`);
     cpuLine(watch.figures!, r.cpuMs, undefined, r.acked);
     line('', formatHeapFigures(watch.heapFigures!, r.acked));
     await watch.printProfile(r.acked);

@@ -119,7 +119,15 @@ export class PublishTemplate {
     this.frame.writeUInt16BE(msgId, this.msgIdOffset);
     return this.frame;
   }
+
+  /** Writes a send time (MONOTONIC_BASE_MS + performance.now()) over the payload's first 8 bytes: see SENT_STAMP_OFFSET. */
+  stamp(monotonicMs: number): void {
+    this.frame.writeDoubleBE(monotonicMs, this.msgIdOffset + 2);
+  }
 }
+
+/** Where a stamped PUBLISH frame (PublishTemplate.stamp) carries its send time: the payload's start, after MsgId. */
+export const SENT_STAMP_OFFSET = 7;
 
 /** PUBACK (§5.4.13): Length(1)=7 MsgType(1) TopicId(2) MsgId(2) ReturnCode(1). */
 export const PUBACK_MSGID_OFFSET = 4;

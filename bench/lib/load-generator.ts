@@ -8,7 +8,7 @@ import { MsgType } from '../../sn-codec/index.js';
 import { BenchSensor, openSensors, PUBACK_MSGID_OFFSET, PUBACK_RC_OFFSET, PublishTemplate } from './bench-sensor.js';
 import type { BurstResult, Command, ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, SleepersPublishResult, Target } from './protocol.js';
 import { SensorCrowd } from './sensor-crowd.js';
-import { percentile, sleep, waitSettled } from './timing.js';
+import { MONOTONIC_BASE_MS, percentile, sleep, waitSettled } from './timing.js';
 
 /** 13 bytes: with the 7-byte header a 20-byte PUBLISH, as in bench/codec.ts. */
 const PAYLOAD = Buffer.from('temp=21.5C;ok');
@@ -68,14 +68,29 @@ class Window {
 /** A plain MQTT client counting what the broker delivers on a filter. */
 class Subscriber {
   count = 0;
-  private constructor(private readonly client: MqttClient) {
-    client.on('message', () => { this.count++; });
+  /** While on, a stamped message's time from the sensor's send to its delivery here is kept. */
+  measuring = false;
+  private readonly delays: Float64Array | undefined;
+  private delayCount = 0;
+  private constructor(private readonly client: MqttClient, stamped: boolean) {
+    this.delays = stamped ? new Float64Array(4_000_000) : undefined;
+    client.on('message', (_topic, payload: Buffer) => {
+      this.count++;
+      if (this.measuring && this.delays && this.delayCount < this.delays.length) {
+        this.delays[this.delayCount++] = MONOTONIC_BASE_MS + performance.now() - payload.readDoubleBE(0);
+      }
+    });
   }
 
-  static async open(target: Target, filter: string): Promise<Subscriber> {
+  /** `stamped`: the messages carry their send time (PublishTemplate.stamp). */
+  static async open(target: Target, filter: string, stamped = false): Promise<Subscriber> {
     const client = await mqtt.connectAsync(target.brokerUrl, { clientId: `bench-sub-${process.pid}-${Date.now()}`, reconnectPeriod: 0 });
     await client.subscribeAsync(filter, { qos: 0 });
-    return new Subscriber(client);
+    return new Subscriber(client, stamped);
+  }
+
+  delayFigures(): Qos1Result['latencyMs'] | undefined {
+    return this.delays && latencyFigures(this.delays, this.delayCount);
   }
 
   close(): Promise<void> {
@@ -104,7 +119,7 @@ interface Qos1Sensor {
 }
 
 async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Result> {
-  const subscriber = await Subscriber.open(cmd.target, 'bench/qos1/#');
+  const subscriber = await Subscriber.open(cmd.target, 'bench/qos1/#', true);
   const sensors = await connectSensors(cmd.target, cmd.sensors, 'qos1', cmd.cleanSession ?? true);
   const topicIds = await Promise.all(sensors.map((s, i) => s.register(`bench/qos1/${i}`)));
 
@@ -121,6 +136,7 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
     st.msgId = st.msgId >= 0xffff ? 1 : st.msgId + 1;
     st.inFlight = true;
     st.sentAt = performance.now();
+    st.template.stamp(MONOTONIC_BASE_MS + st.sentAt);
     st.sensor.send(st.template.setMsgId(st.msgId));
   };
 
@@ -173,7 +189,10 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
       }
     }, (count) => { skipped += count; });
   }
-  const { seconds, acked, delivered, cpuMs } = await measuredWindow(cmd, () => ackedTotal, () => subscriber.count, (on) => { measuring = on; });
+  const { seconds, acked, delivered, cpuMs } = await measuredWindow(cmd, () => ackedTotal, () => subscriber.count, (on) => {
+    measuring = on;
+    subscriber.measuring = on;
+  });
 
   running = false;
   stopPacer?.();
@@ -183,6 +202,7 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
   const result: Qos1Result = {
     kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected, stalled, skipped,
     latencyMs: latencyFigures(latencies, samples),
+    deliveryMs: subscriber.delayFigures(),
     cpuMs,
   };
   await closeAll(sensors);

@@ -65,6 +65,8 @@ export interface Qos1Result {
   /** Paced only: messages not sent because every sensor still had one in flight, or the pacer's timer was late (see MAX_BURST_MS). */
   skipped: number;
   latencyMs: { p50: number; p99: number; p999: number; max: number };
+  /** From a sensor's send to the MQTT subscriber's receipt of the message (qos1 through the gateway). */
+  deliveryMs?: { p50: number; p99: number; p999: number; max: number };
   cpuMs: number;
 }
 
