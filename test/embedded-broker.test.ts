@@ -1,11 +1,14 @@
 import { connectAsync, MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../gateway/broker/embedded-broker.js';
+import { until } from './support/harness.js';
 
 const opened: MqttClient[] = [];
 let broker: EmbeddedBroker | undefined;
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const client of opened.splice(0)) await client.endAsync(true);
   await broker?.close();
   broker = undefined;
@@ -80,8 +83,11 @@ describe('embedded broker', () => {
     const got: string[] = [];
     subscriber.on('message', (topic, _payload, packet) => { if (packet.retain) got.push(topic); });
     await subscriber.subscribeAsync('site/+/t', { qos: 1 });
+    // aedes streams the retained messages after the SUBACK, over several turns: a live message published
+    // meanwhile may come between them. Wait for the two, then let a live message through behind any more.
+    await until(() => got.length >= 2);
     const probe = nextMessage(subscriber);
-    await publisher.publishAsync('site/z/t', 'live', { qos: 1 }); // after the retained ones, on the same connection
+    await publisher.publishAsync('site/z/t', 'live', { qos: 1 });
     await probe;
     expect(got.sort()).toEqual(['site/a/t', 'site/b/t']);
     expect(broker.retainedScans).toBe(1);
@@ -98,6 +104,24 @@ describe('embedded broker', () => {
     // The port is free again: a second broker can take it.
     broker = await startEmbeddedBroker({ port });
     expect(broker.port).toBe(port);
+  });
+
+  it('TCP_NODELAY on each client\'s connection: a subscriber\'s small messages are not held for its acknowledgement of the last (Nagle, up to 40 ms; bench:subscriber)', async () => {
+    const setNoDelay = vi.spyOn(Socket.prototype, 'setNoDelay');
+    broker = await startEmbeddedBroker({ port: 0 });
+    const subscriber = await client(broker.url, 'sub');
+    const port = (subscriber.stream as Socket).localPort;
+    const brokerEnd = setNoDelay.mock.contexts.findIndex((socket) => (socket as Socket).remotePort === port);
+    expect(brokerEnd).toBeGreaterThanOrEqual(0);
+    expect(setNoDelay.mock.calls[brokerEnd]).toEqual([true]);
+  });
+
+  it('noDelay: false leaves Nagle\'s algorithm on, as aedes does (the bench\'s comparison)', async () => {
+    const setNoDelay = vi.spyOn(Socket.prototype, 'setNoDelay');
+    broker = await startEmbeddedBroker({ port: 0, noDelay: false });
+    const subscriber = await client(broker.url, 'sub');
+    const port = (subscriber.stream as Socket).localPort;
+    expect(setNoDelay.mock.contexts.some((socket) => (socket as Socket).remotePort === port)).toBe(false);
   });
 
   it('a port in use is a clear error', async () => {

@@ -19,6 +19,12 @@ export interface EmbeddedBrokerOptions {
   host?: string;
   /** TCP port; 0 picks a free one (tests). */
   port: number;
+  /**
+   * TCP_NODELAY on clients' connections (default true). false leaves Nagle's algorithm on, as aedes does: a
+   * small message then waits for the acknowledgement of the one before, which a subscriber that only reads
+   * delays by up to 40 ms (bench/subscriber-delivery.ts compares the two).
+   */
+  noDelay?: boolean;
 }
 
 export interface EmbeddedBroker {
@@ -119,7 +125,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const subscribers = new Set<AedesSubscriptions>();
   /** acknowledgedEarly of the subscribers that closed. */
   let earlyOfClosed = 0;
-  const server = createServer(aedes.handle);
+  const noDelay = options.noDelay ?? true;
+  const server = createServer((socket) => {
+    // Messages to subscribers are small and each is written once per tick: Nagle's algorithm would only hold
+    // one back until the subscriber acknowledges the last (up to 40 ms), not gather anything worth the wait.
+    if (noDelay) socket.setNoDelay(true);
+    aedes.handle(socket);
+  });
   try {
     await listen(server, options.port, host);
   } catch (err) {
