@@ -92,7 +92,7 @@ import { measureTick } from './lib/timer-tick.js';
 import { measureUpstreamPath } from './lib/upstream-path.js';
 import { ResidenceProbe } from './lib/residence-probe.js';
 import { between, findChildPid, sample, type Counters, type WindowFigures } from './lib/system-counters.js';
-import { sleep, waitUntil } from './lib/timing.js';
+import { sleep, waitUntil, type Percentiles } from './lib/timing.js';
 import { applyWhatIfs, parseWhatIfs, UNDOABLE, undoWhatIfs, WHAT_IFS, type WhatIf } from './lib/what-if.js';
 import { WindowProfiler } from './lib/window-profiler.js';
 import { formatHeapFigures, HeapWindow, type HeapFigures } from '../test/support/heap-window.js';
@@ -327,7 +327,7 @@ async function allocation(brokerUrl: string): Promise<void> {
   await gateway.stop();
 }
 
-function percentilesText(p: { p50: number; p99: number; p999: number; max: number }): string {
+function percentilesText(p: Percentiles): string {
   return `p50 ${ms(p.p50)} ms, p99 ${ms(p.p99)} ms, p99.9 ${ms(p.p999)} ms, max ${ms(p.max)} ms`;
 }
 

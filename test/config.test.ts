@@ -51,9 +51,9 @@ describe('the shipped gateway.yaml', () => {
     ]);
   });
 
-  it('has no broker url, so the embedded broker runs on 127.0.0.1:1883', () => {
+  it('has no broker url, so the embedded broker runs on 127.0.0.1:1883, with TCP_NODELAY on its clients\' connections', () => {
     expect(shipped.broker.url).toBeUndefined();
-    expect(shipped.broker.embedded).toEqual({ host: '127.0.0.1', port: 1883 });
+    expect(shipped.broker.embedded).toEqual({ host: '127.0.0.1', port: 1883, tcpNoDelay: true });
     expect(shipped.broker).toMatchObject({ mode: 'aggregating', clientId: 'mqttsn-gw-1', protocolVersion: 4, keepalive: 60 });
   });
 
@@ -90,7 +90,7 @@ describe('defaults', () => {
       keepalive: 60,
       reconnectMin: 1,
       reconnectMax: 30,
-      embedded: { host: '127.0.0.1', port: 1883 },
+      embedded: { host: '127.0.0.1', port: 1883, tcpNoDelay: true },
     });
     expect(defaults.radios).toEqual([
       { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 10000, broadcastAddress: '127.255.255.255', broadcastPort: 10000, receiveBufferSize: 4194304 },

@@ -116,9 +116,9 @@ describe('embedded broker', () => {
     expect(setNoDelay.mock.calls[brokerEnd]).toEqual([true]);
   });
 
-  it('noDelay: false leaves Nagle\'s algorithm on, as aedes does (the bench\'s comparison)', async () => {
+  it('broker.embedded.tcpNoDelay: false leaves Nagle\'s algorithm on, as aedes does', async () => {
     const setNoDelay = vi.spyOn(Socket.prototype, 'setNoDelay');
-    broker = await startEmbeddedBroker({ port: 0, noDelay: false });
+    broker = await startEmbeddedBroker({ port: 0, tcpNoDelay: false });
     const subscriber = await client(broker.url, 'sub');
     const port = (subscriber.stream as Socket).localPort;
     expect(setNoDelay.mock.contexts.some((socket) => (socket as Socket).remotePort === port)).toBe(false);

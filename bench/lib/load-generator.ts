@@ -8,7 +8,7 @@ import { MsgType } from '../../sn-codec/index.js';
 import { BenchSensor, openSensors, PUBACK_MSGID_OFFSET, PUBACK_RC_OFFSET, PublishTemplate } from './bench-sensor.js';
 import type { BurstResult, Command, ConnectManyResult, CrowdResult, FanoutResult, Qos0Result, Qos1Result, Reply, Result, SleepersPublishResult, Target } from './protocol.js';
 import { SensorCrowd } from './sensor-crowd.js';
-import { MONOTONIC_BASE_MS, percentile, sleep, waitSettled } from './timing.js';
+import { MONOTONIC_BASE_MS, percentile, percentiles, sleep, waitSettled } from './timing.js';
 
 /** 13 bytes: with the 7-byte header a 20-byte PUBLISH, as in bench/codec.ts. */
 const PAYLOAD = Buffer.from('temp=21.5C;ok');
@@ -90,7 +90,7 @@ class Subscriber {
   }
 
   delayFigures(): Qos1Result['latencyMs'] | undefined {
-    return this.delays && latencyFigures(this.delays, this.delayCount);
+    return this.delays && percentiles(this.delays, this.delayCount);
   }
 
   close(): Promise<void> {
@@ -201,7 +201,7 @@ async function runQos1(cmd: Extract<Command, { kind: 'qos1' }>): Promise<Qos1Res
   clearInterval(watchdog);
   const result: Qos1Result = {
     kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected, stalled, skipped,
-    latencyMs: latencyFigures(latencies, samples),
+    latencyMs: percentiles(latencies, samples),
     deliveryMs: subscriber.delayFigures(),
     cpuMs,
   };
@@ -236,12 +236,6 @@ async function measuredWindow(
   return { seconds, acked, delivered, cpuMs: window.cpuMs };
 }
 
-function latencyFigures(latencies: Float64Array, samples: number): Qos1Result['latencyMs'] {
-  return {
-    p50: percentile(latencies, samples, 50), p99: percentile(latencies, samples, 99),
-    p999: percentile(latencies, samples, 99.9), max: percentile(latencies, samples, 100),
-  };
-}
 
 // ─────────────────────────────── direct: plain MQTT clients, no gateway ───────────────────────────────
 
@@ -285,7 +279,7 @@ async function runDirect(cmd: Extract<Command, { kind: 'direct' }>): Promise<Qos
   await waitSettled(() => subscriber.count, 500, 10_000);
   const result: Qos1Result = {
     kind: 'qos1', seconds, acked, delivered, ackedTotal, deliveredTotal: subscriber.count, rejected: 0, stalled: 0, skipped: 0,
-    latencyMs: latencyFigures(latencies, samples), cpuMs,
+    latencyMs: percentiles(latencies, samples), cpuMs,
   };
   await Promise.all(clients.map((c) => c.endAsync()));
   await subscriber.close();

@@ -16,7 +16,7 @@ import type { Gateway } from '../../gateway/gateway.js';
 import type { Radio, RadioSink } from '../../radios/radio.js';
 import { MsgType } from '../../sn-codec/index.js';
 import { SENT_STAMP_OFFSET } from './bench-sensor.js';
-import { MONOTONIC_BASE_MS, percentile } from './timing.js';
+import { MONOTONIC_BASE_MS, percentiles, type Percentiles } from './timing.js';
 
 /** PUBLISH (§5.4.12): Length(1) MsgType(1) Flags(1) TopicId(2) MsgId(2); PUBACK (§5.4.13): Length(1) MsgType(1) TopicId(2) MsgId(2) ReturnCode(1). */
 const PUBLISH_MSGID_OFFSET = 5;
@@ -24,7 +24,6 @@ const PUBACK_MSGID_OFFSET = 4;
 const QOS_MASK = 0x60;
 const QOS_1 = 0x20;
 
-export interface Percentiles { p50: number; p99: number; p999: number; max: number }
 export interface ResidenceFigures extends Percentiles {
   samples: number;
   /** The sensor's send → the gateway's read of the frame. */
@@ -95,11 +94,4 @@ export class ResidenceProbe {
     const n = this.count;
     return { samples: n, ...percentiles(this.samples, n), beforeRead: percentiles(this.beforeRead, n), toPuback: percentiles(this.toPuback, n) };
   }
-}
-
-function percentiles(samples: Float64Array, n: number): Percentiles {
-  return {
-    p50: percentile(samples, n, 50), p99: percentile(samples, n, 99),
-    p999: percentile(samples, n, 99.9), max: percentile(samples, n, 100),
-  };
 }

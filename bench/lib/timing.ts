@@ -43,6 +43,16 @@ export async function waitSettled(value: () => number, quietMs: number, maxMs: n
   }
 }
 
+export interface Percentiles { p50: number; p99: number; p999: number; max: number }
+
+/** The usual four of the first `count` samples; sorts them in place. */
+export function percentiles(samples: Float64Array, count: number): Percentiles {
+  return {
+    p50: percentile(samples, count, 50), p99: percentile(samples, count, 99),
+    p999: percentile(samples, count, 99.9), max: percentile(samples, count, 100),
+  };
+}
+
 /** p-th percentile (0..100) of the first `count` samples; sorts them in place. */
 export function percentile(samples: Float64Array, count: number, p: number): number {
   if (count === 0) return NaN;

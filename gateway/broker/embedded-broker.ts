@@ -24,7 +24,7 @@ export interface EmbeddedBrokerOptions {
    * small message then waits for the acknowledgement of the one before, which a subscriber that only reads
    * delays by up to 40 ms (bench/subscriber-delivery.ts compares the two).
    */
-  noDelay?: boolean;
+  tcpNoDelay?: boolean;
 }
 
 export interface EmbeddedBroker {
@@ -125,7 +125,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const subscribers = new Set<AedesSubscriptions>();
   /** acknowledgedEarly of the subscribers that closed. */
   let earlyOfClosed = 0;
-  const noDelay = options.noDelay ?? true;
+  const noDelay = options.tcpNoDelay ?? true;
   const server = createServer((socket) => {
     // Messages to subscribers are small and each is written once per tick: Nagle's algorithm would only hold
     // one back until the subscriber acknowledges the last (up to 40 ms), not gather anything worth the wait.

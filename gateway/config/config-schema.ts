@@ -295,6 +295,7 @@ const brokerSection = section('The MQTT broker the gateway bridges to; without u
   embedded: section('Where the embedded broker listens when there is no url.', {
     host: host({ description: 'Address the embedded broker binds.', default: '127.0.0.1' }),
     port: port({ description: 'Port the embedded broker listens on.', default: 1883 }),
+    tcpNoDelay: flag({ description: 'TCP_NODELAY on clients\' connections, so a subscriber\'s small messages are not held up to 40 ms for its acknowledgements (Nagle); false: fewer TCP segments to busy subscribers.', default: true }),
   }),
 });
 

@@ -54,7 +54,7 @@ export interface BrokerSection {
   reconnectMin: number;
   reconnectMax: number;
   /** Where the embedded broker listens when no url is given. */
-  embedded: { host: string; port: number };
+  embedded: { host: string; port: number; tcpNoDelay: boolean };
 }
 
 /** Each radio defines its own config type (radios/<kind>.ts); this module only assembles them. */

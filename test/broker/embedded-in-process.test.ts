@@ -25,7 +25,7 @@ afterEach(async () => {
 
 const brokerSection: BrokerSection = {
   mode: 'aggregating', clientId: 'gw-in-process', clientIdPrefix: '', protocolVersion: 4, keepalive: 60, reconnectMin: 0.2, reconnectMax: 1,
-  embedded: { host: '127.0.0.1', port: 0 },
+  embedded: { host: '127.0.0.1', port: 0, tcpNoDelay: true },
 };
 
 /** The embedded broker, the gateway's upstream on it (in memory, in process as shipped) and an outside subscriber on `#`. */

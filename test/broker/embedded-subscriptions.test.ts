@@ -21,7 +21,7 @@ afterEach(async () => {
 
 const brokerSection: BrokerSection = {
   mode: 'aggregating', clientId: 'gw-subscriptions', clientIdPrefix: '', protocolVersion: 4, keepalive: 60, reconnectMin: 0.2, reconnectMax: 1,
-  embedded: { host: '127.0.0.1', port: 0 },
+  embedded: { host: '127.0.0.1', port: 0, tcpNoDelay: true },
 };
 
 interface Received { topic: string; payload: string; qos: BrokerQoS; retain: boolean }

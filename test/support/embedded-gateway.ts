@@ -18,7 +18,7 @@ export type Cleanups = (() => Promise<unknown> | unknown)[];
 export function shippedLikeConfig(stateDir: string, port = 0, extraYaml = ''): GatewayConfig {
   const config = testConfig('mqtt://unused', extraYaml);
   config.broker.url = undefined;
-  config.broker.embedded = { host: '127.0.0.1', port: 0 };
+  config.broker.embedded = { host: '127.0.0.1', port: 0, tcpNoDelay: true };
   config.persistence = true;
   config.stateDir = stateDir;
   (config.radios[0] as UdpRadioConfig).port = port;
