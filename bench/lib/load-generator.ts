@@ -236,7 +236,6 @@ async function measuredWindow(
   return { seconds, acked, delivered, cpuMs: window.cpuMs };
 }
 
-
 // ─────────────────────────────── direct: plain MQTT clients, no gateway ───────────────────────────────
 
 /**
