@@ -268,6 +268,10 @@ describe('values as written', () => {
     expect(broker.tls).toEqual({ rejectUnauthorized: false });
   });
 
+  it('broker.embedded.tcpNoDelay: false leaves Nagle\'s algorithm on for the embedded broker\'s clients', () => {
+    expect(parseConfig(lines('broker:', '  embedded:', '    tcpNoDelay: false')).broker.embedded).toEqual({ host: '127.0.0.1', port: 1883, tcpNoDelay: false });
+  });
+
   it('follows YAML anchors and aliases', () => {
     const config = parseConfig(
       lines('radios:', '  - &serial { type: serial, path: /dev/ttyACM0, baudRate: 57600 }', '  - { type: udp }', 'log: { level: debug }'),
@@ -358,6 +362,7 @@ describe('validation: each rule names the key path and its line', () => {
     ['broker.tls cert needs key', lines('broker:', '  tls:', '    cert: gw.pem'), 'broker.tls.key', 2, 'required when broker.tls.cert is set'],
     ['broker.password is a string', lines('broker:', '  username: gw', '  password: 1234'), 'broker.password', 3, 'quote it'],
     ['broker.embedded.port is in range', lines('broker:', '  embedded:', '    port: 0'), 'broker.embedded.port', 3, '1..65535'],
+    ['broker.embedded.tcpNoDelay is true or false', lines('broker:', '  embedded:', '    tcpNoDelay: maybe'), 'broker.embedded.tcpNoDelay', 3, 'must be true or false'],
     ['§5.3.11 topic id 0 is reserved', lines('topics:', '  predefined:', '    0: a/b'), 'topics.predefined.0', 3, 'topic id must be an integer 1..65534'],
     ['§5.3.11 topic id 0xFFFF is reserved', lines('topics:', '  predefined:', '    1: a/b', '    65535: c/d'), 'topics.predefined.65535', 4, '1..65534'],
     ['a topic id is an integer', lines('topics:', '  predefined:', '    kitchen: a/b'), 'topics.predefined.kitchen', 3, '(got "kitchen")'],
