@@ -9,24 +9,19 @@ import { MqttClient } from 'mqtt';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AedesInProcess, aedesRefusal } from '../../gateway/broker/aedes-in-process.js';
 import { duplexPair } from '../../gateway/broker/duplex-pair.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
 import { MqttUpstream } from '../../gateway/broker/mqtt-upstream.js';
 import type { UpstreamSink } from '../../gateway/broker/upstream.js';
-import type { BrokerSection } from '../../gateway/config/config-types.js';
 import { connect, Observer, register, startGateway, testConfig, until, type GatewayUnderTest } from '../support/harness.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
+import { embeddedBrokerSection } from '../support/embedded-gateway.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
-const brokerSection: BrokerSection = {
-  mode: 'aggregating', clientId: 'gw-in-process', clientIdPrefix: '', protocolVersion: 4, keepalive: 60, reconnectMin: 0.2, reconnectMax: 1,
-  embedded: { host: '127.0.0.1', port: 0, tcpNoDelay: true },
-};
+const brokerSection = embeddedBrokerSection('gw-in-process');
 
 /** The embedded broker, the gateway's upstream on it (in memory, in process as shipped) and an outside subscriber on `#`. */
 async function setUp(statusTopic?: string): Promise<{ broker: EmbeddedBroker; upstream: MqttUpstream; observer: Observer; connections: boolean[]; warnings: string[] }> {

@@ -7,22 +7,17 @@
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import { createServer, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
 import { MqttUpstream } from '../../gateway/broker/mqtt-upstream.js';
 import type { BrokerQoS, UpstreamSink } from '../../gateway/broker/upstream.js';
-import type { BrokerSection } from '../../gateway/config/config-types.js';
 import { Observer, until } from '../support/harness.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
+import { embeddedBrokerSection } from '../support/embedded-gateway.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
-const brokerSection: BrokerSection = {
-  mode: 'aggregating', clientId: 'gw-subscriptions', clientIdPrefix: '', protocolVersion: 4, keepalive: 60, reconnectMin: 0.2, reconnectMax: 1,
-  embedded: { host: '127.0.0.1', port: 0, tcpNoDelay: true },
-};
+const brokerSection = embeddedBrokerSection('gw-subscriptions');
 
 interface Received { topic: string; payload: string; qos: BrokerQoS; retain: boolean }
 

@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MqttSnClient, SnRejectedError, SnTimeoutError, type ReceivedMessage } from '../../client/client.js';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import { shortTopicId } from '../../sn-codec/index.js';
 import { startFakeGateway, type FakeGateway } from './fake-gateway.js';
 import { WAIT_MS } from '../support/wait.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function setup(options: ConstructorParameters<typeof MqttSnClient>[1] = {}): Promise<{ gw: FakeGateway; client: MqttSnClient }> {
   const gw = await startFakeGateway();

@@ -4,7 +4,7 @@
  * TCP. What they see must not depend on how the embedded broker keeps its subscriptions and retained
  * messages (gateway/broker/lean-persistence.ts, lean-mqemitter.ts; issue 13's per-sensor memory).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import type { GatewayConfig } from '../../gateway/config/config-types.js';
 import { ENDED_SESSION_KEPT_MS } from '../../gateway/core/core.js';
@@ -12,12 +12,10 @@ import { receivePublish, subscribe } from '../support/flows.js';
 import * as fixture from '../support/embedded-gateway.js';
 import { connect, Observer, until, type GatewayUnderTest } from '../support/harness.js';
 import { metric, scrape } from '../support/http.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
 const PREFIX = 'mqtt-sn/7/';
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /** The shipped config's shape, with status topics under PREFIX. */
 const shippedLikeConfig = (stateDir: string, port = 0) => fixture.shippedLikeConfig(stateDir, port, `status: { prefix: ${PREFIX} }`);

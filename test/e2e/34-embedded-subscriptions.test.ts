@@ -4,17 +4,15 @@
  * SUBSCRIBE packets over the in-memory connection. Real parts: the gateway with its embedded broker,
  * persistence on, real UDP sensors, plain MQTT clients of that broker over TCP.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SnUdpPeer } from '../../client/udp-peer.js';
 import type { GatewayConfig } from '../../gateway/config/config-types.js';
 import { receivePublish, settled, subscribe } from '../support/flows.js';
 import * as fixture from '../support/embedded-gateway.js';
 import { connect, Observer, until, type GatewayUnderTest } from '../support/harness.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 const { shippedLikeConfig } = fixture;
 const newStateDir = () => fixture.newStateDir(cleanups);

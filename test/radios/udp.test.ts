@@ -1,11 +1,12 @@
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { UdpRadioConfig } from '../../radios/udp.js';
 import type { LogLevel, Radio, RadioSink } from '../../radios/radio.js';
 import { lookupUdpAddress, UdpRadio } from '../../radios/udp.js';
 import { formatUdpAddress, parseUdpAddress } from '../../common/udp-address.js';
 import { WAIT } from '../support/wait.js';
+import { cleanupsAfterEach } from '../support/cleanups.js';
 
 interface Received { address: string; frame: Buffer }
 
@@ -37,10 +38,7 @@ function udpConfig(overrides: Partial<UdpRadioConfig> = {}): UdpRadioConfig {
   return { type: 'udp', name: 'udp0', host: '127.0.0.1', port: 0, broadcastAddress: '127.255.255.255', broadcastPort: 10000, receiveBufferSize: 0, ...overrides };
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function startRadio(config: UdpRadioConfig): Promise<{ radio: UdpRadio; sink: RecordingSink }> {
   const radio = new UdpRadio(config);

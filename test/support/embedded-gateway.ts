@@ -1,18 +1,25 @@
 /**
  * The gateway as the shipped gateway.yaml runs it, for e2e tests: no broker URL (its own embedded aedes
  * broker, reached in memory), persistence on a fresh stateDir, real UDP sensors, and plain MQTT clients
- * of that broker over TCP. Everything a test starts is ended after it (`cleanups`, run by the test file).
+ * of that broker over TCP. Everything a test starts is ended after it (`cleanups`: cleanups.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SnUdpPeer } from '../../client/udp-peer.js';
-import type { GatewayConfig } from '../../gateway/config/config-types.js';
+import type { BrokerSection, GatewayConfig } from '../../gateway/config/config-types.js';
 import type { UdpRadioConfig } from '../../radios/udp.js';
+import type { Cleanups } from './cleanups.js';
 import { subscribe } from './flows.js';
 import { connect, Observer, startGateway, testConfig, type GatewayUnderTest } from './harness.js';
 
-export type Cleanups = (() => Promise<unknown> | unknown)[];
+/** The broker section of an upstream on the embedded broker, for tests that build the upstream themselves; it reconnects within a second. */
+export function embeddedBrokerSection(clientId: string): BrokerSection {
+  return {
+    mode: 'aggregating', clientId, clientIdPrefix: '', protocolVersion: 4, keepalive: 60, reconnectMin: 0.2, reconnectMax: 1,
+    embedded: { host: '127.0.0.1', port: 0, tcpNoDelay: true },
+  };
+}
 
 /** The shipped config's shape: embedded broker, persistence on `stateDir`; `port`: the UDP port (0: a free one). */
 export function shippedLikeConfig(stateDir: string, port = 0, extraYaml = ''): GatewayConfig {
